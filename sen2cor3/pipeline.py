@@ -1,0 +1,174 @@
+"""One run of L2A_Process on one product: resolve paths, read the L1C, build the L2A tree, process, finish.
+
+Everything that can fail raises one of the project's one-line errors; ``run`` turns them into the report's
+last message, a non-zero exit status, and no product or staging folder left in the output directory.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sen2cor3 import cli
+from sen2cor3.products.staging import StagingArea, remove_stale_staging
+
+log = logging.getLogger("sen2cor3")
+
+
+class ProcessingError(Exception):
+    """A run-stopping problem whose message is one line naming the file and the fault."""
+
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so that staging clean-up runs like for Ctrl-C."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run reads and writes (Sen2Cor's rules for defaults)."""
+    input_dir: Path
+    output_dir: Path
+    work_dir: Path | None
+
+
+def resolve_paths(args: argparse.Namespace) -> RunPaths:
+    """Sen2Cor's defaults: output beside an absolute input, in the cwd for a relative one.
+
+    The input may be the .SAFE folder, its MTD_MSIL1C.xml, or a path inside GRANULE (the granule part is
+    stripped as Sen2Cor does).
+    """
+    raw = Path(args.input_dir)
+    given_relative = not raw.is_absolute()
+    input_dir = Path(os.path.normpath(os.path.abspath(raw)))
+    if input_dir.name.upper().startswith("MTD_MSIL1C") and input_dir.suffix.lower() == ".xml":
+        input_dir = input_dir.parent
+    if "GRANULE" in input_dir.parts:
+        input_dir = Path(*input_dir.parts[: input_dir.parts.index("GRANULE")])
+    if not input_dir.exists():
+        raise ProcessingError(f"{input_dir}: Input user product does not exist.")
+    if args.output_dir:
+        output_dir = Path(os.path.normpath(os.path.abspath(args.output_dir)))
+    else:
+        output_dir = Path.cwd() if given_relative else input_dir.parent
+    work_dir = Path(os.path.normpath(os.path.abspath(args.work_dir))) if args.work_dir else None
+    return RunPaths(input_dir, output_dir, work_dir)
+
+
+def prepare_output_dir(output_dir: Path) -> None:
+    """Create the output directory (one level, as Sen2Cor does) and check it is writable."""
+    if not output_dir.exists():
+        try:
+            output_dir.mkdir()
+        except OSError as exc:
+            raise ProcessingError(f"{output_dir}: cannot create the output directory ({exc.strerror})") from exc
+    if not output_dir.is_dir():
+        raise ProcessingError(f"{output_dir}: output path is not a directory")
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        raise ProcessingError(f"{output_dir}: output directory is not writable")
+
+
+def _raise_terminated(signum, frame):  # pragma: no cover - exercised through subprocess tests
+    raise Terminated(f"terminated by signal {signum}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one product; return the process exit status (0 success, 1 failure, 130 interrupted)."""
+    from sen2cor3.io import report
+
+    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
+    run_log = None
+    status = cli.EXIT_FAILURE
+    try:
+        paths = resolve_paths(args)
+        prepare_output_dir(paths.output_dir)
+        if paths.work_dir is not None:
+            paths.work_dir.mkdir(parents=True, exist_ok=True)
+        status = _run_product(args, paths)
+    except Terminated as exc:
+        log.error("%s: run aborted, nothing written to the output directory", exc)
+        status = cli.EXIT_FAILURE
+    except KeyboardInterrupt:
+        log.error("interrupted by the user (Ctrl-C): run aborted, nothing written to the output directory")
+        status = cli.EXIT_INTERRUPTED
+    except ProcessingError as exc:
+        _report_error(str(exc))
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+        report.finish(status == cli.EXIT_SUCCESS)
+    return status
+
+
+def _report_error(message: str) -> None:
+    """One line on stderr (through the log) naming the file and the fault."""
+    if logging.getLogger("sen2cor3").handlers:
+        log.error(message)
+    else:
+        print(f"ERROR: {message}", file=sys.stderr)
+
+
+def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
+    from sen2cor3.config import GippError, load_config
+    from sen2cor3.io import report
+    from sen2cor3.products import naming
+    from sen2cor3.products.l1c import L1CError, open_l1c
+    from sen2cor3.products.l2a import create_l2a_tree, finalize_l2a_metadata
+
+    generation_time = datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        config = load_config(args.GIP_L2A, args.GIP_L2A_SC, args.GIP_L2A_AC, args.GIP_L2A_PB)
+        product = open_l1c(paths.input_dir)
+    except (GippError, L1CError) as exc:
+        raise ProcessingError(str(exc)) from exc
+
+    baseline = args.processing_baseline or config.pb.baseline_version
+    product_name = naming.l2a_product_name(product.product_name, baseline, generation_time)
+    safe_name = product_name + ".SAFE"
+    remove_stale_staging(paths.output_dir)
+    run_log = report.setup_logging(paths.work_dir or default_log_dir(), safe_name, generation_time,
+                                   debug=args.debug, log_level=config.l2a.common.log_level)
+    report.stream("%s started ..." % (cli.PROCESSOR_ID_HYPER if args.Hyper_MS else cli.PROCESSOR_ID_S2))
+    report.stream("Product version: %s" % cli.PRODUCT_VERSION)
+    report.stream("Operation mode: TOOLBOX")
+    report.stream("Processing baseline: %s" % baseline)
+    with StagingArea(paths.output_dir, safe_name) as stage:
+        report.progress(0.0, "Creating L2A product tree")
+        l2a = create_l2a_tree(product, stage.product_dir, generation_time=generation_time, baseline=baseline,
+                              processing_centre=args.processing_centre, archiving_centre=args.archiving_centre,
+                              config_paths=config.paths, resolutions=_resolutions(args, config),
+                              image_ext=_image_ext(args))
+        if not args.cr_only:
+            raise ProcessingError("scene classification and atmospheric correction are not available in this "
+                                  "build yet; use --cr_only to create the L2A product tree")
+        finalize_l2a_metadata(l2a, image_files_written=[], qi_values={}, aux_info={})
+        report.copy_report_into(run_log, stage.product_dir / "rep_info")
+        final = stage.commit()
+        report.stream("L2A product written: %s" % final)
+    return cli.EXIT_SUCCESS
+
+
+def default_log_dir() -> Path:
+    """Sen2Cor's report folder when no --work_dir is given: ``$SEN2COR_HOME/log`` (never the output dir,
+    which must hold nothing but the product, nor the input product, which is never written to)."""
+    home = os.environ.get("SEN2COR_HOME") or os.path.join(os.path.expanduser("~"), "sen2cor", "3.02")
+    return Path(home) / "log"
+
+
+def _resolutions(args: argparse.Namespace, config) -> tuple[int, ...]:
+    """The resolutions a run produces (Sen2Cor: none -> 20, 10 (+60 by downsampling); 10 -> 20, 10, 60)."""
+    downsample = config.l2a.common.downsample_20_to_60
+    if args.Hyper_MS or args.resolution == 30:
+        return (30,)
+    if args.resolution == 60:
+        return (60,)
+    if args.resolution == 20:
+        return (20, 60) if downsample else (20,)
+    return (20, 10, 60) if downsample else (20, 10)
+
+
+def _image_ext(args: argparse.Namespace) -> str:
+    return ".tif" if args.tif else (".rawl" if args.raw else ".jp2")
