@@ -1,0 +1,259 @@
+"""Sen2Cor scene classification: public entry point and the shared first half of the chain.
+
+``classify(..., classic=True)`` is the Sen2Cor 2.8/2.9 chain as kept in Sen2Cor 3
+(``L2A_SceneClass``); ``classic=False`` is the Sen2Cor 3 default chain
+(``L2A_SceneClass_evolution``), see :mod:`sen2cor3.sc.v3`.  Both start with the same spectral
+tests (steps 1 to 6); they differ from the cloud-class step on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from . import masks, recover, shadows, terrain
+from . import tests as T
+from .qi import scl_percentages  # noqa: F401  (re-export)
+from .recover import NOT_CLASSIFIED, NOT_SNOW, State
+
+F32 = np.float32
+# ESA CCI snow condition codes and rule (hard-coded in Sen2Cor): 254 = water, 0 = never snow,
+# 255 = no data; the water rule applies when the mean non-water snow occurrence is below 10.
+SNC_WATER, SNC_NO_SNOW, SNC_NODATA = 254, 0, 255
+SNC_RARE_SNOW_MEAN = 10.0
+# Classic DEM clean-ups on Sen2Cor's 0..255 shadow map and slope (hard-coded in Sen2Cor).
+DEM_WATER_SHADOW_MAX, DEM_WATER_SLOPE_MIN = 128, 15.0
+DEM_CLOUD_SHADOW_MAX = 32
+
+REQUIRED_BANDS = ("B02", "B03", "B04", "B05", "B8A", "B10", "B11", "B12")
+
+
+@dataclass(frozen=True)
+class SceneClassification:
+    """SCL (uint8 codes of the GIPP classificators) and cloud/snow probabilities in percent."""
+
+    scl: np.ndarray
+    cloud_prob: np.ndarray
+    snow_prob: np.ndarray
+
+
+def _scalar(angle: float | np.ndarray) -> float:
+    """Sen2Cor works with one tile-mean sun angle for the shadow geometry."""
+    a = np.asarray(angle, dtype=np.float64)
+    return float(np.nanmean(a)) if a.ndim else float(a)
+
+
+def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarray | None, *,
+             sun_zenith_deg: float | np.ndarray, sun_azimuth_deg: float | np.ndarray,
+             view_zenith_deg: float | np.ndarray, view_azimuth_deg: float | np.ndarray,
+             resolution_m: float, thresholds: Any, classificators: Any, median_filter: int,
+             classic: bool, dem: np.ndarray | None = None, esacci: dict | None = None,
+             qlt_mask_handling: bool = False, could_have_snow: bool = True,
+             shadow_view_parallax: bool = False) -> SceneClassification:
+    """Classify one tile (or window) of TOA reflectance at 20 m or 60 m.
+
+    ``nodata``: L1C no-data (the caller may OR it with :func:`masks.nodata_from_bands`; here
+    any band == 0 is added as Sen2Cor does).  ``saturated``: L1C quality-mask defects, used
+    only when ``qlt_mask_handling`` (GIPP ``Handle_L1C_QLT_Mask``).  ``could_have_snow``: the
+    global snow climatology says snow is possible in the tile (else the snow branch is
+    skipped).  ``esacci``: optional 'water_bodies', 'land_cover', 'snow_condition' maps on the
+    same grid.  ``shadow_view_parallax`` adds the view parallax to the shadow projection
+    (physically right, not what Sen2Cor does; off by default).
+    """
+    missing = [b for b in REQUIRED_BANDS if b not in toa]
+    if missing:
+        raise KeyError(f"scene classification needs bands {missing}")
+    esacci = esacci or {}
+    c, th = classificators, thresholds
+    b = {k: np.asarray(v, dtype=F32) for k, v in toa.items()}
+    shape = b["B02"].shape
+    sza, saa = _scalar(sun_zenith_deg), _scalar(sun_azimuth_deg)
+
+    scl = np.full(shape, NOT_CLASSIFIED, dtype=np.uint8)
+    if qlt_mask_handling and saturated is not None:
+        scl[saturated] = c.saturated_defective
+    scl[nodata | masks.nodata_from_bands(b)] = c.no_data
+    valid = (scl != c.no_data) & (scl != c.saturated_defective)
+    st = State(scl, np.zeros(shape, F32), np.zeros(shape, F32), valid, c)
+    if not valid.any():
+        return _finish(st, median_filter, classic)
+
+    topo = terrain.terrain_maps(dem, sza, saa, resolution_m) if dem is not None else None
+    _spectral_tests(st, b, th, esacci.get("snow_condition"), could_have_snow, classic)
+    if classic:
+        _classic_tail(st, b, th, topo, dem, esacci, sza, saa, resolution_m,
+                      _scalar(view_zenith_deg), _scalar(view_azimuth_deg), shadow_view_parallax)
+    else:
+        from . import v3
+        v3.tail(st, b, th, topo, dem, esacci, sza, saa, resolution_m,
+                _scalar(view_zenith_deg), _scalar(view_azimuth_deg), shadow_view_parallax)
+        return v3.finish(st, b, esacci, median_filter, resolution_m)
+    return _finish(st, median_filter, classic)
+
+
+# ----------------------------------------------------------------------------- steps 1-6
+def _spectral_tests(st: State, b: dict, th: Any, snc: np.ndarray | None, could_have_snow: bool,
+                    classic: bool) -> None:
+    """Steps 1 to 6: cloud probability, snow, vegetation, soil, water, rocks, B04/B11."""
+    c, v = st.c, st.valid
+    b02, b03, b04, b8a, b11 = b["B02"], b["B03"], b["B04"], b["B8A"], b["B11"]
+    # 1. brightness and dark features
+    st.p = T.brightness_confidence(b04, th)
+    st.set(T.dark_feature_candidates(b04, b8a) & st.is_(NOT_CLASSIFIED), c.dark_features)
+    st.p[st.is_(c.dark_features)] = 0
+    # 1b. NDSI cloud test (a zero confidence releases any earlier class)
+    ndsi_ = T.ndsi(b03, b11)
+    f = T.ndsi_cloud_confidence(ndsi_, th)
+    st.set(f == 0, NOT_CLASSIFIED)
+    st.p *= f
+    # 2. snow
+    if could_have_snow:
+        _snow(st, b, th, ndsi_, snc, classic)
+    # 3. vegetation
+    ndvi_ = T.ndvi(b8a, b04)
+    f = T.ndvi_confidence(ndvi_, th)
+    st.set(T.vegetation_candidates(f, b02) & st.is_(NOT_CLASSIFIED), c.vegetation)
+    f[st.is_(c.vegetation)] = 0
+    flt = (f > 0) & (f < 1)
+    st.p[flt] *= 1 - f[flt]
+    # 4. soils
+    soil, amb, fac = T.soil_test(b02, b11, th)
+    st.set(soil & st.is_(NOT_CLASSIFIED), c.not_vegetated)
+    st.p[st.is_(c.not_vegetated)] = 0
+    amb &= st.is_(NOT_CLASSIFIED)
+    st.p[amb] *= fac[amb]
+    # 5. water (ambiguous factor applies whatever the class, as in Sen2Cor)
+    water, amb, fac = T.water_test(b02, b04, b8a, b11, b["B12"], th)
+    st.set(water & st.is_(NOT_CLASSIFIED), c.water)
+    st.p[st.is_(c.water)] = 0
+    st.p[amb] *= fac[amb]
+    f1 = T.water_blue_red_test(b02, b04, b8a)
+    st.set(f1 & st.is_(NOT_CLASSIFIED), c.water)
+    st.p[f1 & st.is_(c.water) & v] = 0
+    # 6. rocks and sands
+    rock, amb, fac = T.rocks_sand_test(b02, b8a, b11, th)
+    st.set(rock & st.is_(NOT_CLASSIFIED), c.not_vegetated)
+    st.p[st.is_(c.not_vegetated)] = 0
+    amb &= st.is_(NOT_CLASSIFIED) & v
+    st.p[amb] *= fac[amb]
+    # 6bis. B04/B11
+    f = T.b04_b11_confidence(b04, b11)
+    st.p[(f == 1) & st.is_(NOT_CLASSIFIED) & v] = 0
+    flt = (f > 0) & (f < 1)
+    st.p[flt] *= 1 - f[flt]
+
+
+def _snc_rarely_snowy(snc: np.ndarray) -> bool:
+    """The tile is mostly snow-free in the CCI climatology (mean occurrence off water < 10)."""
+    land = snc[snc != SNC_WATER]
+    return land.size > 0 and land.sum() > 0 and float(land.mean()) < SNC_RARE_SNOW_MEAN
+
+
+def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) -> None:
+    """Snow probability: NDSI x B8A x B02 x B02/B04, limited to cloud-like pixels."""
+    c, v = st.c, st.valid
+    s = T.snow_ndsi_confidence(ndsi_, th)
+    s[(st.p == 0) & v] = 0
+    if snc is not None and _snc_rarely_snowy(snc):
+        s[(snc == SNC_WATER) & v] = 0
+    st.s = s
+    st.set((s == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
+    st.s[T.snow_red_edge_excluded(b["B05"], b["B8A"])] = 0
+    st.set((st.s == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
+    for f in (T.snow_b8a_confidence(b["B8A"], th), T.snow_b02_confidence(b["B02"], th),
+              T.snow_b02_b04_confidence(b["B02"], b["B04"], th)):
+        st.set((f == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
+        st.s *= f
+    snow = (st.s > F32(th.t1_snow)) & v
+    st.scl[snow] = c.snow_ice
+    ring = masks.dilate(snow, masks.diamond(3)) ^ snow
+    st.p[(ring & T.snow_ring_not_cloud(b["B12"], th)) | st.is_(c.snow_ice)] = 0
+    st.set(st.is_(NOT_SNOW), NOT_CLASSIFIED)
+    if snc is None:
+        return
+    if not classic:   # 3.x: CCI "never snow" / no-data pixels revert to medium-probability cloud
+        sub = ((snc == SNC_NO_SNOW) | (snc == SNC_NODATA)) & st.is_(c.snow_ice)
+        st.set(sub, c.medium_proba_clouds, p=0.5, s=0.0)
+        rare = (snc != SNC_WATER).any() and float(snc[snc != SNC_WATER].mean()) < SNC_RARE_SNOW_MEAN
+    else:
+        rare = _snc_rarely_snowy(snc)
+    if rare:
+        st.set((snc == SNC_WATER) & st.is_(c.snow_ice), c.medium_proba_clouds)
+
+
+def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: bool) -> None:
+    """Step 7: cloud classes from the probability, then thin and thick cirrus from B10."""
+    c = st.c
+    un = st.is_(NOT_CLASSIFIED)
+    p = st.p
+    lp, mp, hp = F32(th.t_cloud_lp), F32(th.t_cloud_mp), F32(th.t_cloud_hp)
+    st.scl[un & (p > lp) & (p < mp)] = c.unclassified
+    st.scl[un & (p >= mp) & (p < hp)] = c.medium_proba_clouds
+    st.scl[un & (p >= hp)] = c.high_proba_clouds
+    low = T.below_cirrus_altitude(dem, p.shape)
+    st.set(T.thin_cirrus_candidates(b["B10"], b["B02"], th) & low & (p < mp), c.thin_cirrus)
+    thick = T.thick_cirrus(b["B10"], th) & (p < hp)
+    if classic:
+        st.set(thick, c.medium_proba_clouds)
+    else:
+        st.set(thick & low, c.medium_proba_clouds, p=0.65, s=0.0)
+
+
+# ----------------------------------------------------------------------------- classic tail
+def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, parallax) -> None:
+    c = st.c
+    b02, b03, b04, b8a, b11 = b["B02"], b["B03"], b["B04"], b["B8A"], b["B11"]
+    wbi, lcm = esacci.get("water_bodies"), esacci.get("land_cover")
+    cloud_classes(st, b, th, dem, classic=True)
+    # cloud shadows
+    radio = shadows.radiometric_shadow_classic(b02, b03, b04, b8a, b11, b["B12"], th,
+                                               st.is_(c.thin_cirrus))
+    geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
+                                                resolution_m=res, vza_deg=vza, vaa_deg=vaa,
+                                                view_parallax=parallax)
+    st.scl[radio * geom > shadows.SHADOW_PRODUCT_MIN] = c.cloud_shadows
+    del radio, geom
+    # recoveries
+    recover.dark_vegetation(st, T.ndvi(b8a, b04), T.senescent_ratio(b8a, b03), th, zero_probs=False)
+    recover.water_recovery(st, b02, b04, b8a, b11, th)
+    recover.water_recovery_cci(st, wbi, zero_probs=False)
+    if topo is not None:
+        sm = topo.shadow_map
+        st.set((sm < DEM_WATER_SHADOW_MAX) & (topo.slope_deg > DEM_WATER_SLOPE_MIN) & st.is_(c.water),
+               c.dark_features)
+        st.set((sm < DEM_CLOUD_SHADOW_MAX) & (sm != 0) & st.is_(c.cloud_shadows), c.dark_features)
+        if wbi is not None:
+            f2 = ((b02 - b04) > T.WATER_B02_MINUS_B04) & (b8a < b04) & (b02 > T.WATER_B02_MAX)
+            pot = st.is_(NOT_CLASSIFIED, c.unclassified, c.medium_proba_clouds)
+            st.set((sm < DEM_WATER_SHADOW_MAX) & (wbi != recover.WBI_WATER) & f2 & pot, c.dark_features)
+    grow = masks.dilate(st.is_(c.snow_ice), masks.diamond(3))
+    st.set(grow & (b11 < b03) & st.is_(NOT_CLASSIFIED), c.snow_ice)
+    recover.soil_recovery_dark(st, b02, b11, zero_probs=False)
+    recover.land_recovery_b10_b09(st, b["B10"], b.get("B09"), b8a, lcm, res)
+    recover.cirrus_recovery_classic(st, b["B10"], lcm, dem)
+    if lcm is not None:
+        recover.urban_bare_recovery(st, lcm, urban=lcm == recover.LCM_URBAN,
+                                    ring_urban=recover.RING_CLOUDY_MAX_CLASSIC, zero_probs=False)
+
+
+def _finish(st: State, median_filter: int, classic: bool, leftover: int | None = None) -> SceneClassification:
+    """Leftovers to their final class, optional median filter, probabilities in percent."""
+    c = st.c
+    if leftover is None:
+        leftover = c.unclassified if classic else c.not_vegetated
+    st.scl[st.scl == NOT_CLASSIFIED] = leftover
+    scl = st.scl
+    if median_filter and median_filter > 0:
+        scl = ndimage.median_filter(scl, size=int(median_filter))
+    invalid = (scl == c.no_data) | (scl == c.saturated_defective)
+    p, s = st.p, st.s
+    p[invalid] = 0
+    s[invalid] = 0
+    return SceneClassification(scl.astype(np.uint8, copy=False), to_percent(p), to_percent(s))
+
+
+def to_percent(x: np.ndarray) -> np.ndarray:
+    """0..1 float to 0..100 uint8, rounded half up as Sen2Cor (x*100 + 0.5, truncated)."""
+    return (np.clip(x, 0, 1) * F32(100) + F32(0.5)).astype(np.uint8)

@@ -1,0 +1,137 @@
+"""Validity masks, morphology and resampling helpers for the scene classification.
+
+Everything here works on numpy arrays only.  Small structuring elements go through
+``scipy.ndimage`` directly; large round dilations use a Euclidean distance transform, whose
+cost does not grow with the radius.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from scipy import ndimage
+
+# L1C DN of saturated pixels (hard-coded in Sen2Cor / the L1C product format).
+SATURATED_DN = 65535
+# DN of no-data pixels in L1C images (hard-coded in Sen2Cor: any band == 0 -> NO_DATA).
+NODATA_DN = 0
+
+
+# ----------------------------------------------------------------------------- validity
+def nodata_from_bands(bands: Mapping[str, np.ndarray] | Iterable[np.ndarray]) -> np.ndarray:
+    """True where ANY band is exactly 0 (Sen2Cor's no-data rule: outside the swath).
+
+    Works for DN and for TOA reflectance alike, since a 0 DN maps to a 0 (or offset) value
+    only outside the swath.
+    """
+    arrays = list(bands.values()) if isinstance(bands, Mapping) else list(bands)
+    if not arrays:
+        raise ValueError("no band given")
+    out = np.zeros(arrays[0].shape, dtype=bool)
+    for a in arrays:
+        out |= a == NODATA_DN
+    return out
+
+
+def saturated_from_dn(dn_bands: Mapping[str, np.ndarray] | Iterable[np.ndarray]) -> np.ndarray:
+    """True where any band holds the L1C saturation DN (65535)."""
+    arrays = list(dn_bands.values()) if isinstance(dn_bands, Mapping) else list(dn_bands)
+    out = np.zeros(arrays[0].shape, dtype=bool)
+    for a in arrays:
+        out |= a == SATURATED_DN
+    return out
+
+
+def defective_from_quality(masks: Iterable[np.ndarray | None]) -> np.ndarray | None:
+    """OR of the L1C quality-mask booleans (saturation, defective, lost/technical quality).
+
+    Sen2Cor 3 sets SCL 1 where its merged L1C quality mask equals 1, when
+    ``Handle_L1C_QLT_Mask`` is TRUE.  The caller decodes the MSK_QUALITY layers and passes
+    them here at the classification resolution.
+    """
+    out = None
+    for m in masks:
+        if m is None:
+            continue
+        out = m.astype(bool) if out is None else (out | m.astype(bool))
+    return out
+
+
+# ----------------------------------------------------------------------------- structures
+def diamond(radius: int) -> np.ndarray:
+    """City-block ball: a 4-connected cross iterated ``radius`` times (Sen2Cor's snow ring)."""
+    return ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), radius)
+
+
+def disk(radius: int) -> np.ndarray:
+    """Euclidean disk of the given radius, like skimage.morphology.disk."""
+    r = np.arange(-radius, radius + 1)
+    return (r[:, None] ** 2 + r[None, :] ** 2) <= radius * radius
+
+
+CROSS = ndimage.generate_binary_structure(2, 1)
+
+
+def dilate(mask: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """Binary dilation; separable square kernels and big disks take fast routes."""
+    mask = mask.astype(bool, copy=False)
+    if not mask.any():
+        return np.zeros_like(mask)
+    if structure.all():  # full rectangle: separable max filter
+        return ndimage.maximum_filter(mask.view(np.uint8), size=structure.shape).view(bool)
+    h, w = structure.shape
+    if h == w and h >= 9 and np.array_equal(structure, disk(h // 2)):
+        return dilate_disk(mask, h // 2)
+    return ndimage.binary_dilation(mask, structure)
+
+
+def dilate_disk(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Dilation by a Euclidean disk via a distance transform (cost independent of radius)."""
+    mask = mask.astype(bool, copy=False)
+    if not mask.any():
+        return np.zeros_like(mask)
+    dist = ndimage.distance_transform_edt(~mask)
+    return dist <= radius
+
+
+def erode(mask: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """Binary erosion; outside the image counts as unset (scipy's default, as Sen2Cor uses it)."""
+    mask = mask.astype(bool, copy=False)
+    if structure.all():
+        return ndimage.minimum_filter(mask.view(np.uint8), size=structure.shape, mode="constant",
+                                      cval=0).view(bool)
+    return ndimage.binary_erosion(mask, structure)
+
+
+def median3(a: np.ndarray) -> np.ndarray:
+    """3x3 median with reflected borders (scipy's default mode, as Sen2Cor uses it)."""
+    return ndimage.median_filter(a, size=3)
+
+
+def median_bool(mask: np.ndarray, size: int) -> np.ndarray:
+    """Median of a boolean mask = majority vote: a box count against half the window."""
+    counts = ndimage.uniform_filter(mask.astype(np.float32), size=size, mode="reflect")
+    return counts > 0.5
+
+
+def remove_small_blobs(mask: np.ndarray, max_size: int, structure: np.ndarray) -> np.ndarray:
+    """Drop connected blobs of at most ``max_size`` pixels."""
+    labels, n = ndimage.label(mask, structure=structure)
+    if n == 0:
+        return mask.copy()
+    sizes = np.bincount(labels.ravel())
+    small = sizes <= max_size
+    small[0] = True
+    return ~small[labels]
+
+
+# ----------------------------------------------------------------------------- resampling
+def downsample_scl_20_to_60(scl20: np.ndarray) -> np.ndarray:
+    """60 m SCL from 20 m: 3x3 median then nearest (every third pixel from the centre), as Sen2Cor."""
+    med = ndimage.median_filter(scl20, size=3)
+    return np.ascontiguousarray(med[1::3, 1::3])
+
+
+def upsample_nearest(a: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour up-sampling by an integer factor (20 m -> 10 m with factor 2)."""
+    return np.repeat(np.repeat(a, factor, axis=0), factor, axis=1)

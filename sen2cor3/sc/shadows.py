@@ -1,0 +1,231 @@
+"""Cloud-shadow detection: geometric projection of the cloud mask and a radiometric test.
+
+Geometry (map frame: x east, y north; array frame: rows go south, columns go east).  A cloud
+at height ``h`` casts its shadow ``h * tan(sza)`` metres away from the sun, i.e. along the
+azimuth ``saa + 180``.  In pixels of the array::
+
+    d_row = +h * tan(sza) * cos(saa) / res      d_col = -h * tan(sza) * sin(saa) / res
+
+Seen from an oblique view, the cloud itself appears displaced by ``h * tan(vza)`` away from the
+satellite (the view azimuth points from the ground to the satellite); adding that parallax
+gives the shadow position relative to the *apparent* cloud.  Sen2Cor does not model the
+parallax (its kernel follows the sun only); here it is an option, off by default.
+
+Sen2Cor does not know the cloud height.  It convolves the cloud mask with a line kernel laid
+out in the anti-solar direction whose weights follow a generic cloud-height distribution
+(about 0.6 to 4.2 km at half weight), via FFT.  We do the same with ``scipy.signal``
+overlap-add convolution in float32.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import ndimage, signal
+
+from . import masks
+from .tests import F32, norm_diff, ratio
+
+# Sen2Cor's reference cloud-shadow spectrum for B02 B03 B04 B8A B11 B12, which it uses
+# instead of the GIPP RV_B* values (hard-coded in Sen2Cor).
+SHADOW_REFERENCE = np.array([0.12, 0.08, 0.06, 0.10, 0.0545, 0.0255], dtype=F32)
+# Classic water exclusion in the radiometric test: B02/B11 above this (hard-coded in Sen2Cor).
+SHADOW_WATER_R_B02_B11 = F32(6.0)
+# 3.x water exclusion: (B03-B8A)/(B03+B8A) above this (hard-coded in Sen2Cor 3).
+SHADOW_WATER_NDWI = F32(0.35)
+# Cloud mask for the projection: 3x3 median of the cloud probability above this (hard-coded).
+SHADOW_CLOUD_PROB = F32(0.33)
+# Gaussian smoothing of the geometric shadow probability, pixels (hard-coded in Sen2Cor).
+SHADOW_GAUSS_SIGMA = 3.0
+# Shadow when radiometric x geometric probability exceeds this (hard-coded in Sen2Cor).
+SHADOW_PRODUCT_MIN = F32(0.05)
+# Generic cloud-height distribution, sampled every 30 m of height (hard-coded in Sen2Cor):
+# a rising flank over 51 samples (half weight 30 samples before the top) then a plateau
+# falling off at 90 samples, both as 1 / (1 + (k / k0) ** 10).
+HEIGHT_STEP_M = 30.0
+_RISE_N, _RISE_K0, _FALL_N, _FALL_K0 = 51, 30.0, 150, 90.0
+# 3.x adaptive radiometric threshold: clip range and statistics (hard-coded in Sen2Cor 3).
+ADAPTIVE_T0_MIN, ADAPTIVE_T0_MAX = 0.90, 0.9999
+ADAPTIVE_LAND_MIN_FRACTION, ADAPTIVE_SNOW_MIN_FRACTION = 0.02, 0.05
+ADAPTIVE_FREE_GEOM_MAX = 0.01
+ADAPTIVE_SNOW_OVER_LAND = 10.0
+# 3.x: dark features join the shadow candidates when the local incidence is within 5 deg
+# of the flat-terrain one and the sun is higher than 45 deg (hard-coded in Sen2Cor 3).
+DARK_LOCAL_SZA_MARGIN_DEG = 5.0
+DARK_SZA_MAX_DEG = 45.0
+
+
+# ----------------------------------------------------------------------------- geometry
+def height_distribution() -> tuple[np.ndarray, np.ndarray]:
+    """Sen2Cor's generic cloud-height weights: (heights in m, weights 0..1)."""
+    rise = 1.0 / (1.0 + (np.arange(_RISE_N) / _RISE_K0) ** 10)
+    fall = 1.0 / (1.0 + (np.arange(_FALL_N) / _FALL_K0) ** 10)
+    w = np.concatenate([rise[::-1], fall])
+    return np.arange(w.size) * HEIGHT_STEP_M, w
+
+
+def shadow_vector(sza_deg: float, saa_deg: float, vza_deg: float = 0.0,
+                  vaa_deg: float = 0.0) -> tuple[float, float]:
+    """Shadow displacement per metre of cloud height, in metres along (rows, cols).
+
+    Relative to the apparent cloud: the anti-solar cast minus the cloud's own view parallax.
+    """
+    ts, tv = math.tan(math.radians(sza_deg)), math.tan(math.radians(vza_deg))
+    sa, va = math.radians(saa_deg), math.radians(vaa_deg)
+    east = -ts * math.sin(sa) + tv * math.sin(va)
+    north = -ts * math.cos(sa) + tv * math.cos(va)
+    return -north, east
+
+
+def shadow_offset_pixels(height_m: float, sza_deg: float, saa_deg: float, resolution_m: float,
+                         vza_deg: float = 0.0, vaa_deg: float = 0.0) -> tuple[float, float]:
+    """(d_row, d_col) in pixels from a cloud at ``height_m`` to its shadow."""
+    vr, vc = shadow_vector(sza_deg, saa_deg, vza_deg, vaa_deg)
+    return height_m * vr / resolution_m, height_m * vc / resolution_m
+
+
+def projection_kernel(sza_deg: float, saa_deg: float, resolution_m: float,
+                      vza_deg: float = 0.0, vaa_deg: float = 0.0,
+                      heights_m: np.ndarray | None = None,
+                      weights: np.ndarray | None = None) -> np.ndarray:
+    """Line kernel (odd square, origin at the centre) holding the height weights.
+
+    Pixel ``j`` along the shadow direction receives the weight of the height that casts a
+    shadow ``j`` pixels away; a pixel hit twice keeps the larger weight.
+    """
+    if heights_m is None or weights is None:
+        heights_m, weights = height_distribution()
+    vr, vc = shadow_vector(sza_deg, saa_deg, vza_deg, vaa_deg)
+    per_m = math.hypot(vr, vc) / resolution_m          # pixels of shadow per metre of height
+    n = max(int(math.ceil(heights_m[-1] * per_m)) + 1, 1)
+    half = n
+    k = np.zeros((2 * half + 1, 2 * half + 1), dtype=F32)
+    if per_m == 0.0:
+        k[half, half] = weights.max()
+        return k
+    j = np.arange(n, dtype=np.float64)
+    w = np.interp(j / per_m, heights_m, weights, right=0.0).astype(F32)
+    ur, uc = vr / math.hypot(vr, vc), vc / math.hypot(vr, vc)
+    rows = np.rint(half + j * ur).astype(np.intp)
+    cols = np.rint(half + j * uc).astype(np.intp)
+    np.maximum.at(k, (rows, cols), w)
+    return k
+
+
+def project_clouds(cloud_mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Convolve the (0/1) cloud mask with the line kernel; linear, no wrap-around."""
+    src = cloud_mask.astype(F32, copy=False)
+    if not src.any():
+        return np.zeros(src.shape, dtype=F32)
+    out = signal.oaconvolve(src, kernel, mode="same")
+    return out.astype(F32, copy=False)
+
+
+def solar_angles_sen2cor(sza_deg: float, saa_deg: float) -> tuple[float, float]:
+    """Sen2Cor rounds the sun to whole degrees: azimuth int(saa+0.5), elevation >= 1 deg."""
+    az = float(int(saa_deg + 0.5))
+    elev = max(int(90.0 - sza_deg + 0.5), 1)
+    return 90.0 - float(elev), az
+
+
+def geometric_shadow_probability(cloud_prob: np.ndarray, invalid: np.ndarray, *,
+                                 sza_deg: float, saa_deg: float, resolution_m: float,
+                                 vza_deg: float = 0.0, vaa_deg: float = 0.0,
+                                 view_parallax: bool = False) -> np.ndarray:
+    """Probability that a pixel lies in the projected shadow of the cloud mask (0..1).
+
+    Cloud mask = cross-dilated (3x3-median cloud probability > 0.33); projection; clip to
+    [0, 1]; minus the cloud mask; Gaussian sigma 3 px; 0 on invalid pixels.
+    """
+    sza_r, saa_r = solar_angles_sen2cor(sza_deg, saa_deg)
+    cloud = masks.dilate(masks.median3(cloud_prob) > SHADOW_CLOUD_PROB, masks.CROSS)
+    if view_parallax:
+        kern = projection_kernel(sza_r, saa_r, resolution_m, vza_deg, vaa_deg)
+    else:
+        kern = projection_kernel(sza_r, saa_r, resolution_m)
+    prob = np.clip(project_clouds(cloud, kern), F32(0), F32(1))
+    prob = np.maximum(prob - cloud.astype(F32), F32(0))
+    prob = ndimage.gaussian_filter(prob, SHADOW_GAUSS_SIGMA).astype(F32, copy=False)
+    prob[invalid] = 0
+    return prob
+
+
+# ----------------------------------------------------------------------------- radiometry
+def _spectral_distance(bands6: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(mean |rho - ref| over the six bands, fraction of bands darker than the reference)."""
+    mad = np.zeros(bands6[0].shape, dtype=F32)
+    dark = np.zeros(bands6[0].shape, dtype=F32)
+    for b, ref in zip(bands6, SHADOW_REFERENCE):
+        d = b - ref
+        mad += np.abs(d)
+        dark += d < 0
+    mad /= F32(6)
+    dark /= F32(6)
+    return mad, dark
+
+
+def radiometric_shadow_classic(b02, b03, b04, b8a, b11, b12, thresholds: Any,
+                               cirrus: np.ndarray) -> np.ndarray:
+    """Sen2Cor 2.8/2.9 radiometric shadow likelihood (0..1).
+
+    Spectra close to the reference shadow spectrum (1 - median3 of the mean absolute
+    distance above 1 - T_B02_B12) keep their closeness; spectra below the reference in all
+    six bands count fully; water (B02/B11 > 6) and thin cirrus do not count.
+    """
+    mad, dark = _spectral_distance([b02, b03, b04, b8a, b11, b12])
+    dark = masks.median3(dark)
+    msd = F32(1) - masks.median3(mad)
+    msd[msd < F32(1) - F32(thresholds.t_b02_b12)] = 0
+    msd[dark == 1] = 1
+    water = (b02 / np.clip(b11, F32(1e-4), F32(2.0))) > SHADOW_WATER_R_B02_B11
+    msd[water] = 0
+    msd[cirrus] = 0
+    return msd
+
+
+def radiometric_shadow_v3(b02, b03, b04, b8a, b11, b12, *, land: np.ndarray, snow: np.ndarray,
+                          valid: np.ndarray, geometric: np.ndarray, exclude: np.ndarray,
+                          water_bodies: np.ndarray | None = None,
+                          dark_features_lit: np.ndarray | None = None) -> np.ndarray:
+    """Sen2Cor 3 radiometric shadow likelihood with a scene-adaptive closeness threshold.
+
+    The threshold is mean + k*std of the closeness on the inner 12-pixel border of clear land
+    (or snow, in snowy scenes) far from any projected shadow, clipped to [0.90, 0.9999].
+    """
+    mad, dark = _spectral_distance([b02, b03, b04, b8a, b11, b12])
+    dark = masks.median3(dark)
+    msd = F32(1) - masks.median3(mad)
+    n_valid = int(valid.sum())
+    n_land, n_snow = int(land.sum()), int(snow.sum())
+    if n_land > ADAPTIVE_LAND_MIN_FRACTION * n_valid or n_snow > ADAPTIVE_SNOW_MIN_FRACTION * n_valid:
+        use_land = n_snow < ADAPTIVE_SNOW_OVER_LAND * n_land
+        base, k = (land, 2.0) if use_land else (snow, 3.0)
+        free = masks.erode(base & (geometric < ADAPTIVE_FREE_GEOM_MAX), np.ones((5, 5), bool))
+        region = masks.dilate(~free, np.ones((25, 25), bool)) & free
+        if region.any():
+            vals = msd[region]
+            t0 = float(np.clip(vals.mean() + k * vals.std(), ADAPTIVE_T0_MIN, ADAPTIVE_T0_MAX))
+            msd[msd < t0] = 0
+    msd[dark == 1] = 1
+    if dark_features_lit is not None:
+        msd[dark_features_lit] = 1
+    water = norm_diff(b03, b8a) > SHADOW_WATER_NDWI
+    if water_bodies is not None:
+        water &= water_bodies == 2
+    msd[water] = 0
+    msd[exclude] = 0
+    return msd
+
+
+def local_incidence_ok(cos_incidence: np.ndarray, sza_deg: float) -> np.ndarray:
+    """Local incidence within 5 deg of the flat one: terrain does not explain the darkness."""
+    lim = min(sza_deg + DARK_LOCAL_SZA_MARGIN_DEG, 90.0)
+    return cos_incidence > math.cos(math.radians(lim))
+
+
+__all__ = [
+    "height_distribution", "shadow_vector", "shadow_offset_pixels", "projection_kernel",
+    "project_clouds", "geometric_shadow_probability", "radiometric_shadow_classic",
+    "radiometric_shadow_v3", "local_incidence_ok", "solar_angles_sen2cor",
+]

@@ -1,0 +1,87 @@
+"""Cloud-shadow geometry and the shadow classes."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sen2cor3.sc import shadows, terrain
+from test_sc_common import BANDS, SPECTRA, run
+
+
+@pytest.mark.parametrize("saa", [0.0, 45.0, 135.0, 150.0, 225.0, 300.0])
+@pytest.mark.parametrize("sza", [25.0, 50.0])
+def test_offset_is_anti_solar(sza, saa):
+    h, res = 2000.0, 20.0
+    dr, dc = shadows.shadow_offset_pixels(h, sza, saa, res)
+    d = h * math.tan(math.radians(sza)) / res
+    # map frame: shadow moves away from the sun; rows grow southwards
+    east, north = dc, -dr
+    np.testing.assert_allclose([east, north], [-d * math.sin(math.radians(saa)), -d * math.cos(math.radians(saa))],
+                               atol=1e-9)
+
+
+def test_view_parallax():
+    # satellite exactly in the sun's direction: the shadow hides behind the cloud
+    assert np.allclose(shadows.shadow_offset_pixels(1000, 30, 120, 20, vza_deg=30, vaa_deg=120), 0, atol=1e-9)
+    assert shadows.shadow_offset_pixels(1000, 30, 120, 20, vza_deg=0) == shadows.shadow_offset_pixels(1000, 30, 120, 20)
+
+
+@pytest.mark.parametrize("sza,saa", [(30.0, 150.0), (55.0, 40.0), (40.0, 250.0), (20.0, 320.0)])
+def test_square_cloud_projects_to_offset(sza, saa):
+    """A square cloud at one known height casts its projected mask at the computed offset."""
+    n, res, h = 300, 20.0, 1800.0
+    cloud = np.zeros((n, n), bool)
+    cloud[140:160, 140:160] = True
+    heights = np.array([0.0, h - 150, h, h + 150, 2 * h])   # narrow triangle around h
+    weights = np.array([0.0, 0.0, 1.0, 0.0, 0.0])
+    k = shadows.projection_kernel(sza, saa, res, heights_m=heights, weights=weights)
+    proj = shadows.project_clouds(cloud, k)
+    rows, cols = np.indices(proj.shape)
+    r0, c0 = (proj * rows).sum() / proj.sum(), (proj * cols).sum() / proj.sum()
+    dr, dc = shadows.shadow_offset_pixels(h, sza, saa, res)
+    assert abs(r0 - 149.5 - dr) <= 1.0 and abs(c0 - 149.5 - dc) <= 1.0
+    # the projected square keeps its size: its support spans 20 px plus the triangle's length
+    assert (proj > 0.5).sum() >= 300
+
+
+def test_generic_height_kernel_direction():
+    k = shadows.projection_kernel(30.0, 90.0, 20.0)      # sun in the east: shadow to the west
+    c = k.shape[0] // 2
+    rr, cc = np.nonzero(k)
+    assert np.all(cc <= c) and np.all(np.abs(rr - c) <= 1)
+    h, w = shadows.height_distribution()
+    assert w.max() == 1.0 and h[np.argmax(w > 0.5)] == pytest.approx(600, abs=31)
+
+
+def _scene_with_cloud_and_shadow(sza, saa, h=2000.0, n=160, res=20.0):
+    toa = {b: np.full((n, n), v, np.float32) for b, v in zip(BANDS, SPECTRA["vegetation"])}
+    cloud = np.zeros((n, n), bool)
+    cloud[60:85, 60:85] = True
+    dr, dc = (int(round(x)) for x in shadows.shadow_offset_pixels(h, sza, saa, res))
+    shadow = np.roll(np.roll(cloud, dr, 0), dc, 1) & ~cloud
+    mirror = np.roll(np.roll(cloud, -dr, 0), -dc, 1) & ~cloud
+    for i, b in enumerate(BANDS):
+        toa[b][shadow] *= 0.2 if b != "B10" else 1.0   # deep shadow: darker than the reference
+        toa[b][mirror] *= 0.2 if b != "B10" else 1.0   # equally dark, but on the sun side
+        toa[b][cloud] = SPECTRA["thick_cloud"][i]
+    return toa, shadow, mirror
+
+
+@pytest.mark.parametrize("classic", [True, False])
+def test_classify_finds_shadow_on_anti_solar_side(classic):
+    sza, saa = 35.0, 150.0
+    toa, shadow, mirror = _scene_with_cloud_and_shadow(sza, saa)
+    out = run(toa, classic=classic, sza=sza, saa=saa)
+    assert (out.scl[shadow] == 3).mean() > 0.8
+    assert (out.scl[mirror] == 3).mean() < 0.05
+
+
+def test_cast_shadow_behind_wall():
+    """A 200 m wall with the sun 45 deg high in the south shades 10 pixels (20 m) to its north."""
+    dem = np.zeros((80, 60), np.float32)
+    dem[50:53, :] = 200.0
+    cast = terrain.cast_shadows(dem, 45.0, 180.0, 20.0)
+    col = cast[:, 30]
+    assert col[41:50].all() and not col[:38].any() and not col[53:].any()
