@@ -1,0 +1,182 @@
+"""Pixel access for an opened L1C product: DN bands at any resolution, QI masks, DN -> TOA reflectance.
+
+Private module: import these names from :mod:`sen2cor3.products.l1c` (which re-exports them).
+Reads go through GDAL (``sen2cor3.io.raster``) window by window, so a full 10980^2 tile never needs to be in
+memory. Downsampling is GDAL's block average (Sen2Cor: 10 -> 20/60 m by block mean); upsampling resamples at
+the exact target pixel centres with scipy (bilinear by default; Sen2Cor uses bilinear for B09/B10 60 -> 20 m
+and bicubic for the others, pass ``resample="cubic"`` for that).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from osgeo import gdal
+from scipy import ndimage
+
+from sen2cor3.io.raster import RasterError, Window, gdal_config, gdal_threads, open_dataset, read_window
+
+from .l1c import L1CError
+from .model import S2_BANDS, BandInfo, L1CProduct
+
+__all__ = ["QUALIT_LAYERS", "toa_reflectance", "read_band", "read_qi_masks", "has_raster_qi_masks",
+           "target_shape"]
+
+#: The 8 one-bit layers (JP2 bands 1..8) of MSK_QUALIT_Bxx.jp2 (PB >= 04.00), in file order. Checked against
+#: ESA's data-quality-report description as quoted by NASA HLS (hls-sentinel2 quality-mask tooling).
+QUALIT_LAYERS: tuple[str, ...] = ("anc_lost", "anc_deg", "msi_lost", "msi_deg", "defective", "nodata",
+                                  "partially_corrected", "saturated")
+#: Layers that make a pixel unusable for Sen2Cor's SCL 1 (SATURATED_OR_DEFECTIVE).
+_SAT_DEF = ("anc_lost", "msi_lost", "defective", "saturated")
+_ORDER = {"nearest": 0, "bilinear": 1, "cubic": 3}
+
+
+def toa_reflectance(dn: np.ndarray, band: BandInfo, quantification_value: float,
+                    nodata: float = np.nan) -> np.ndarray:
+    """TOA reflectance (float32) = (DN + RADIO_ADD_OFFSET) / QUANTIFICATION_VALUE.
+
+    DN 0 is L1C no-data and becomes ``nodata`` (NaN by default) so it can never pass for a dark pixel
+    after the -1000 offset; callers that need the mask should take it from ``dn == 0`` before converting.
+    Saturated DN (65535) is converted like any other value.
+    """
+    dn = np.asarray(dn)
+    out = (dn.astype(np.float32) + np.float32(band.radio_add_offset)) / np.float32(quantification_value)
+    out[dn == 0] = nodata
+    return out
+
+
+def _native_res(product: L1CProduct, name: str) -> int:
+    if name == "TCI":
+        return 30 if product.is_hyper_ms else 10
+    if name not in product.bands:
+        raise L1CError(f"{product.mtd_product_path}: unknown band {name!r}")
+    return product.bands[name].resolution_m
+
+
+def target_shape(product: L1CProduct, resolution_m: int) -> tuple[int, int]:
+    """(rows, cols) of the tile grid at ``resolution_m`` (from MTD_TL, else scaled from the finest grid)."""
+    if resolution_m in product.geopositions:
+        g = product.geopositions[resolution_m]
+        return g.nrows, g.ncols
+    res0 = min(product.geopositions)
+    g = product.geopositions[res0]
+    rows, cols = g.nrows * res0 / resolution_m, g.ncols * res0 / resolution_m
+    if rows != int(rows) or cols != int(cols):
+        raise L1CError(f"{product.mtd_tile_path}: {resolution_m} m does not divide the tile grid")
+    return int(rows), int(cols)
+
+
+def _read_multi(ds: gdal.Dataset, win: Window, out_shape: tuple[int, int], resample: str) -> np.ndarray:
+    """All bands of a window as (bands, rows, cols); one decode per file instead of one per band."""
+    alg = {"average": gdal.GRIORA_Average, "nearest": gdal.GRIORA_NearestNeighbour}[resample]
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        with gdal_config(GDAL_NUM_THREADS=gdal_threads(None)):
+            arr = ds.ReadAsArray(win.col_off, win.row_off, win.ncols, win.nrows, buf_xsize=out_shape[1],
+                                 buf_ysize=out_shape[0], resample_alg=alg)
+    except RuntimeError as exc:
+        raise RasterError(f"{ds.GetDescription()}: cannot decode ({str(exc).strip()})") from None
+    finally:
+        gdal.PopErrorHandler()
+    if arr is None:
+        raise RasterError(f"{ds.GetDescription()}: cannot decode ({gdal.GetLastErrorMsg().strip()})")
+    return arr.reshape((-1, *out_shape))
+
+
+def _resampled(path, native_m: float, target_m: float, window: Window | None, down: str, up: str,
+               all_bands: bool = False) -> np.ndarray:
+    """Read band 1 (or all bands) of ``path`` on the tile grid at ``target_m`` (window in target pixels)."""
+    ds = open_dataset(path)
+    nrows, ncols = ds.RasterYSize, ds.RasterXSize
+    scale = native_m / target_m                       # >1: upsampling
+    full = (round(nrows * scale), round(ncols * scale))
+    win = window or Window(0, 0, *full)
+    if (win.row_off < 0 or win.col_off < 0 or win.row_off + win.nrows > full[0]
+            or win.col_off + win.ncols > full[1]):
+        raise RasterError(f"{path}: window {tuple(win)} outside the {full[0]}x{full[1]} grid at {target_m} m")
+    if scale <= 1:
+        f = target_m / native_m
+        if f != int(f):
+            raise RasterError(f"{path}: cannot average {native_m} m pixels to {target_m} m")
+        f = int(f)
+        src = Window(win.row_off * f, win.col_off * f, win.nrows * f, win.ncols * f)
+        if all_bands:
+            return _read_multi(ds, src, (win.nrows, win.ncols), "nearest" if down == "nearest" else "average")
+        return read_window(ds, 1, src, out_shape=(win.nrows, win.ncols), resample=down)
+    # upsampling: sample the native grid at the target pixel centres (native pixel coordinates)
+    yy = (np.arange(win.row_off, win.row_off + win.nrows) + 0.5) / scale - 0.5
+    xx = (np.arange(win.col_off, win.col_off + win.ncols) + 0.5) / scale - 0.5
+    pad = 2
+    r0, r1 = max(0, math.floor(yy[0]) - pad), min(nrows, math.ceil(yy[-1]) + pad + 1)
+    c0, c1 = max(0, math.floor(xx[0]) - pad), min(ncols, math.ceil(xx[-1]) + pad + 1)
+    src_win = Window(r0, c0, r1 - r0, c1 - c0)
+    data = (_read_multi(ds, src_win, (r1 - r0, c1 - c0), "nearest") if all_bands
+            else read_window(ds, 1, src_win)[np.newaxis])
+    dtype = data.dtype
+    rr, cc = np.meshgrid(yy - r0, xx - c0, indexing="ij")
+    order = _ORDER[up]
+    out = np.empty((data.shape[0], win.nrows, win.ncols), dtype=dtype)
+    for i, layer in enumerate(data):
+        res = ndimage.map_coordinates(layer.astype(np.float32), [rr, cc], order=order, mode="nearest",
+                                      prefilter=order > 1)
+        info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
+        out[i] = np.clip(np.rint(res), info.min, info.max) if info else res
+    return out if all_bands else out[0]
+
+
+def read_band(product: L1CProduct, band_name: str, resolution_m: int, window: Window | None = None,
+              resample: str = "bilinear") -> np.ndarray:
+    """DN of one band (uint16; 'TCI' gives (3, rows, cols) uint8) on the tile grid at ``resolution_m``.
+
+    ``window`` is in pixels of the target grid. Coarser targets are block averages (GDAL reads the JP2
+    resolution level, fast); finer targets use ``resample`` (bilinear | cubic | nearest).
+    """
+    if resample not in _ORDER:
+        raise ValueError(f"unknown resampling {resample!r}; use one of {sorted(_ORDER)}")
+    path = product.image_paths.get(band_name)
+    if path is None:
+        raise L1CError(f"{product.mtd_product_path}: no image for band {band_name!r}")
+    try:
+        return _resampled(path, _native_res(product, band_name), resolution_m, window, "average", resample,
+                          all_bands=band_name == "TCI")
+    except RasterError as exc:
+        raise L1CError(str(exc)) from None
+
+
+def has_raster_qi_masks(product: L1CProduct) -> bool:
+    """True when the product carries JP2 MSK_QUALIT masks (PB >= 04.00); older ones only have GML."""
+    return any(k.startswith("MSK_QUALIT_") and p.suffix.lower() in (".jp2", ".tif") and p.is_file()
+               for k, p in product.qi_mask_paths.items())
+
+
+def read_qi_masks(product: L1CProduct, resolution_m: int, window: Window | None = None,
+                  bands: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Boolean L1C quality masks on the tile grid at ``resolution_m``, OR-ed over ``bands`` (default all).
+
+    Keys: the 8 :data:`QUALIT_LAYERS` plus ``saturated_defective`` (ANC/MSI lost, defective or saturated:
+    Sen2Cor's SCL 1 input with Handle_L1C_QLT_Mask) . Masks are resampled by nearest neighbour. Products
+    before PB 04.00 have vector (GML) masks only, which are not rasterised: every mask is then all False
+    (check :func:`has_raster_qi_masks`); no-data must then come from DN == 0.
+    """
+    shape = target_shape(product, resolution_m)
+    if window is not None:
+        shape = (window.nrows, window.ncols)
+    out = {k: np.zeros(shape, dtype=bool) for k in (*QUALIT_LAYERS, "saturated_defective")}
+    if not has_raster_qi_masks(product):
+        return out
+    for b in bands or S2_BANDS:
+        path = product.qi_mask_paths.get(f"MSK_QUALIT_{b}")
+        if path is None or not path.is_file():
+            continue
+        try:
+            layers = _resampled(path, _native_res(product, b), resolution_m, window, "nearest", "nearest",
+                                all_bands=True)
+        except RasterError as exc:
+            raise L1CError(str(exc)) from None
+        if layers.shape[0] != len(QUALIT_LAYERS):
+            raise L1CError(f"{path}: {layers.shape[0]} layers, {len(QUALIT_LAYERS)} expected in MSK_QUALIT")
+        for name, layer in zip(QUALIT_LAYERS, layers):
+            out[name] |= layer.astype(bool)
+    for name in _SAT_DEF:
+        out["saturated_defective"] |= out[name]
+    return out

@@ -1,0 +1,355 @@
+"""Read a Sentinel-2 (or Hyper MS "S2P") L1C SAFE product into :class:`~sen2cor3.products.model.L1CProduct`.
+
+What Sen2Cor reads (sen2cor_reference.md §2.1): MTD_MSIL1C.xml (product facts, radiometry), the granule's
+MTD_TL.xml (geocoding, 5 km angle grids), the image, QI-mask and AUX file lists. Element lookups are
+namespace-agnostic (``{*}`` wildcards) because the namespaces change with every PSD version. Every fault
+raises :class:`L1CError` with one line naming the file and the fault, which the CLI prints as is.
+
+Supported: compact naming ``S2[ABCD]_MSIL1C_*`` (PSD 14+, from Dec 2016, all baselines 02.xx .. 05.xx) and
+``S2P_MSIL1C_*`` (Hyper MS, 30 m). The old long naming ``S2?_OPER_PRD_MSIL1C_*`` (PSD < 14, multi-tile) is
+rejected with a clear error, as Sen2Cor 2.8+ no longer processes it.
+
+Pixel access (:func:`read_band`, :func:`read_qi_masks`, :func:`toa_reflectance`) lives in
+``_l1c_pixels.py`` and angle interpolation in ``angles.py``; both are re-exported here.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from lxml import etree
+
+from .angles import merge_detector_grids
+from .model import S2_BAND_RESOLUTION_M, S2_BANDS, AngleGrids, BandInfo, Geoposition, L1CProduct
+
+__all__ = ["L1CError", "open_l1c", "parse_product_name", "toa_reflectance", "read_band", "read_qi_masks",
+           "has_raster_qi_masks", "angle_fields", "QUALIT_LAYERS"]
+
+
+class L1CError(RuntimeError):
+    """The input is not a readable L1C product; the message is one line naming the file and the fault."""
+
+
+_NAME_RE = re.compile(r"^(S2[A-DP])_MSIL1C_(\d{8}T\d{6})(?:_N(\d{4}))?_R(\d{3})_T(\d{2}[A-Z]{3})_(\d{8}T\d{6})$")
+_L2A_RE = re.compile(r"^S2[A-DP]_(MSIL2A|OPER_PRD_MSIL2A)")
+_OLD_RE = re.compile(r"^S2[A-D]_OPER_PRD_MSIL1C")
+_BAND_FROM_FILE = re.compile(r"_(B\d[\dA]|TCI)(?:_\d+m)?$")
+_MASK_KEY = re.compile(r"MSK_([A-Z]{6})_(?:.*_)?(B\d[\dA])(?:_MSIL1C)?$")
+_AUX_KEY = re.compile(r"AUX_([A-Z]{6})")
+
+
+def parse_product_name(name: str) -> dict[str, str] | None:
+    """Fields of a compact L1C name (with or without .SAFE), or None when it is not one.
+
+    Keys: mission, datatake_sensing, baseline ('dddd' or '' for cloud-archive names without N field),
+    relative_orbit, tile_id, discriminator.
+    """
+    m = _NAME_RE.match(name[:-5] if name.upper().endswith(".SAFE") else name)
+    if not m:
+        return None
+    keys = ("mission", "datatake_sensing", "baseline", "relative_orbit", "tile_id", "discriminator")
+    return {k: (v or "") for k, v in zip(keys, m.groups())}
+
+
+# ------------------------------------------------------------------------------------------- XML helpers
+def _parse_xml(path: Path) -> etree._Element:
+    if not path.is_file():
+        raise L1CError(f"{path}: metadata file missing")
+    try:
+        return etree.parse(str(path), etree.XMLParser(huge_tree=True, resolve_entities=False)).getroot()
+    except etree.XMLSyntaxError as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise L1CError(f"{path}: malformed XML ({msg})") from None
+    except OSError as exc:
+        raise L1CError(f"{path}: cannot read ({exc})") from None
+
+
+def _find(root: etree._Element, name: str, path: Path, required: bool = True) -> etree._Element | None:
+    el = root.find(f".//{{*}}{name}")                 # {*} also matches elements without a namespace
+    if el is None and required:
+        raise L1CError(f"{path}: missing element <{name}>")
+    return el
+
+
+def _findall(root: etree._Element, name: str) -> list[etree._Element]:
+    return root.findall(f".//{{*}}{name}")
+
+
+def _text(root: etree._Element, name: str, path: Path, default: str | None = None) -> str:
+    el = _find(root, name, path, required=default is None)
+    if el is None or el.text is None or not el.text.strip():
+        if default is not None:
+            return default
+        raise L1CError(f"{path}: element <{name}> is empty")
+    return el.text.strip()
+
+
+def _number(root: etree._Element, name: str, path: Path, default: float | None = None) -> float:
+    txt = _text(root, name, path, None if default is None else str(default))
+    try:
+        return float(txt)
+    except ValueError:
+        raise L1CError(f"{path}: <{name}> is not a number ({txt!r})") from None
+
+
+def _float(el: etree._Element, path: Path) -> float:
+    try:
+        return float((el.text or "").strip())
+    except ValueError:
+        raise L1CError(f"{path}: <{etree.QName(el).localname}> is not a number ({el.text!r})") from None
+
+
+def _time(txt: str, path: Path, what: str) -> datetime:
+    """ISO UTC time with any number of fraction digits ('2021-09-08T04:27:01.024Z')."""
+    m = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z?$", txt.strip())
+    if not m:
+        raise L1CError(f"{path}: <{what}> is not a UTC time ({txt!r})")
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    return datetime.fromisoformat(f"{m.group(1)}.{frac}").replace(tzinfo=timezone.utc)
+
+
+def _grid(el: etree._Element, path: Path) -> np.ndarray:
+    rows = [v.text.split() for v in el.iter("{*}VALUES") if v.text]
+    try:
+        arr = np.array(rows, dtype=np.float64)
+    except ValueError:
+        raise L1CError(f"{path}: ragged or non-numeric angle grid <Values_List>") from None
+    if arr.ndim != 2:
+        raise L1CError(f"{path}: empty angle grid <Values_List>")
+    return arr
+
+
+# ------------------------------------------------------------------------------------------- locating
+def _locate(path: str | Path) -> tuple[Path, Path]:
+    """(SAFE folder, MTD_MSIL1C.xml) from the folder, the MTD file or a path inside GRANULE."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise L1CError(f"{p}: input product does not exist")
+    p = p.resolve()
+    if p.is_file():
+        up = p.name.upper()
+        if up.startswith("MTD_MSIL2A"):
+            raise L1CError(f"{p}: this is a Level-2A product; a Level-1C product is required")
+        if not (up.startswith("MTD_MSIL1C") and up.endswith(".XML")):
+            raise L1CError(f"{p}: not an L1C product folder nor its MTD_MSIL1C.xml")
+        return p.parent, p
+    if "GRANULE" in p.parts:
+        p = Path(*p.parts[: p.parts.index("GRANULE")])
+    mtd = p / "MTD_MSIL1C.xml"
+    if mtd.is_file():
+        return p, mtd
+    if _L2A_RE.match(p.name) or (p / "MTD_MSIL2A.xml").exists():
+        raise L1CError(f"{p}: this is a Level-2A product; a Level-1C product is required")
+    if _OLD_RE.match(p.name) or list(p.glob("S2?_OPER_MTD_SAFL1C*.xml")):
+        raise L1CError(f"{p}: old-format L1C (PSD < 14, 'OPER' long naming, before Dec 2016) is not supported")
+    raise L1CError(f"{mtd}: product metadata missing (not an L1C SAFE product)")
+
+
+def _band_key(stem: str) -> str | None:
+    m = _BAND_FROM_FILE.search(stem)
+    return m.group(1) if m else None
+
+
+def _image_paths(safe: Path, granule_el: etree._Element | None, mtd: Path, check: bool) -> dict[str, Path]:
+    """Band -> image file, from IMAGE_FILE (extension added from imageFormat), else by globbing IMG_DATA."""
+    paths: dict[str, Path] = {}
+    if granule_el is not None:
+        ext = ".tif" if "TIFF" in granule_el.get("imageFormat", "").upper() else ".jp2"
+        for f in granule_el.iter("{*}IMAGE_FILE"):
+            rel = (f.text or "").strip()
+            key = _band_key(Path(rel).name.removesuffix(".jp2"))
+            if key:
+                p = safe / rel
+                paths[key] = p if p.suffix.lower() in (".jp2", ".tif") else p.with_name(p.name + ext)
+    if not paths:
+        for p in sorted(safe.glob("GRANULE/*/IMG_DATA/*.jp2")) + sorted(safe.glob("GRANULE/*/IMG_DATA/*.tif")):
+            key = _band_key(p.stem)
+            if key:
+                paths.setdefault(key, p)
+    missing = [b for b in S2_BANDS if b not in paths]
+    if missing:
+        raise L1CError(f"{mtd}: no image file listed for band(s) {', '.join(missing)}")
+    if check:
+        for b in (*S2_BANDS, "TCI"):
+            if b in paths and not paths[b].is_file():
+                raise L1CError(f"{paths[b]}: band image {b} missing")
+    return paths
+
+
+def _granule_dir(safe: Path, images: dict[str, Path], mtd: Path) -> Path:
+    gdirs = {p.parent.parent for p in images.values()}
+    if len(gdirs) == 1:
+        return gdirs.pop()
+    found = sorted(d for d in safe.glob("GRANULE/*") if (d / "MTD_TL.xml").is_file())
+    if len(found) != 1:
+        raise L1CError(f"{mtd}: expected exactly one granule under GRANULE/, found {len(found)}")
+    return found[0]
+
+
+# ------------------------------------------------------------------------------------------- sections
+def _bands(root: etree._Element, mtd: Path, hyper: bool) -> dict[str, BandInfo]:
+    irr = {int(e.get("bandId")): _float(e, mtd) for e in _findall(root, "SOLAR_IRRADIANCE")}
+    off = {int(e.get("band_id", e.get("bandId", -1))): _float(e, mtd) for e in _findall(root, "RADIO_ADD_OFFSET")}
+    wl: dict[int, tuple[float, float, float]] = {}
+    for si in _findall(root, "Spectral_Information"):
+        vals = []
+        for tag in ("MIN", "MAX", "CENTRAL"):
+            e = si.find(f".//{{*}}Wavelength/{{*}}{tag}")
+            vals.append(_float(e, mtd) if e is not None else float("nan"))
+        wl[int(si.get("bandId"))] = tuple(vals)  # type: ignore[assignment]
+    bands = {}
+    for i, name in enumerate(S2_BANDS):
+        if i not in irr:
+            raise L1CError(f"{mtd}: no <SOLAR_IRRADIANCE bandId=\"{i}\"> for {name}")
+        wmin, wmax, wc = wl.get(i, (float("nan"),) * 3)
+        bands[name] = BandInfo(name=name, band_id=i, resolution_m=30 if hyper else S2_BAND_RESOLUTION_M[name],
+                               solar_irradiance=irr[i], radio_add_offset=off.get(i, 0.0),
+                               wavelength_central_nm=wc, wavelength_min_nm=wmin, wavelength_max_nm=wmax)
+    return bands
+
+
+def _geopositions(tl: etree._Element, mtd_tl: Path) -> dict[int, Geoposition]:
+    sizes = {}
+    for s in _findall(tl, "Size"):
+        sizes[int(s.get("resolution"))] = (int(_number(s, "NROWS", mtd_tl)), int(_number(s, "NCOLS", mtd_tl)))
+    out = {}
+    for g in _findall(tl, "Geoposition"):
+        res = int(g.get("resolution"))
+        if res not in sizes:
+            continue
+        out[res] = Geoposition(res, _number(g, "ULX", mtd_tl), _number(g, "ULY", mtd_tl), _number(g, "XDIM", mtd_tl),
+                               _number(g, "YDIM", mtd_tl), *sizes[res])
+    if not out:
+        raise L1CError(f"{mtd_tl}: no <Geoposition> with a matching <Size>")
+    return out
+
+
+def _angles(tl: etree._Element, mtd_tl: Path) -> AngleGrids:
+    sun = _find(tl, "Sun_Angles_Grid", mtd_tl)
+    zen, azi = _find(sun, "Zenith", mtd_tl), _find(sun, "Azimuth", mtd_tl)
+    per_det: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    for vg in _findall(tl, "Viewing_Incidence_Angles_Grids"):
+        name = S2_BANDS[int(vg.get("bandId"))]
+        z, a = per_det.setdefault(name, ([], []))
+        z.append(_grid(_find(vg, "Zenith", mtd_tl), mtd_tl))
+        a.append(_grid(_find(vg, "Azimuth", mtd_tl), mtd_tl))
+    mean_vz, mean_va = {}, {}
+    for m in _findall(tl, "Mean_Viewing_Incidence_Angle"):
+        name = S2_BANDS[int(m.get("bandId"))]
+        mean_vz[name] = _number(m, "ZENITH_ANGLE", mtd_tl)
+        mean_va[name] = _number(m, "AZIMUTH_ANGLE", mtd_tl)
+    msa = _find(tl, "Mean_Sun_Angle", mtd_tl)
+    return AngleGrids(
+        col_step_m=_number(zen, "COL_STEP", mtd_tl), row_step_m=_number(zen, "ROW_STEP", mtd_tl),
+        sun_zenith=_grid(zen, mtd_tl), sun_azimuth=_grid(azi, mtd_tl),
+        view_zenith={b: merge_detector_grids(v[0]) for b, v in per_det.items()},
+        view_azimuth={b: merge_detector_grids(v[1]) for b, v in per_det.items()},
+        mean_sun_zenith=_number(msa, "ZENITH_ANGLE", mtd_tl), mean_sun_azimuth=_number(msa, "AZIMUTH_ANGLE", mtd_tl),
+        mean_view_zenith=mean_vz, mean_view_azimuth=mean_va)
+
+
+def _qi_paths(tl: etree._Element, safe: Path, granule: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for e in _findall(tl, "MASK_FILENAME"):
+        rel = (e.text or "").strip()
+        if not rel:
+            continue
+        p = safe / rel
+        stem = p.name.rsplit(".", 1)[0]
+        m = _MASK_KEY.search(stem)                   # long PSD-13 names -> MSK_NODATA_B12
+        key = stem if stem.startswith("MSK_") or not m else f"MSK_{m.group(1)}_{m.group(2)}"
+        out[key] = p
+    for p in sorted((granule / "QI_DATA").glob("MSK_*")):
+        if p.suffix.lower() in (".jp2", ".gml", ".tif"):
+            out.setdefault(p.name.rsplit(".", 1)[0], p)
+    return out
+
+
+def _aux_paths(safe: Path, granule: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for folder in (granule / "AUX_DATA", safe / "AUX_DATA"):
+        for p in sorted(folder.glob("*")) if folder.is_dir() else []:
+            m = _AUX_KEY.search(p.name)
+            if p.is_file() and m:
+                out.setdefault(f"AUX_{m.group(1)}", p)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- main entry
+def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
+    """Read an L1C product's metadata and file lists (no pixels).
+
+    ``path``: the .SAFE folder (any name if it holds MTD_MSIL1C.xml), its MTD_MSIL1C.xml, or a path inside
+    its GRANULE folder. ``check_images=False`` tolerates absent band files (metadata-only test sets);
+    a normal open fails on any missing band image.
+    """
+    safe, mtd = _locate(path)
+    root = _parse_xml(mtd)
+    level = etree.QName(root).localname
+    if "Level-2A" in level:
+        raise L1CError(f"{mtd}: this is a Level-2A product; a Level-1C product is required")
+    ptype = _text(root, "PRODUCT_TYPE", mtd)
+    if ptype not in ("S2MSI1C",) or "Level-1C" not in level:
+        raise L1CError(f"{mtd}: unknown product type {ptype!r} (root <{level}>); S2MSI1C expected")
+    uri = _text(root, "PRODUCT_URI", mtd)
+    fields = parse_product_name(safe.name) or parse_product_name(uri)
+    if fields is None:
+        if _OLD_RE.match(uri) or _OLD_RE.match(safe.name):
+            raise L1CError(f"{safe}: old-format L1C (PSD < 14, 'OPER' long naming) is not supported")
+        raise L1CError(f"{safe}: product name {uri!r} is not a Sentinel-2 L1C name (S2?_MSIL1C_...)")
+    product_name = safe.name[:-5] if safe.name.upper().endswith(".SAFE") else safe.name
+    if parse_product_name(safe.name) is None:
+        product_name = uri[:-5] if uri.upper().endswith(".SAFE") else uri
+    mission = fields["mission"]
+    hyper = mission == "S2P"
+
+    granule_el = _find(root, "Granule", mtd, required=False)
+    images = _image_paths(safe, granule_el, mtd, check_images)
+    gdir = _granule_dir(safe, images, mtd)
+    mtd_tl = gdir / "MTD_TL.xml"
+    tl = _parse_xml(mtd_tl)
+    if "Level-1C" not in etree.QName(tl).localname:
+        raise L1CError(f"{mtd_tl}: not a Level-1C tile metadata (root <{etree.QName(tl).localname}>)")
+
+    specials = {}
+    for sv in _findall(root, "Special_Values"):
+        specials[_text(sv, "SPECIAL_VALUE_TEXT", mtd)] = int(_number(sv, "SPECIAL_VALUE_INDEX", mtd))
+    datatake = _find(root, "Datatake", mtd)
+    tile_long = _text(tl, "TILE_ID", mtd_tl)
+    m_orbit = re.search(r"_A(\d{6})_", gdir.name + "_") or re.search(r"_A(\d{6})_", tile_long)
+    cs_code = _text(tl, "HORIZONTAL_CS_CODE", mtd_tl)
+    try:
+        epsg = int(cs_code.split(":")[-1])
+    except ValueError:
+        raise L1CError(f"{mtd_tl}: <HORIZONTAL_CS_CODE> is not an EPSG code ({cs_code!r})") from None
+    ds_files = sorted(safe.glob("DATASTRIP/*/MTD_DS.xml"))
+    ds_dirs = sorted(d for d in safe.glob("DATASTRIP/DS_*") if d.is_dir())
+    start = _time(_text(root, "PRODUCT_START_TIME", mtd), mtd, "PRODUCT_START_TIME")
+    cloud = _number(root, "Cloud_Coverage_Assessment", mtd, default=float("nan"))
+
+    return L1CProduct(
+        safe_path=safe, product_name=product_name, product_uri=uri, product_type=ptype, mission_id=mission,
+        spacecraft_name=_text(root, "SPACECRAFT_NAME", mtd), sensing_start=start,
+        datatake_sensing=fields["datatake_sensing"] or start.strftime("%Y%m%dT%H%M%S"),
+        generation_time=_time(_text(root, "GENERATION_TIME", mtd), mtd, "GENERATION_TIME"),
+        processing_baseline=_text(root, "PROCESSING_BASELINE", mtd),
+        relative_orbit=int(_number(root, "SENSING_ORBIT_NUMBER", mtd)),
+        absolute_orbit=int(m_orbit.group(1)) if m_orbit else 0,
+        sensing_orbit_direction=_text(root, "SENSING_ORBIT_DIRECTION", mtd, default=""),
+        datatake_identifier=datatake.get("datatakeIdentifier", ""), tile_id=fields["tile_id"],
+        quantification_value=_number(root, "QUANTIFICATION_VALUE", mtd), u=_number(root, "U", mtd),
+        bands=_bands(root, mtd, hyper), nodata_value=specials.get("NODATA", 0),
+        saturated_value=specials.get("SATURATED", 65535), epsg=epsg,
+        crs_name=_text(tl, "HORIZONTAL_CS_NAME", mtd_tl), geopositions=_geopositions(tl, mtd_tl),
+        angles=_angles(tl, mtd_tl), mtd_product_path=mtd, mtd_tile_path=mtd_tl,
+        mtd_datastrip_path=ds_files[0] if ds_files else None, granule_name=gdir.name,
+        datastrip_name=ds_dirs[0].name if ds_dirs else None, tile_long_id=tile_long,
+        datastrip_long_id=_text(tl, "DATASTRIP_ID", mtd_tl, default=""), image_paths=images,
+        qi_mask_paths=_qi_paths(tl, safe, gdir), aux_paths=_aux_paths(safe, gdir),
+        cloud_coverage_percent=cloud, is_hyper_ms=hyper)
+
+
+from .angles import angle_fields  # noqa: E402  (re-export)
+from ._l1c_pixels import QUALIT_LAYERS, has_raster_qi_masks, read_band, read_qi_masks, toa_reflectance  # noqa: E402

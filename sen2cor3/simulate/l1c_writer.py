@@ -1,0 +1,248 @@
+"""Write a complete, valid Sentinel-2 L1C SAFE from arrays the caller computed.
+
+Used by the test fixtures (tiny products) and by the 6S-driven scene simulator. This module only lays out
+files and metadata exactly as ESA structures an L1C product (compact naming, PSD 14): it computes no scene
+content. The grid is the real tile's upper-left corner (``mgrs.tile_ul``) with a reduced size, so products
+can be placed on any real MGRS tile.
+
+Layout written::
+
+    <S2A_MSIL1C_<sensing>_N<bbbb>_R<ooo>_T<tile>_<gen>>.SAFE/
+      manifest.safe  MTD_MSIL1C.xml  INSPIRE.xml  AUX_DATA/  HTML/  rep_info/
+      DATASTRIP/DS_<centre>_<gen>_S<ds start>/MTD_DS.xml  QI_DATA/
+      GRANULE/L1C_T<tile>_A<abs orbit>_<ds start>/
+         MTD_TL.xml
+         IMG_DATA/T<tile>_<sensing>_B01.jp2 .. B12.jp2, B8A.jp2, TCI.jp2
+         QI_DATA/ PB >= 04.00: MSK_DETFOO_Bxx.jp2, MSK_QUALIT_Bxx.jp2 (8 layers), MSK_CLASSI_B00.jp2 (3 layers)
+                  PB <  04.00: MSK_{DEFECT,DETFOO,NODATA,SATURA,TECQUA}_Bxx.gml, MSK_CLOUDS_B00.gml (empty)
+                  T<tile>_<sensing>_PVI.jp2
+         AUX_DATA/ (AUX_ECMWFT, AUX_CAMSFO when given)
+"""
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from osgeo import osr
+
+from sen2cor3.io.writers import write_raster
+from sen2cor3.products import mgrs
+from sen2cor3.products.model import S2_BAND_RESOLUTION_M, S2_BANDS
+
+from . import _l1c_xml as X
+
+__all__ = ["write_l1c_safe", "SOLAR_IRRADIANCE", "earth_sun_u", "angle_grid_size", "QUALIT_LAYER_NAMES"]
+
+#: MTD_MSIL1C SOLAR_IRRADIANCE (W m-2 um-1) per spacecraft, copied from real products (S2A T46RER N03.01,
+#: S2B T32UPC N04.00). S2C/S2P use the S2A values unless the caller passes its own.
+SOLAR_IRRADIANCE: dict[str, dict[str, float]] = {
+    "S2A": dict(zip(S2_BANDS, (1884.69, 1959.66, 1823.24, 1512.06, 1424.64, 1287.61, 1162.08, 1041.63,
+                               955.32, 812.92, 367.15, 245.59, 85.25))),
+    "S2B": dict(zip(S2_BANDS, (1874.3, 1959.75, 1824.93, 1512.79, 1425.78, 1291.13, 1175.57, 1041.28,
+                               953.93, 817.58, 365.41, 247.08, 87.75))),
+}
+#: Layer order of MSK_QUALIT_Bxx.jp2 (same as sen2cor3.products.l1c.QUALIT_LAYERS).
+QUALIT_LAYER_NAMES = ("anc_lost", "anc_deg", "msi_lost", "msi_deg", "defective", "nodata",
+                      "partially_corrected", "saturated")
+_CLASSI_LAYERS = ("opaque", "cirrus", "snow")
+_GML_KINDS = ("MSK_DEFECT", "MSK_DETFOO", "MSK_NODATA", "MSK_SATURA", "MSK_TECQUA")
+_ORBIT_EPOCH = {"S2A": datetime(2015, 6, 23, 1, 0, tzinfo=timezone.utc),
+                "S2B": datetime(2017, 3, 7, 2, 0, tzinfo=timezone.utc),
+                "S2C": datetime(2024, 9, 5, 2, 0, tzinfo=timezone.utc)}
+
+
+def earth_sun_u(when: datetime) -> float:
+    """Reflectance_Conversion/U: the (d0/d)^2 factor ESA derives from the day of year."""
+    doy = when.timetuple().tm_yday
+    return 1.0 / (1.0 - 0.01673 * math.cos(0.0172 * (doy - 4))) ** 2
+
+
+def angle_grid_size(size_10m: int, step_m: float = 5000.0) -> int:
+    """Nodes per side of the MTD_TL angle grid covering a tile of ``size_10m`` 10 m pixels (23 for 10980)."""
+    return int(math.ceil(size_10m * 10 / step_m)) + 1
+
+
+def _grid(value: float | np.ndarray, n: int, what: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full((n, n), float(arr))
+    if arr.ndim != 2:
+        raise ValueError(f"{what}: expected a scalar or a 2-D grid, got shape {arr.shape}")
+    return arr
+
+
+def _per_band(value, n: int, what: str) -> dict[str, np.ndarray]:
+    if isinstance(value, Mapping):
+        missing = [b for b in S2_BANDS if b not in value]
+        if missing:
+            raise ValueError(f"{what}: no grid for {missing}")
+        return {b: _grid(value[b], n, f"{what}[{b}]") for b in S2_BANDS}
+    return {b: _grid(value, n, what) for b in S2_BANDS}
+
+
+def _footprint(epsg: int, ulx: float, uly: float, extent: float) -> list[tuple[float, float]]:
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(epsg)
+    dst.ImportFromEPSG(4326)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    ct = osr.CoordinateTransformation(src, dst)
+    ring = [(ulx, uly), (ulx + extent, uly), (ulx + extent, uly - extent), (ulx, uly - extent), (ulx, uly)]
+    return [(round(lat, 10), round(lon, 10)) for lon, lat, _ in (ct.TransformPoint(x, y) for x, y in ring)]
+
+
+def _tci(dn: Mapping[str, np.ndarray], offset: float, q: float) -> np.ndarray:
+    """True-colour image as ESA makes it: B04/B03/B02 reflectance 0..0.2 -> 1..255, 0 for no-data."""
+    out = []
+    for b in ("B04", "B03", "B02"):
+        d = dn[b]
+        refl = (d.astype(np.float32) + offset) / q
+        v = np.clip(np.rint(refl / 0.2 * 255.0), 1, 255).astype(np.uint8)
+        v[d == 0] = 0
+        out.append(v)
+    return np.stack(out)
+
+
+def write_l1c_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime, dn_bands: Mapping[str, np.ndarray],
+                   sun_zenith_grid: float | np.ndarray, sun_azimuth_grid: float | np.ndarray,
+                   view_zenith: float | np.ndarray | Mapping[str, float | np.ndarray] = 5.0,
+                   view_azimuth: float | np.ndarray | Mapping[str, float | np.ndarray] = 100.0,
+                   spacecraft: str = "S2A", baseline: str = "05.11", relative_orbit: int = 108,
+                   absolute_orbit: int | None = None, generation_time: datetime | None = None,
+                   solar_irradiances: Mapping[str, float] | None = None, u: float | None = None,
+                   quantification_value: float = 10000.0, radio_add_offset: float = -1000.0,
+                   qi_masks: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+                   classi_masks: Mapping[str, np.ndarray] | None = None,
+                   detector_footprints: Mapping[str, np.ndarray] | None = None, detector_id: int = 7,
+                   size_10m: int | None = None, angle_step_m: float = 5000.0, orbit_direction: str = "DESCENDING",
+                   processing_centre: str = "2APS", cloud_coverage: float = 0.0,
+                   aux_files: Mapping[str, str | Path | bytes] | None = None, threads: int | None = 1) -> Path:
+    """Write an L1C SAFE under ``out_dir`` and return the .SAFE path.
+
+    ``dn_bands``: all 13 bands, uint16 DN at native resolution (10 m bands ``size_10m`` square, 20 m half,
+    60 m a sixth). DN already include the radiometric offset for baseline >= 04.00 (DN = refl * Q - offset);
+    ``radio_add_offset`` is written as RADIO_ADD_OFFSET only for baseline >= 04.00 (before: no offset element).
+    Angle grids (deg) are 2-D arrays on ``angle_step_m`` nodes from the UL corner (see
+    :func:`angle_grid_size`) or scalars (constant grid); view angles may be per band (mapping).
+    ``qi_masks``: band -> {layer: bool array at the band's resolution} for MSK_QUALIT (layers as
+    :data:`QUALIT_LAYER_NAMES`; ``nodata`` defaults to DN == 0). ``classi_masks``: {'opaque'|'cirrus'|'snow':
+    bool array at 60 m}. ``detector_footprints``: band -> uint8 detector index (default ``detector_id`` where
+    DN > 0). ``aux_files``: {'AUX_ECMWFT': path or bytes, ...} copied to the granule's AUX_DATA.
+    """
+    sc = spacecraft.upper()
+    if sc not in ("S2A", "S2B", "S2C", "S2D", "S2P"):
+        raise ValueError(f"unknown spacecraft {spacecraft!r}")
+    if sensing_time.tzinfo is None:
+        sensing_time = sensing_time.replace(tzinfo=timezone.utc)
+    pb = float(baseline)
+    missing = [b for b in S2_BANDS if b not in dn_bands]
+    if missing:
+        raise ValueError(f"dn_bands lacks {missing}")
+    size = size_10m or dn_bands["B02"].shape[0] * S2_BAND_RESOLUTION_M["B02"] // 10
+    if size % 6:
+        raise ValueError(f"size_10m={size} must be a multiple of 6 (10/20/60 m grids)")
+    for b in S2_BANDS:
+        n = size * 10 // S2_BAND_RESOLUTION_M[b]
+        if dn_bands[b].shape != (n, n):
+            raise ValueError(f"dn_bands[{b}] has shape {dn_bands[b].shape}, expected {(n, n)}")
+    epsg = mgrs.tile_epsg(tile_id)
+    ulx, uly = mgrs.tile_ul(tile_id)
+    tile = tile_id.upper().lstrip("T")
+    gen = (generation_time or sensing_time + timedelta(hours=1, minutes=17)).replace(microsecond=0)
+    if gen.tzinfo is None:
+        gen = gen.replace(tzinfo=timezone.utc)
+    ds_start = sensing_time + timedelta(seconds=3, microseconds=435000)
+    if absolute_orbit is None:
+        epoch = _ORBIT_EPOCH.get(sc, _ORBIT_EPOCH["S2A"])
+        absolute_orbit = 1 + int((sensing_time - epoch).total_seconds() / 86400 * 14.3)
+    s, g, d = (f"{t:%Y%m%dT%H%M%S}" for t in (sensing_time, gen, ds_start))
+    nb = f"N{baseline.replace('.', '')}"
+    product_name = f"{sc}_MSIL1C_{s}_{nb}_R{relative_orbit:03d}_T{tile}_{g}"
+    granule = f"L1C_T{tile}_A{absolute_orbit:06d}_{d}"
+    ds_dir = f"DS_{processing_centre}_{g}_S{d}"
+    n = angle_grid_size(size, angle_step_m)
+    offset = radio_add_offset if pb >= 4.0 else 0.0
+    facts = X.Facts(
+        spacecraft=sc, tile_id=tile, baseline=baseline, product_name=product_name, granule_name=granule,
+        datastrip_dir=ds_dir, tile_long_id=f"{sc}_OPER_MSI_L1C_TL_{processing_centre}_{g}_A{absolute_orbit:06d}_T{tile}_N{baseline}",
+        datastrip_long_id=f"{sc}_OPER_MSI_L1C_DS_{processing_centre}_{g}_S{d}_N{baseline}",
+        datatake_id=f"G{sc}_{s}_{absolute_orbit:06d}_N{baseline}", sensing=sensing_time, ds_start=ds_start,
+        generation=gen, relative_orbit=relative_orbit, absolute_orbit=absolute_orbit,
+        orbit_direction=orbit_direction, centre=processing_centre, epsg=epsg, ulx=ulx, uly=uly, size_10m=size,
+        quantification=quantification_value, u=u if u is not None else earth_sun_u(sensing_time),
+        irradiance=dict(solar_irradiances or SOLAR_IRRADIANCE.get(sc, SOLAR_IRRADIANCE["S2A"])), offset=offset,
+        angle_step=angle_step_m, sun_zen=_grid(sun_zenith_grid, n, "sun_zenith_grid"),
+        sun_az=_grid(sun_azimuth_grid, n, "sun_azimuth_grid"), view_zen=_per_band(view_zenith, n, "view_zenith"),
+        view_az=_per_band(view_azimuth, n, "view_azimuth"), detector_id=detector_id, cloud_cover=cloud_coverage,
+        footprint=_footprint(epsg, ulx, uly, size * 10.0))
+
+    safe = Path(out_dir) / f"{product_name}.SAFE"
+    if safe.exists():
+        raise FileExistsError(f"{safe}: already exists")
+    gdir = safe / "GRANULE" / granule
+    img, qi = gdir / "IMG_DATA", gdir / "QI_DATA"
+    for folder in (img, qi, gdir / "AUX_DATA", safe / "AUX_DATA", safe / "HTML", safe / "rep_info",
+                   safe / "DATASTRIP" / ds_dir / "QI_DATA"):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _jp2(path: Path, data: np.ndarray, res: int) -> None:
+        write_raster(path, data, geotransform=(ulx, res, 0.0, uly, 0.0, -res), epsg=epsg, fmt="JP2",
+                     threads=threads)
+
+    prefix = f"T{tile}_{s}"
+    rel_granule = f"GRANULE/{granule}"
+    for b in (*S2_BANDS, "TCI"):
+        facts.image_files.append(f"{rel_granule}/IMG_DATA/{prefix}_{b}")
+    for b in S2_BANDS:
+        _jp2(img / f"{prefix}_{b}", np.asarray(dn_bands[b], dtype=np.uint16), S2_BAND_RESOLUTION_M[b])
+    tci = _tci(dn_bands, offset, quantification_value)
+    _jp2(img / f"{prefix}_TCI", tci, 10)
+    step = max(1, size // 343)
+    _jp2(qi / f"{prefix}_PVI", np.ascontiguousarray(tci[:, ::step, ::step]), 10 * step)
+    facts.pvi_file = f"{rel_granule}/QI_DATA/{prefix}_PVI.jp2"
+
+    if pb >= 4.0:
+        for i, b in enumerate(S2_BANDS):
+            res, dn = S2_BAND_RESOLUTION_M[b], dn_bands[b]
+            det = (detector_footprints or {}).get(b)
+            det = np.where(dn > 0, detector_id, 0).astype(np.uint8) if det is None else np.asarray(det, np.uint8)
+            _jp2(qi / f"MSK_DETFOO_{b}", det, res)
+            given = (qi_masks or {}).get(b, {})
+            unknown = set(given) - set(QUALIT_LAYER_NAMES)
+            if unknown:
+                raise ValueError(f"qi_masks[{b}]: unknown layers {sorted(unknown)}")
+            layers = [np.asarray(given[k], dtype=bool) if k in given else (dn == 0 if k == "nodata" else
+                      np.zeros(dn.shape, dtype=bool)) for k in QUALIT_LAYER_NAMES]
+            _jp2(qi / f"MSK_QUALIT_{b}", np.stack(layers).astype(np.uint8), res)
+            facts.mask_files += [(i, "MSK_DETFOO", f"{rel_granule}/QI_DATA/MSK_DETFOO_{b}.jp2"),
+                                 (i, "MSK_QUALIT", f"{rel_granule}/QI_DATA/MSK_QUALIT_{b}.jp2")]
+        n60 = size // 6
+        cl = [np.asarray((classi_masks or {}).get(k, np.zeros((n60, n60), bool)), dtype=np.uint8) for k in _CLASSI_LAYERS]
+        _jp2(qi / "MSK_CLASSI_B00", np.stack(cl), 60)
+        facts.mask_files.append((None, "MSK_CLASSI", f"{rel_granule}/QI_DATA/MSK_CLASSI_B00.jp2"))
+    else:
+        for i, b in enumerate(S2_BANDS):
+            for kind in _GML_KINDS:
+                name = f"{kind}_{b}"
+                X.write_xml(X.gml_mask(kind, name, epsg), qi / f"{name}.gml")
+                facts.mask_files.append((i, kind, f"{rel_granule}/QI_DATA/{name}.gml"))
+        X.write_xml(X.gml_mask("MSK_CLOUDS", "MSK_CLOUDS_B00", epsg), qi / "MSK_CLOUDS_B00.gml")
+        facts.mask_files.append((None, "MSK_CLOUDS", f"{rel_granule}/QI_DATA/MSK_CLOUDS_B00.gml"))
+
+    for name, src in (aux_files or {}).items():
+        dst = gdir / "AUX_DATA" / name
+        if isinstance(src, bytes):
+            dst.write_bytes(src)
+        else:
+            shutil.copyfile(src, dst)
+
+    X.write_xml(X.mtd_tl(facts), gdir / "MTD_TL.xml")
+    X.write_xml(X.mtd_ds(facts), safe / "DATASTRIP" / ds_dir / "MTD_DS.xml")
+    X.write_xml(X.mtd_msil1c(facts), safe / "MTD_MSIL1C.xml")
+    X.write_xml(X.inspire(facts), safe / "INSPIRE.xml")
+    X.write_xml(X.manifest(facts, safe), safe / "manifest.safe")
+    return safe
