@@ -116,6 +116,7 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
     from sen2cor3.io import report
     from sen2cor3.products import naming
     from sen2cor3.products.l1c import L1CError, open_l1c
+    from sen2cor3.processing import OutputOptions, process_tile
     from sen2cor3.products.l2a import create_l2a_tree, finalize_l2a_metadata
 
     generation_time = datetime.now(timezone.utc).replace(microsecond=0)
@@ -124,6 +125,8 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
         product = open_l1c(paths.input_dir)
     except (GippError, L1CError) as exc:
         raise ProcessingError(str(exc)) from exc
+    if args.sc_only and args.resolution == 10:
+        raise ProcessingError("--sc_only runs at 20 or 60 m (Sen2Cor classifies at 60 or 20 m only)")
 
     baseline = args.processing_baseline or config.pb.baseline_version
     product_name = naming.l2a_product_name(product.product_name, baseline, generation_time)
@@ -138,17 +141,30 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
     with StagingArea(paths.output_dir, safe_name) as stage:
         report.progress(0.0, "Creating L2A product tree")
         l2a = create_l2a_tree(product, stage.product_dir, generation_time=generation_time, baseline=baseline,
-                              processing_centre=args.processing_centre, archiving_centre=args.archiving_centre,
+                              processing_centre=args.processing_centre or _l1c_centre(product),
+                              archiving_centre=args.archiving_centre or _l1c_centre(product),
                               config_paths=config.paths, resolutions=_resolutions(args, config),
                               image_ext=_image_ext(args))
+        files, qi_values, aux_info = [], {}, {}
         if not args.cr_only:
-            raise ProcessingError("scene classification and atmospheric correction are not available in this "
-                                  "build yet; use --cr_only to create the L2A product tree")
-        finalize_l2a_metadata(l2a, image_files_written=[], qi_values={}, aux_info={})
+            results = process_tile(product, l2a, config, resolutions=l2a.resolutions,
+                                   options=OutputOptions(tif=args.tif, raw=args.raw, sc_cog=args.sc_cog,
+                                                         sc_only=args.sc_only,
+                                                         tci=config.l2a.common.generate_tci_output),
+                                   classic=args.sc_classic or args.Hyper_MS)
+            files, qi_values, aux_info = results.files, results.qi, results.aux_info
+        report.progress(95.0, "Writing L2A metadata")
+        finalize_l2a_metadata(l2a, image_files_written=files, qi_values=qi_values, aux_info=aux_info)
         report.copy_report_into(run_log, stage.product_dir / "rep_info")
         final = stage.commit()
         report.stream("L2A product written: %s" % final)
     return cli.EXIT_SUCCESS
+
+
+def _l1c_centre(product) -> str:
+    """Toolbox runs keep the L1C datastrip's centre code (``DS_<centre>_...``) unless the flags override it."""
+    parts = (product.datastrip_name or "").split("_")
+    return parts[1] if len(parts) > 2 and len(parts[1]) == 4 else "SGS_"
 
 
 def default_log_dir() -> Path:
@@ -161,6 +177,8 @@ def default_log_dir() -> Path:
 def _resolutions(args: argparse.Namespace, config) -> tuple[int, ...]:
     """The resolutions a run produces (Sen2Cor: none -> 20, 10 (+60 by downsampling); 10 -> 20, 10, 60)."""
     downsample = config.l2a.common.downsample_20_to_60
+    if args.sc_only:
+        return (60,) if args.resolution == 60 else ((20, 60) if downsample else (20,))
     if args.Hyper_MS or args.resolution == 30:
         return (30,)
     if args.resolution == 60:

@@ -1,0 +1,155 @@
+"""Per-resolution processing of one tile: read TOA, classify, correct, write the L2A images.
+
+Sen2Cor's order (03.02.00 toolbox): the 20 m run (scene classification + AOT/WV retrieval + correction),
+then the 10 m run re-using the 20 m SCL/AOT/WVP (nearest up-sampling), then 60 m by 3x3 block averaging of
+the 20 m results (``Downsample_20_to_60``); ``--resolution 60`` processes natively at 60 m. This module keeps
+that order and hands pixels to the science packages (``sc``, ``ac``), which never see files.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sen2cor3.io import report
+from sen2cor3.io.writers import image_format, write_raster
+from sen2cor3.products import l1c as l1c_io
+from sen2cor3.products.l2a import L2AProduct
+from sen2cor3.products.model import L1CProduct
+from sen2cor3.sc import classify, scl_percentages
+from sen2cor3.sc.masks import downsample_scl_20_to_60, upsample_nearest
+
+log = logging.getLogger("sen2cor3.processing")
+
+#: Bands imported by Sen2Cor's 20 m / 60 m runs (B08 is not used there; B10 only for the classification).
+SC_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B10", "B11", "B12")
+#: Bands of the 10 m run.
+BANDS_10M = ("B02", "B03", "B04", "B08")
+
+
+@dataclass
+class OutputOptions:
+    """How images are written (the --tif / --raw / --sc_cog flags) and which optional layers."""
+    tif: bool = False
+    raw: bool = False
+    sc_cog: bool = False
+    sc_only: bool = False
+    tci: bool = True
+
+
+@dataclass
+class TileResults:
+    """What the runs produce and the finaliser records: files written and the QI values."""
+    files: list[Path] = field(default_factory=list)
+    qi: dict = field(default_factory=dict)
+    aux_info: dict = field(default_factory=dict)
+
+
+def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """TOA reflectance (float32) of ``bands`` on the ``resolution_m`` grid, the no-data and saturated masks.
+
+    No-data: DN 0 in any band (Sen2Cor) or the L1C NODATA layer; saturated: DN 65535 or the L1C quality
+    layers (lost/degraded/defective/saturated)."""
+    toa, nodata, saturated = {}, None, None
+    for name in bands:
+        dn = l1c_io.read_band(product, name, resolution_m)
+        zero = dn == product.nodata_value
+        sat = dn == product.saturated_value
+        nodata = zero if nodata is None else (nodata | zero)
+        saturated = sat if saturated is None else (saturated | sat)
+        toa[name] = l1c_io.toa_reflectance(dn, product.bands[name], product.quantification_value, nodata=0.0)
+        del dn
+    masks = l1c_io.read_qi_masks(product, resolution_m)
+    if masks:
+        nodata |= masks.get("nodata", False)
+        saturated |= masks.get("saturated_defective", False)
+    return toa, nodata, saturated
+
+
+def geometry(product: L1CProduct, resolution_m: int) -> dict[str, float]:
+    """Tile-mean angles (degrees): Sen2Cor's classification uses one sun position per tile."""
+    view_bands = [b for b in ("B8A", "B04", "B02") if b in product.angles.mean_view_zenith]
+    vb = view_bands[0] if view_bands else next(iter(product.angles.mean_view_zenith), None)
+    return {
+        "sun_zenith_deg": product.angles.mean_sun_zenith,
+        "sun_azimuth_deg": product.angles.mean_sun_azimuth,
+        "view_zenith_deg": product.angles.mean_view_zenith.get(vb, 0.0) if vb else 0.0,
+        "view_azimuth_deg": product.angles.mean_view_azimuth.get(vb, 0.0) if vb else 0.0,
+    }
+
+
+class TileWriter:
+    """Writes L2A layers with the product's grid and the chosen formats, and records every file."""
+
+    def __init__(self, product: L1CProduct, l2a: L2AProduct, options: OutputOptions, results: TileResults):
+        self.product, self.l2a, self.options, self.results = product, l2a, options, results
+
+    def _fmt(self, is_scl: bool = False) -> str:
+        o = self.options
+        return image_format(tif=o.tif, raw=o.raw, sc_cog=o.sc_cog, is_scl=is_scl)
+
+    def _geo(self, resolution_m: int):
+        return self.product.geopositions[resolution_m].geotransform
+
+    def image(self, band: str, resolution_m: int, data: np.ndarray) -> Path:
+        """One IMG_DATA layer (B.., AOT, WVP, SCL, TCI)."""
+        path = write_raster(self.l2a.image_path(band, resolution_m), data, geotransform=self._geo(resolution_m),
+                            epsg=self.product.epsg, fmt=self._fmt(is_scl=band == "SCL"),
+                            categorical=band == "SCL")
+        self.results.files.append(path)
+        log.debug("written %s", path.name)
+        return path
+
+    def qi(self, kind: str, resolution_m: int, data: np.ndarray) -> Path:
+        """A QI_DATA mask (MSK_CLDPRB / MSK_SNWPRB), uint8 percent."""
+        return write_raster(self.l2a.qi_path(kind, resolution_m), data, geotransform=self._geo(resolution_m),
+                            epsg=self.product.epsg, fmt=self._fmt())
+
+
+def classify_tile(product: L1CProduct, toa: dict, nodata: np.ndarray, saturated: np.ndarray, config,
+                  resolution_m: int, classic: bool):
+    """Run the scene classification with the GIPP's thresholds on one resolution grid."""
+    return classify(toa, nodata, saturated, **geometry(product, resolution_m), resolution_m=resolution_m,
+                    thresholds=config.sc.thresholds, classificators=config.sc.classificators,
+                    median_filter=config.l2a.scene_classification.median_filter, classic=classic,
+                    qlt_mask_handling=config.l2a.common.handle_l1c_qlt_mask)
+
+
+def block_mean_3x3(a: np.ndarray) -> np.ndarray:
+    """20 m -> 60 m: Sen2Cor's 3x3 block mean (rounded for integers)."""
+    r, c = a.shape[0] // 3 * 3, a.shape[1] // 3 * 3
+    m = a[:r, :c].reshape(r // 3, 3, c // 3, 3).astype(np.float32).mean(axis=(1, 3))
+    return (m + 0.5).astype(a.dtype) if np.issubdtype(a.dtype, np.integer) else m
+
+
+def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: tuple[int, ...],
+                 options: OutputOptions, classic: bool) -> TileResults:
+    """Run every requested resolution in Sen2Cor's order and write the layers; returns files and QI values."""
+    results = TileResults()
+    writer = TileWriter(product, l2a, options, results)
+    base = 60 if 20 not in resolutions else 20
+    report.progress(5.0, f"Reading L1C bands at {base} m")
+    toa, nodata, saturated = read_toa(product, SC_BANDS, base)
+    report.progress(20.0, f"Scene classification at {base} m")
+    sc = classify_tile(product, toa, nodata, saturated, config, base, classic)
+    results.qi.update(scl_percentages(sc.scl, config.sc.classificators))
+    writer.image("SCL", base, sc.scl)
+    writer.qi("MSK_CLDPRB", base, sc.cloud_prob)
+    writer.qi("MSK_SNWPRB", base, sc.snow_prob)
+    if base == 20 and 60 in resolutions:
+        writer.image("SCL", 60, downsample_scl_20_to_60(sc.scl))
+        writer.qi("MSK_CLDPRB", 60, block_mean_3x3(sc.cloud_prob))
+        writer.qi("MSK_SNWPRB", 60, block_mean_3x3(sc.snow_prob))
+    if options.sc_only:
+        results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
+        return results
+    from sen2cor3 import atmcorr  # the AC stage, wired when available
+    atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, base_resolution=base,
+                         resolutions=resolutions, writer=writer, results=results, options=options)
+    return results
+
+
+__all__ = ["OutputOptions", "TileResults", "TileWriter", "block_mean_3x3", "classify_tile", "process_tile",
+           "read_toa", "upsample_nearest"]
