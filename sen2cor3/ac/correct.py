@@ -1,0 +1,374 @@
+"""Atmospheric correction of one resolution: retrieval on a coarse working grid, inversion in float32 blocks.
+
+Order (Sen2Cor section 9, step 5): WV (APDA) at the start AOT -> cirrus (optional) -> AOT (DDV / CAMS /
+DEFAULT) -> WV again with the AOT map -> terms on ~1.2 km cells -> per band: first inversion on the
+working grid (for adjacency and terrain-reflected light) -> block-wise inversion at the output resolution.
+Retrieval runs on a 60 m working grid (block means of the input), not at 20 m as Sen2Cor does: the maps are
+smoothed over >= 1 km anyway, and it keeps a full tile cheap. The 10 m run reuses a previous result
+(``prior``), as Sen2Cor reuses the 20 m visibility and WV maps.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import map_coordinates
+
+from . import adjacency, cirrus, terrain
+from .aot import DdvParams, retrieve_aot
+from .atmos import AtmosphereModel, TermGrid, Upsampler, _lin_index, block_mean, relative_azimuth
+from .surface import invert
+from .wv import retrieve_wv
+
+F32 = np.float32
+WAVELENGTH_UM = {"B01": 0.443, "B02": 0.490, "B03": 0.560, "B04": 0.665, "B05": 0.705, "B06": 0.740,
+                 "B07": 0.783, "B08": 0.842, "B8A": 0.865, "B09": 0.945, "B10": 1.375, "B11": 1.610,
+                 "B12": 2.190}
+
+
+@dataclass
+class Geometry:
+    """Sun/view angles (deg): scalars or 2-D node grids spanning the tile, node (i, j) at (i, j) * step_m
+    from the upper-left corner (the L1C 5 km angle grids, NaN allowed). vza/vaa may be a dict per band."""
+    sza: Any
+    saa: Any
+    vza: Any = 0.0
+    vaa: Any = 0.0
+    step_m: float = 5000.0
+
+    def at(self, name: str, y_m: np.ndarray, x_m: np.ndarray, band: str | None = None) -> np.ndarray:
+        v = getattr(self, name)
+        if isinstance(v, dict):
+            v = v.get(band, next(iter(v.values()))) if band is not None else np.nanmean(
+                [np.nanmean(x) for x in v.values()])
+        a = np.asarray(v, np.float64)
+        if a.ndim == 0 or a.size == 1:
+            return np.full(np.shape(y_m), float(a.ravel()[0]))
+        a = np.where(np.isfinite(a), a, np.nanmean(a))
+        return map_coordinates(a, [y_m / self.step_m, x_m / self.step_m], order=1, mode="nearest")
+
+
+@dataclass
+class AcOptions:
+    """Choices outside the GIPPs (defaults: Sen2Cor's behaviour)."""
+    work_res_m: float = 60.0          # retrieval grid
+    cell_m: float = 1200.0            # atmosphere cells
+    block_rows: int = 512
+    diffuse: str = "hay"              # 'hay' (Sen2Cor) or 'isotropic'
+    terrain_reflected: bool = True    # light reflected by opposite slopes (Sen2Cor)
+    adjacency: bool | None = None     # None: on (Sen2Cor: Adj_Km > 0, Rho_Retrieval_Step2)
+    cast_shadows: bool = True
+
+
+@dataclass
+class AcResult:
+    boa: dict[str, np.ndarray]        # float32 surface reflectance, NaN = no data
+    aot: np.ndarray                   # AOT550 at the output resolution (0 = no data)
+    wv: np.ndarray                    # water vapour cm at the output resolution (0 = no data)
+    nodata: np.ndarray
+    metadata: dict
+    work: dict = field(default_factory=dict)   # working-grid maps for reuse (``prior``)
+
+
+def _ac(ac_gipp: Any, name: str, default: Any) -> Any:
+    """A value of L2A_CAL_AC_GIPP by element name (lower case), searched in its sections."""
+    if ac_gipp is None:
+        return default
+    for sec in ("acl_prio_1", "acl_prio_2", "acl_prio_3", "flags"):
+        s = getattr(ac_gipp, sec, None)
+        if s is not None and hasattr(s, name):
+            return getattr(s, name)
+    return getattr(ac_gipp, name, default)
+
+
+def _get(obj: Any, path: str, default: Any) -> Any:
+    for p in path.split("."):
+        if obj is None or not hasattr(obj, p):
+            return default
+        obj = getattr(obj, p)
+    return obj
+
+
+def ddv_params(ac_gipp: Any) -> DdvParams:
+    d = DdvParams()
+    return DdvParams(
+        _ac(ac_gipp, "ac_min_ddv_area", d.min_ddv_area), _ac(ac_gipp, "ac_swir_refl_lower_th", d.swir_refl_lower_th),
+        _ac(ac_gipp, "ac_swir_22um_red_refl_ratio", d.swir_22um_red_refl_ratio),
+        _ac(ac_gipp, "ac_red_blue_refl_ratio", d.red_blue_refl_ratio),
+        _ac(ac_gipp, "ac_cut_off_aot_iter_vegetation", d.cut_off_aot_iter_vegetation),
+        _ac(ac_gipp, "ac_cut_off_aot_iter_water", d.cut_off_aot_iter_water),
+        _ac(ac_gipp, "ac_swir_refl_ndvi_th", d.swir_refl_ndvi_th),
+        tuple(_ac(ac_gipp, f"ac_ddv_swir_refl_th{i}", d.ddv_swir_refl_th[i - 1]) for i in (1, 2, 3)),
+        _ac(ac_gipp, "ac_ddv_16um_refl_th1", d.ddv_16um_refl_th1),
+        _ac(ac_gipp, "ac_ddv_smooting_window", d.ddv_smoothing_window_km))
+
+
+def choose_luts(look_up_tables: Any, month: int, lat_deg: float, ozone_du_aux: float | None
+                ) -> tuple[str, str, float]:
+    """(aerosol, season, ozone DU) from Look_Up_Tables: AUTO season by date/latitude (|lat| < 30 -> summer;
+    north: Apr-Sep summer; south the reverse), AUTO aerosol -> rural (Sen2Cor's AUTO is inert while
+    Scaling_Disabler is TRUE), ozone 0 -> nearest tabulated value to the aux value (331 / 377 without)."""
+    aer = str(_get(look_up_tables, "aerosol_type", "RURAL")).upper()
+    aerosol = "maritime" if aer == "MARITIME" else "rural"
+    sea = str(_get(look_up_tables, "mid_latitude", "SUMMER")).upper()
+    if sea == "AUTO":
+        north_summer = 4 <= month <= 9
+        sea = "SUMMER" if abs(lat_deg) < 30 or north_summer == (lat_deg >= 0) else "WINTER"
+    season = sea.lower()
+    oz = float(_get(look_up_tables, "ozone_content", 0) or 0)
+    grid = (250, 290, 331, 370, 410, 450) if season == "summer" else (250, 290, 330, 377, 420, 460)
+    if oz <= 0:
+        oz = float(min(grid, key=lambda g: abs(g - ozone_du_aux))) if ozone_du_aux else float(grid[2 if season == "summer" else 3])
+    return aerosol, season, oz
+
+
+def resample(a: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear resampling between two grids covering the same extent (pixel centres aligned)."""
+    ri0, ri1, rw = _lin_index(out_shape[0], a.shape[0], out_shape[0] / a.shape[0])
+    ci0, ci1, cw = _lin_index(out_shape[1], a.shape[1], out_shape[1] / a.shape[1])
+    c = a[:, ci0] * (1 - cw) + a[:, ci1] * cw
+    return (c[ri0] * (1 - rw[:, None]) + c[ri1] * rw[:, None]).astype(F32)
+
+
+def _sample(a: np.ndarray, k: int, wshape: tuple[int, int]) -> np.ndarray:
+    r = np.minimum(np.arange(wshape[0]) * k + k // 2, a.shape[0] - 1)
+    c = np.minimum(np.arange(wshape[1]) * k + k // 2, a.shape[1] - 1)
+    return a[np.ix_(r, c)]
+
+
+def _fill(a: np.ndarray, default: float) -> np.ndarray:
+    m = np.isfinite(a)
+    return np.where(m, a, float(np.mean(a[m])) if m.any() else default)
+
+
+def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast_shadows: bool = True) -> dict:
+    """What ``dem_fields`` wants, from a DEM on the output grid (helper for the pipeline)."""
+    slope, aspect = terrain.slope_aspect(dem_m, res_m)
+    out = {"slope": slope, "aspect": aspect, "dem_m": np.asarray(dem_m, F32)}
+    if cast_shadows:
+        out["cast_shadow"] = terrain.cast_shadow(dem_m, res_m, sza, saa)
+    return out
+
+
+def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.ndarray | None,
+                       geometry: Geometry, elevation_km: Any, l2a_ac: Any, ac_gipp: Any, sensor: str,
+                       resolution_m: float, cams: dict | None = None, dem_fields: dict | None = None, *,
+                       model: AtmosphereModel | None = None, aerosol: str = "rural", season: str = "summer",
+                       ozone_du: float = 331.0, prior: AcResult | None = None,
+                       options: AcOptions | None = None) -> AcResult:
+    """Surface reflectance of every band in ``toa`` (B10 only feeds the cirrus step), AOT/WV maps, metadata.
+
+    ``toa``: TOA reflectance (float32) on one grid; ``nodata``: True where no data; ``scl``: SCL codes on the
+    same grid (None: all land); ``elevation_km``: scalar or array on the grid; ``l2a_ac``: L2A_GIPP
+    Atmospheric_Correction section; ``ac_gipp``: L2A_CAL_AC_GIPP; ``cams``: optional {'aot550', 'wv'}
+    (arrays on the grid or scalars); ``dem_fields``: ``terrain_fields(...)`` output on the grid.
+    """
+    opt = options or AcOptions()
+    bands = [b for b in toa if b != "B10"]
+    shape = next(iter(toa.values())).shape
+    scl = np.full(shape, 4, np.uint8) if scl is None else np.asarray(scl)
+    valid = ~np.asarray(nodata, bool) & (scl != 0)
+    model = model or AtmosphereModel(sensor, aerosol, season, ozone_du)
+    flags = _get(l2a_ac, "flags", None)
+    calib = _get(l2a_ac, "calibration", None)
+
+    # ---------------------------------------------------------------- working grid and cells
+    k = max(1, int(round(opt.work_res_m / resolution_m)))
+    wres = k * resolution_m
+    toa_w = {b: block_mean(v, k, valid).astype(F32) for b, v in toa.items()}
+    wshape = toa_w[bands[0]].shape
+    valid_w = np.isfinite(toa_w[bands[0]])
+    toa_w = {b: np.where(valid_w, v, 0.0).astype(F32) for b, v in toa_w.items()}
+    scl_w = np.where(valid_w, _sample(scl, k, wshape), 0)
+    alt = float(_get(calib, "altitude", 0.1))
+    z_arr = np.ndim(elevation_km) > 0
+    z_o = np.asarray(elevation_km, F32) if z_arr else None
+    z_w = _fill(block_mean(z_o, k, valid), alt).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
+    relief = bool(z_arr and float(np.ptp(z_w[valid_w])) > 0.01) if valid_w.any() else False
+    cw = max(1, int(round(opt.cell_m / wres)))
+    z_c = _fill(block_mean(z_w, cw, valid_w), alt)
+    cshape = z_c.shape
+    yc = (np.arange(cshape[0]) + 0.5) * cw * wres
+    xc = (np.arange(cshape[1]) + 0.5) * cw * wres
+    yy, xx = np.meshgrid(np.minimum(yc, wshape[0] * wres), np.minimum(xc, wshape[1] * wres), indexing="ij")
+    sza_c, saa_c = geometry.at("sza", yy, xx), geometry.at("saa", yy, xx)
+    vza_c = {b: geometry.at("vza", yy, xx, b) for b in toa}
+    raa_c = {b: relative_azimuth(saa_c, geometry.at("vaa", yy, xx, b)) for b in toa}
+    up_w, up_o = Upsampler(cshape, cw, wshape), Upsampler(cshape, cw * k, shape)
+    sza_w = up_w.full(sza_c)
+
+    def grid(bs, aot_c, wv_c, wv_var):
+        return TermGrid(model, bs, aot_c, wv_c, z_c, sza_c, vza_c, raa_c, relief, wv_var)
+
+    def cells(a_w, default):
+        return _fill(block_mean(a_w, cw, valid_w), default)
+
+    # ---------------------------------------------------------------- WV, cirrus, AOT, WV
+    start_vis = float(_get(calib, "visibility", 40.0))
+    from .atmos import koschmieder_aot
+    a_start = float(koschmieder_aot(start_vis, float(np.mean(z_c))))
+    wv_start = float(_ac(ac_gipp, "ac_wv_iter_start_" + season, 1.0 if season == "summer" else 0.4))
+    land = valid_w & np.isin(scl_w, (4, 5, 11))
+    wv_mode = int(_get(flags, "wv_correction", 1))
+    info: dict[str, Any] = {}
+
+    def do_wv(aot_c, src):
+        nodes = model.wv_axis
+        memo: dict = {}
+
+        def t_at(b):
+            def f(u):
+                if (b, u) not in memo:
+                    memo[(b, u)] = grid([b], aot_c, np.full(cshape, u), False).block(b, up_w, 0, wshape[0], z_w, None)
+                return memo[(b, u)]
+            return f
+        return retrieve_wv(src["B8A"], src["B09"], t_at("B8A"), t_at("B09"), nodes, valid_w, land, wres,
+                           float(_get(calib, "smooth_wv_map", 100.0)), int(_get(flags, "wv_watermask", 1)), wv_start)
+
+    cams = cams or {}
+
+    def as_w(v):
+        return None if v is None else (resample(np.asarray(v, F32), wshape) if np.ndim(v) else np.full(wshape, float(v), F32))
+
+    if prior is not None:
+        aot_w, wv_w = resample(prior.work["aot"], wshape), resample(prior.work["wv"], wshape)
+        meta_prior = dict(prior.metadata)
+    else:
+        meta_prior = None
+        can_wv = wv_mode > 0 and "B09" in toa_w and "B8A" in toa_w
+        if can_wv:
+            wv_w, info["wv"] = do_wv(np.full(cshape, a_start), toa_w)
+            wv_method = "SEN2COR_APDA"
+        elif cams.get("wv") is not None:
+            wv_w, wv_method = as_w(cams["wv"]), "CAMS"
+        else:
+            wv_w, wv_method = np.full(wshape, wv_start, F32), "DEFAULT"
+        if bool(_get(flags, "cirrus_correction", False)) and "B10" in toa_w:
+            toa_w, info["cirrus"] = cirrus.correct(toa_w, toa_w["B10"], wv_w, valid_w, land & (scl_w != 10),
+                                                   WAVELENGTH_UM, float(_get(calib, "wv_threshold_cirrus", 0.25)))
+        wv_c = cells(wv_w, wv_start)
+        memo_a: dict = {}
+
+        def terms_a(b, a):
+            if (b, a) not in memo_a:
+                memo_a[(b, a)] = grid([b], np.full(cshape, a), wv_c, True).block(b, up_w, 0, wshape[0], z_w,
+                                                                                  np.sqrt(wv_w))
+            return memo_a[(b, a)]
+        if all(b in toa_w for b in ("B04", "B8A", "B12")):
+            res = retrieve_aot(toa_w, scl_w, valid_w, sza_w, z_w, wres, terms_a, model.aot_axis,
+                               ddv_params(ac_gipp), start_vis, int(_get(flags, "vis_update_mode", 1)),
+                               as_w(cams.get("aot550")))
+        else:
+            res = None
+        aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
+        if can_wv:
+            wv_w, info["wv"] = do_wv(cells(aot_w, a_start), toa_w)
+    aot_c, wv_c = cells(aot_w, a_start), cells(wv_w, wv_start)
+    wv_varies = bool(valid_w.any() and float(np.ptp(wv_w[valid_w])) > 1e-3)
+
+    # ---------------------------------------------------------------- inversion per band
+    tg = grid(bands, aot_c, wv_c, wv_varies)
+    up_px = Upsampler(wshape, k, shape)
+    wv_o = up_px.full(wv_w)
+    aot_o = up_px.full(aot_w)
+    sq_w = np.sqrt(np.maximum(wv_w, 0)).astype(F32)
+    clear_w = valid_w & np.isin(scl_w, (2, 3, 4, 5, 6, 11))
+    cloud_frac = 1.0 - float(clear_w.sum()) / max(int((valid_w & (scl_w != 1)).sum()), 1)
+    adj_km = float(_get(calib, "adj_km", 1.0))
+    use_adj = (opt.adjacency if opt.adjacency is not None else True) and adj_km > 0 and cloud_frac <= 0.95 \
+        and bool(_ac(ac_gipp, "rho_retrieval_step2", True))
+    dem_on = bool(_get(flags, "dem_terrain_correction", False)) and dem_fields is not None
+    if dem_on and "dem_m" in dem_fields:
+        dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"],
+                                     float(_ac(ac_gipp, "ac_dem_p2p_val", 50.0)), float(_ac(ac_gipp, "ac_slope_th", 6.0)),
+                                     float(_ac(ac_gipp, "ac_topo_corr_th", 0.01)))
+    sky_w = ter_n = None
+    if dem_on:
+        sky_full = terrain.sky_view(dem_fields["slope"])
+        sky_w = _fill(block_mean(sky_full, k, valid), 1.0).astype(F32)
+        ter_n = 2 * max(int(round(float(_ac(ac_gipp, "ac_rng_nbhd_terrain_corr", 0.5)) * 1000 / wres)), 3) + 1
+    brdf_code = int(_get(flags, "brdf_correction", 0)) if dem_on else 0
+    cutoff = float(_ac(ac_gipp, "ac_topo_corr_cutoff", 1.5))
+    boa: dict[str, np.ndarray] = {}
+    neg: dict[str, float] = {}
+    names = ("path", "g_dir", "g_dif", "s_alb", "q") + (("t_sun",) if dem_on else ())
+    for b in bands:
+        t_w = tg.block(b, up_w, 0, wshape[0], z_w, sq_w if wv_varies else None)
+        rho1 = invert(toa_w[b], t_w, cutoff=cutoff)
+        env_o = ter_o = None
+        if use_adj and not adjacency.band_skipped(WAVELENGTH_UM.get(b, 0.5)):
+            env_o = up_px.full(adjacency.environment(rho1, valid_w, clear_w, adjacency.box_size(adj_km, wres)))
+        if dem_on and opt.terrain_reflected:
+            ter_o = up_px.full(adjacency.environment(rho1, valid_w, None, ter_n))
+        out = np.empty(shape, F32)
+        for r0 in range(0, shape[0], opt.block_rows):
+            r1 = min(shape[0], r0 + opt.block_rows)
+            t = tg.block(b, up_o, r0, r1, z_o[r0:r1] if relief else None,
+                         np.sqrt(wv_o[r0:r1]) if wv_varies else None, names)
+            f_dir = f_dif = sky = rho_ter = cos_i = None
+            if dem_on:
+                sza_b = up_o.rows(up_o.cols(sza_c), r0, r1)
+                cos_i = terrain.cos_illumination(dem_fields["slope"][r0:r1], dem_fields["aspect"][r0:r1], sza_b,
+                                                 up_o.rows(up_o.cols(saa_c), r0, r1))
+                sky = terrain.sky_view(dem_fields["slope"][r0:r1])
+                cs = dem_fields.get("cast_shadow") if opt.cast_shadows else None
+                f_dir, f_dif = terrain.illumination_factors(cos_i, sza_b, sky, None if cs is None else cs[r0:r1],
+                                                            t["t_sun"], opt.diffuse)
+                rho_ter = None if ter_o is None else ter_o[r0:r1]
+            rho = invert(toa[b][r0:r1], t, f_dir, f_dif, sky, rho_ter, None if env_o is None else env_o[r0:r1], cutoff)
+            if brdf_code:
+                g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code,
+                                        float(_get(flags, "brdf_lower_bound", 0.22)), WAVELENGTH_UM.get(b, 0.5))
+                rho *= g
+            out[r0:r1] = rho
+        out[~valid] = np.nan
+        boa[b] = out
+        neg[b] = 100.0 * float(np.mean(out[valid] < 0)) if valid.any() else 0.0
+
+    # ---------------------------------------------------------------- metadata
+    aot_o = np.where(valid, aot_o, 0.0).astype(F32)
+    wv_o = np.where(valid, wv_o, 0.0).astype(F32)
+    if meta_prior is not None:
+        meta = meta_prior
+    else:
+        mean_aot = float(np.mean(aot_w[valid_w])) if valid_w.any() else 0.0
+        mean_wv = float(np.mean(wv_w[valid_w])) if valid_w.any() else 0.0
+        from .atmos import visibility_from_aot
+        final_vis = res.final_vis_km if res is not None else start_vis
+        meta = {"AC_ENABLED": True, "AOT_RETRIEVAL_METHOD": res.method if res is not None else "DEFAULT",
+                "GRANULE_MEAN_AOT": round(mean_aot, 6), "GRANULE_MEAN_WV": round(mean_wv, 6),
+                "WV_RETRIEVAL_METHOD": wv_method, "START_VISIBILITY_KM": start_vis,
+                "VISIBILITY_FROM_DDV_KM": round(res.ddv_vis_km, 3) if res is not None else 0.0,
+                "FINAL_VISIBILITY_KM": round(float(final_vis), 3),
+                "DDV_PIXEL_PERCENTAGE": round(res.ddv_pct, 4) if res is not None else 0.0,
+                "DDV_SWIR_THRESHOLD": res.ddv_threshold if res is not None else 0.0,
+                "AVERAGE_SOLAR_ZENITH_ANGLE": round(float(np.mean(sza_c)), 4),
+                "BLUE_PATH_RADIANCE_RESCALING_FACTOR": 1.0,
+                "VISIBILITY_LESS_THAN_5_KM": bool(visibility_from_aot(mean_aot, float(np.mean(z_c))) < 5.0),
+                "AOT_ABOVE_1": bool(mean_aot > 1.0), "GRANULE_WV_ABOVE_5_CM": bool(mean_wv > 5.0),
+                "AEROSOL_TYPE": model.aerosol.upper(), "MID_LATITUDE": model.season.upper(),
+                "OZONE_VALUE": model.ozone_du, "TERRAIN_CORRECTION": dem_on, "ADJACENCY_CORRECTION": use_adj,
+                "CIRRUS": info.get("cirrus"), "WV_INFO": info.get("wv")}
+    meta = dict(meta)
+    meta["NEGATIVE_BOA_PERCENTAGE"] = neg
+    return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres})
+
+
+def stats_vs_truth(boa: dict[str, np.ndarray], truth: dict[str, np.ndarray], mask: np.ndarray,
+                   skip: tuple[str, ...] = ("B01", "B09", "B10")) -> dict[str, dict[str, float]]:
+    """Per band mean difference and RMSE of BOA minus true surface reflectance over ``mask`` (issue 6 check)."""
+    out = {}
+    for b, v in boa.items():
+        if b in skip or b not in truth:
+            continue
+        m = mask & np.isfinite(v)
+        d = (v[m].astype(np.float64) - truth[b][m])
+        out[b] = {"mean": float(d.mean()) if d.size else math.nan,
+                  "rmse": float(np.sqrt(np.mean(d * d))) if d.size else math.nan, "n": int(d.size)}
+    return out
+
+
+__all__ = ["AcOptions", "AcResult", "Geometry", "choose_luts", "correct_resolution", "ddv_params", "resample",
+           "stats_vs_truth", "terrain_fields"]

@@ -1,0 +1,56 @@
+"""Per-block Lambertian inversion TOA -> surface reflectance (float32), the heart of the AC.
+
+Model (``atmos`` docstring) written with the derived terms of ``atmos.derived``::
+
+    rho_toa - path = E * ((1 - q) rho + q rho_e) / (1 - S rho_e)
+    E = g_dir * F_dir + g_dif * F_dif + (g_dir + g_dif) * (1 - V) * rho_ter        (terrain-reflected light)
+
+``rho_e`` None (no adjacency): rho_e = rho and the solution is closed-form, rho = y / (E + S y).
+With an environment reflectance (adjacency step): rho = (y (1 - S rho_e) / E - q rho_e) / (1 - q); to first
+order this is Sen2Cor's rho + q (rho - rho_e) with its spherical-albedo factor, but it is exact for the model,
+so a surface -> TOA -> surface round trip returns the input to float32 precision.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+F32 = np.float32
+
+
+def irradiance(t: dict[str, np.ndarray], f_dir=None, f_dif=None, sky_view=None, rho_terrain=None) -> np.ndarray:
+    """Total downward 'gain' E of the pixel (flat: g_dir + g_dif)."""
+    g_dir, g_dif = t["g_dir"], t["g_dif"]
+    e = (g_dir if f_dir is None else g_dir * f_dir) + (g_dif if f_dif is None else g_dif * f_dif)
+    if rho_terrain is not None and sky_view is not None:
+        e = e + (g_dir + g_dif) * (1.0 - sky_view) * rho_terrain
+    return e
+
+
+def invert(rho_toa: np.ndarray, t: dict[str, np.ndarray], f_dir=None, f_dif=None, sky_view=None,
+           rho_terrain=None, rho_env=None, cutoff: float | None = 1.5) -> np.ndarray:
+    """Surface reflectance of one block (all inputs broadcastable float32 arrays; see module docstring).
+
+    ``cutoff`` caps rho as Sen2Cor's AC_Topo_Corr_Cutoff does (faint, over-corrected slopes).
+    """
+    y = np.asarray(rho_toa, F32) - t["path"]
+    e = irradiance(t, f_dir, f_dif, sky_view, rho_terrain)
+    e = np.maximum(e, 1e-6)
+    s = t["s_alb"]
+    if rho_env is None:
+        den = e + s * y
+        rho = y / np.where(np.abs(den) < 1e-6, 1e-6, den)
+    else:
+        q = t["q"]
+        rho = (y * (1.0 - s * rho_env) / e - q * rho_env) / np.maximum(1.0 - q, 1e-3)
+    if cutoff is not None:
+        np.minimum(rho, cutoff, out=rho)
+    return rho.astype(F32, copy=False)
+
+
+def forward(rho: np.ndarray, t: dict[str, np.ndarray], f_dir=None, f_dif=None, sky_view=None,
+            rho_terrain=None, rho_env=None) -> np.ndarray:
+    """TOA reflectance for a surface (the exact inverse of ``invert``; tests and predictions use it)."""
+    e = irradiance(t, f_dir, f_dif, sky_view, rho_terrain)
+    re = rho if rho_env is None else rho_env
+    q = t["q"]
+    return (t["path"] + e * ((1.0 - q) * rho + q * re) / (1.0 - t["s_alb"] * re)).astype(F32, copy=False)

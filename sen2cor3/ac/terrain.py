@@ -1,0 +1,118 @@
+"""Terrain: local illumination, sky view, cast shadows and the empirical BRDF damping (Sen2Cor 5.2/5.5/5.7).
+
+Sloped ground receives the direct beam with cos(i) instead of cos(sza), sees only the sky-view fraction
+V = (1 + cos slope) / 2 of the diffuse sky, and gets light reflected by the opposite terrain. Sen2Cor's
+diffuse model is Hay's: the circumsolar part b * Tsun follows the direct beam (cos i / cos sza), the rest is
+isotropic (x V); ``diffuse="isotropic"`` drops the circumsolar part (then F_dif = V).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+F32 = np.float32
+COS_I_MIN = 26.0 / 255.0      # Sen2Cor clamps cos(beta) at 26/255 outside shadow (beta <= 84.1 deg)
+
+
+def slope_aspect(dem_m: np.ndarray, res_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Slope and aspect (rad; aspect = azimuth the slope faces, clockwise from grid north)."""
+    d = np.asarray(dem_m, np.float64)
+    dz_drow, dz_dcol = np.gradient(d, res_m)
+    de, dn = dz_dcol, -dz_drow                          # dz/dEast, dz/dNorth
+    slope = np.arctan(np.hypot(de, dn))
+    aspect = np.mod(np.arctan2(-de, -dn), 2 * np.pi)    # downhill direction
+    return slope.astype(F32), aspect.astype(F32)
+
+
+def cos_illumination(slope: np.ndarray, aspect: np.ndarray, sza_deg, saa_deg) -> np.ndarray:
+    """cos(i) = cos s cos sza + sin s sin sza cos(saa - aspect)."""
+    th, ph = np.radians(sza_deg), np.radians(saa_deg)
+    return (np.cos(slope) * np.cos(th) + np.sin(slope) * np.sin(th) * np.cos(ph - aspect)).astype(F32)
+
+
+def sky_view(slope: np.ndarray) -> np.ndarray:
+    """Isotropic sky-view factor of a tilted plane (Sen2Cor's V)."""
+    return ((1.0 + np.cos(slope)) / 2.0).astype(F32)
+
+
+def cast_shadow(dem_m: np.ndarray, res_m: float, sza_deg: float, saa_deg: float, max_steps: int = 2000
+                ) -> np.ndarray:
+    """True where terrain towards the sun rises above the sun ray (horizon test, one-pixel steps)."""
+    n0, n1 = dem_m.shape
+    tan_elev = 1.0 / max(math.tan(math.radians(sza_deg)), 1e-6)
+    ph = math.radians(saa_deg)
+    dc, dr = math.sin(ph), -math.cos(ph)
+    base = np.asarray(dem_m, np.float64)
+    top = float(base.max())
+    rr, cc = np.mgrid[0:n0, 0:n1]
+    shadow = np.zeros(base.shape, bool)
+    for k in range(1, max_steps):
+        rise = k * res_m * tan_elev
+        if float(base.min()) + rise > top:
+            break
+        r = np.rint(rr + k * dr).astype(np.int64)
+        c = np.rint(cc + k * dc).astype(np.int64)
+        inside = (r >= 0) & (r < n0) & (c >= 0) & (c < n1)
+        if not inside.any():
+            break
+        h = base[np.clip(r, 0, n0 - 1), np.clip(c, 0, n1 - 1)]
+        shadow |= inside & (h > base + rise)
+    return shadow
+
+
+def is_flat(dem_m: np.ndarray, slope: np.ndarray, p2p_m: float = 50.0, slope_th_deg: float = 6.0,
+            frac_th: float = 0.01) -> bool:
+    """Sen2Cor's switch to flat terrain: peak-to-peak < AC_Dem_P2p_Val and < AC_Topo_Corr_Th steep pixels."""
+    d = np.asarray(dem_m)
+    steep = float(np.mean(slope > math.radians(slope_th_deg))) if slope.size else 0.0
+    return float(np.nanmax(d) - np.nanmin(d)) < p2p_m and steep < frac_th
+
+
+def illumination_factors(cos_i: np.ndarray, sza_deg, sky: np.ndarray, shadow: np.ndarray | None = None,
+                         t_sun: np.ndarray | float | None = None, diffuse: str = "hay"
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(F_dir, F_dif): multipliers of the flat direct / diffuse irradiance.
+
+    F_dir = cos i / cos sza (0 in self or cast shadow; cos i >= 26/255 elsewhere, as Sen2Cor).
+    Hay: F_dif = b Tsun cos i / cos sza + (1 - b Tsun) V, b = 0 in shadow, Tsun = direct downward
+    transmittance (the anisotropy index). Isotropic: F_dif = V.
+    """
+    mu0 = np.cos(np.radians(sza_deg)).astype(F32) if np.ndim(sza_deg) else F32(math.cos(math.radians(sza_deg)))
+    lit = cos_i > 0
+    if shadow is not None:
+        lit = lit & ~shadow
+    ci = np.where(lit, np.maximum(cos_i, COS_I_MIN), 0.0).astype(F32)
+    f_dir = ci / mu0
+    if diffuse == "isotropic" or t_sun is None:
+        return f_dir, np.asarray(sky, F32)
+    bt = np.where(lit, t_sun, 0.0).astype(F32)
+    return f_dir, (bt * f_dir + (1.0 - bt) * sky).astype(F32)
+
+
+def brdf_factor(cos_i: np.ndarray, sza_deg: float, code: int, lower_bound: float, wavelength_um: float,
+                rho_nir: np.ndarray | None = None, rho_red: np.ndarray | None = None,
+                veg_index_th: float = 3.0) -> np.ndarray | None:
+    """Sen2Cor's empirical damping G of faintly lit slopes (rho *= G), None when off (code 0).
+
+    beta_T = sza + 25/20/15/10/5 deg (sza < 35/45/50/60/else), at most 70 deg; where the illumination angle
+    beta > beta_T: G = (cos beta / cos beta_T)^b, b = 1 (codes 1, 1x) or 1/2 (2, 2x); codes 11/12/21/22 use
+    b = 3/4 for vegetation below 720 nm and b = 1/3 (x1) or 1 (x2) in the NIR (vegetation: rho_NIR > 0.1,
+    NIR/red > AC_Vegetation_Index_Th). G is bounded by [BRDF_Lower_Bound, 1].
+    """
+    if not code:
+        return None
+    s = float(sza_deg)
+    add = 25 if s < 35 else 20 if s < 45 else 15 if s < 50 else 10 if s < 60 else 5
+    beta_t = min(s + add, 70.0)
+    ratio = np.asarray(cos_i, np.float64) / math.cos(math.radians(beta_t))
+    base_b = 1.0 if code in (1, 11, 12) else 0.5
+    b = np.full(np.shape(cos_i), base_b)
+    if code in (11, 12, 21, 22) and rho_nir is not None and rho_red is not None:
+        veg = (rho_nir > 0.1) & (rho_nir > veg_index_th * np.maximum(rho_red, 1e-4))
+        if wavelength_um < 0.72:
+            b = np.where(veg, 0.75, b)
+        elif wavelength_um > 0.72:
+            b = np.where(veg, 1.0 / 3.0 if code % 10 == 1 else 1.0, b)
+    g = np.where(ratio < 1.0, np.power(np.clip(ratio, 1e-6, 1.0), b), 1.0)
+    return np.clip(g, lower_bound, 1.0).astype(F32)

@@ -1,0 +1,92 @@
+"""Water vapour by APDA: the 945 nm band (B09) against its 865 nm window (B8A), inverted through the tables.
+
+Per pixel: for every node u of the tables' WV axis, invert B8A to a surface reflectance with the atmosphere
+at u, predict B09 TOA for the same surface reflectance (APDA assumes a flat spectrum 865-945 nm), and form
+the model band ratio R(u) = B09_pred / B8A. R falls with u; the observed ratio is located between nodes and
+u interpolated linearly (in sqrt(u), along which the absorption is nearly linear). Because the path
+reflectance of each band is recomputed at every node, this is Sen2Cor's ratio (L - Lp(u)) iterated to
+convergence rather than its 2 iterations, and it uses each pixel's own brightness instead of albedo 0.3.
+Then Sen2Cor's post-processing: no/failed retrievals -> land mean, water per WV_Watermask, smoothing.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from .surface import forward, invert
+
+F32 = np.float32
+MIN_SIGNAL = 0.01        # B8A TOA minus path below this: ratio meaningless (water, deep shadow)
+
+
+def model_ratios(b8a: np.ndarray, terms_b8a: Callable[[float], dict], terms_b09: Callable[[float], dict],
+                 nodes: np.ndarray) -> np.ndarray:
+    """(n_nodes, ...) predicted B09/B8A TOA ratio of each pixel at each WV node."""
+    out = np.empty((len(nodes),) + b8a.shape, F32)
+    for k, u in enumerate(nodes):
+        t8, t9 = terms_b8a(float(u)), terms_b09(float(u))
+        rho = invert(b8a, t8, cutoff=None)
+        out[k] = forward(rho, t9) / np.maximum(b8a, 1e-4)
+    return out
+
+
+def invert_ratio(ratio_obs: np.ndarray, ratios: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """WV per pixel where the model ratio equals the observed one (clamped to the node range)."""
+    s = np.sqrt(np.asarray(nodes, np.float64))
+    d = ratios - ratio_obs[None]                      # decreasing in u
+    n = len(nodes)
+    below = d < 0
+    k = np.where(below.any(axis=0), np.argmax(below, axis=0), n)  # first node with model < observed
+    k1 = np.clip(k, 1, n - 1)
+    k0 = k1 - 1
+    d0 = np.take_along_axis(d, k0[None], 0)[0]
+    d1 = np.take_along_axis(d, k1[None], 0)[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(np.abs(d0 - d1) > 1e-9, d0 / (d0 - d1), 0.0)
+    w = np.clip(w, 0.0, 1.0)
+    sq = s[k0] + w * (s[k1] - s[k0])
+    return (sq * sq).astype(F32)
+
+
+def smooth_size(smooth_m: float, res_m: float) -> int:
+    """Filter width from Smooth_WV_Map: round(metres / pixel), forced odd (100 m: 3 px at 20 and 60 m)."""
+    n = int(smooth_m / res_m + 0.5)
+    return n + 1 if n % 2 == 0 else n
+
+
+def retrieve_wv(b8a: np.ndarray, b09: np.ndarray, terms_b8a: Callable[[float], dict],
+                terms_b09: Callable[[float], dict], nodes: np.ndarray, valid: np.ndarray, land: np.ndarray,
+                res_m: float, smooth_m: float = 100.0, watermask: int = 1, default_wv: float = 1.0
+                ) -> tuple[np.ndarray, dict]:
+    """WV map (g/cm2 = cm) on the working grid and {'mean_land': ..., 'retrieved_pct': ...}.
+
+    ``land``: pixels where APDA is trusted (SCL 4, 5, 11 as Sen2Cor). Failed pixels and, per
+    ``watermask``, non-land pixels (0: keep, 1: land mean, 2: mean of the land pixels of the same row)
+    get a replacement; no data -> 0.
+    """
+    b8a = np.asarray(b8a, F32)
+    ratios = model_ratios(b8a, terms_b8a, terms_b09, nodes)
+    path8 = terms_b8a(float(nodes[len(nodes) // 2]))["path"]
+    ok = valid & (b8a - path8 > MIN_SIGNAL) & (b09 > 0)
+    ratio = np.where(ok, np.asarray(b09, F32) / np.maximum(b8a, 1e-4), 0.0)
+    wv = invert_ratio(ratio, ratios, nodes)
+    good = ok & land
+    mean_land = float(np.mean(wv[good])) if good.any() else float(default_wv)
+    wv = np.where(ok, wv, np.nan)
+    if watermask == 1:
+        wv = np.where(land, wv, mean_land)
+    elif watermask == 2:
+        w = np.where(good, wv, 0.0).sum(axis=1)
+        c = good.sum(axis=1)
+        row = np.where(c > 0, w / np.maximum(c, 1), mean_land)
+        wv = np.where(land, wv, row[:, None])
+    wv = np.where(np.isfinite(wv), wv, mean_land).astype(F32)
+    n = smooth_size(smooth_m, res_m)
+    if n > 1:
+        wv = median_filter(wv, size=n, mode="nearest")   # Sen2Cor: 3x3 median when Smooth_WV_Map > pixel
+    wv = np.where(valid, wv, 0.0).astype(F32)
+    info = {"mean_land": mean_land, "mean": float(np.mean(wv[valid])) if valid.any() else 0.0,
+            "retrieved_pct": 100.0 * float(good.sum()) / max(int(valid.sum()), 1)}
+    return wv, info
