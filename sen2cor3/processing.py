@@ -109,12 +109,22 @@ class TileWriter:
 
 
 def classify_tile(product: L1CProduct, toa: dict, nodata: np.ndarray, saturated: np.ndarray, config,
-                  resolution_m: int, classic: bool):
-    """Run the scene classification with the GIPP's thresholds on one resolution grid."""
+                  resolution_m: int, classic: bool, aux=None):
+    """Run the scene classification with the GIPP's thresholds on one resolution grid (DEM and ESA CCI maps
+    from the aux data when present)."""
+    dem = None
+    esacci = {}
+    if aux is not None:
+        if aux.dem is not None and not aux.dem.is_flat:
+            dem = aux.dem.height_m
+        for key, cci in (("water_bodies", aux.water_bodies), ("land_cover", aux.landcover),
+                         ("snow_condition", aux.snow_condition)):
+            if cci is not None:
+                esacci[key] = cci.data
     return classify(toa, nodata, saturated, **geometry(product, resolution_m), resolution_m=resolution_m,
                     thresholds=config.sc.thresholds, classificators=config.sc.classificators,
                     median_filter=config.l2a.scene_classification.median_filter, classic=classic,
-                    qlt_mask_handling=config.l2a.common.handle_l1c_qlt_mask)
+                    dem=dem, esacci=esacci or None, qlt_mask_handling=config.l2a.common.handle_l1c_qlt_mask)
 
 
 def block_mean_3x3(a: np.ndarray) -> np.ndarray:
@@ -132,8 +142,9 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
     base = 60 if 20 not in resolutions else 20
     report.progress(5.0, f"Reading L1C bands at {base} m")
     toa, nodata, saturated = read_toa(product, SC_BANDS, base)
+    aux = load_tile_aux(product, config, base)
     report.progress(20.0, f"Scene classification at {base} m")
-    sc = classify_tile(product, toa, nodata, saturated, config, base, classic)
+    sc = classify_tile(product, toa, nodata, saturated, config, base, classic, aux)
     results.qi.update(scl_percentages(sc.scl, config.sc.classificators))
     writer.image("SCL", base, sc.scl)
     writer.qi("MSK_CLDPRB", base, sc.cloud_prob)
@@ -145,10 +156,27 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
     if options.sc_only:
         results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
         return results
-    from sen2cor3 import atmcorr  # the AC stage, wired when available
+    from sen2cor3 import atmcorr
     atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, base_resolution=base,
-                         resolutions=resolutions, writer=writer, results=results, options=options)
+                         resolutions=resolutions, writer=writer, results=results, options=options, aux=aux)
     return results
+
+
+def load_tile_aux(product: L1CProduct, config, resolution_m: int):
+    """CAMS, DEM and ESA CCI on the tile grid (never fails but for Force_Exit_On_DEM_Error)."""
+    from sen2cor3.auxdata import AuxDataError, load_aux
+    common = config.l2a.common
+    try:
+        return load_aux(None, product.epsg, product.geopositions[resolution_m], product.sensing_start,
+                        dem_directory=common.dem_directory, dem_reference=common.dem_reference,
+                        force_exit_on_dem_error=common.force_exit_on_dem_error, l1c_aux_paths=product.aux_paths,
+                        cci_names=config.sc.references,
+                        mean_elevation_m=1000.0 * config.l2a.atmospheric_correction.calibration.altitude,
+                        ozone_content=config.l2a.atmospheric_correction.look_up_tables.ozone_content,
+                        cams_factor=max(1, 1200 // resolution_m))
+    except AuxDataError as exc:
+        from sen2cor3.pipeline import ProcessingError
+        raise ProcessingError(str(exc)) from exc
 
 
 __all__ = ["OutputOptions", "TileResults", "TileWriter", "block_mean_3x3", "classify_tile", "process_tile",
