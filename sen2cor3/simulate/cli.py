@@ -1,0 +1,340 @@
+"""``python -m sen2cor3.simulate OUT_DIR ...``: a complete L1C SAFE from a synthetic scene, plus its truth.
+
+Order of work: tile geometry and sensing time -> sun/view angle grids -> scene -> 6S runs (cached, 2
+processes) -> TOA and DN per band at its native resolution -> L1C SAFE (``l1c_writer``) -> ``truth/``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from osgeo import osr
+
+from . import forward as fw
+from .l1c_writer import angle_grid_size, earth_sun_u, write_l1c_safe
+from .scene import BANDS, CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, SPECTRA, Scene, build_scene
+
+RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10, "B8A": 20,
+       "B09": 60, "B10": 60, "B11": 20, "B12": 20}
+ORBIT_ALT_M = 786_000.0
+GRID_STEP_M = 5000.0
+GRID_N = 23
+#: Along-track view-angle offset of each band (deg): the MSI focal plane staggers bands along track.
+BAND_ALONG_DEG = dict(zip(BANDS, (-0.9, -0.3, 0.0, 0.3, 0.45, 0.6, 0.75, -0.15, 0.9, -1.05, 1.2, -0.6, -0.75)))
+
+
+@dataclass
+class Geometry:
+    """Where and when: tile grid, sensing time, sun and view angles."""
+    tile: str
+    epsg: int
+    ulx: float
+    uly: float
+    size: int
+    sensing: datetime
+    lat: float
+    lon: float
+    north_grid_az: float                      # grid azimuth of true north (meridian convergence), deg
+    sun_shift: float                          # added to every computed sun zenith (--sun-zenith)
+    nadir_offset_m: float                     # across-track distance of the tile UL from the nadir track
+    grid_n: int = GRID_N                      # nodes per side of the 5 km angle grids
+    sun_zenith_grid: np.ndarray = field(default=None)
+    sun_azimuth_grid: np.ndarray = field(default=None)
+    view_zenith_grid: dict = field(default_factory=dict)
+    view_azimuth_grid: dict = field(default_factory=dict)
+
+    def xy(self, row_m: np.ndarray, col_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.ulx + col_m, self.uly - row_m
+
+    def sun(self, row_m, col_m) -> tuple[np.ndarray, np.ndarray]:
+        """Sun zenith/azimuth (true north) at tile positions (metres from the UL corner)."""
+        x, y = self.xy(np.asarray(row_m, float), np.asarray(col_m, float))
+        lon, lat = _to_lonlat(self.epsg, x, y)
+        z, a = fw.solar_position(self.sensing, lat, lon)
+        return z + self.sun_shift, a
+
+    def view(self, band: str, row_m, col_m) -> tuple[np.ndarray, np.ndarray]:
+        """View zenith/azimuth of ``band``: across-track tilt towards a descending nadir track + band stagger."""
+        row_m, col_m = np.asarray(row_m, float), np.asarray(col_m, float)
+        head = math.radians(192.0)                       # descending ground track heading (true)
+        east = head - math.pi / 2                        # across-track axis pointing away from the track (ESE)
+        across = self.nadir_offset_m + col_m * math.sin(east) - row_m * math.cos(east)
+        t_across = across / ORBIT_ALT_M                  # tan of the across-track view angle
+        t_along = math.tan(math.radians(BAND_ALONG_DEG[band]))
+        ve = -t_across * math.sin(east) + t_along * math.sin(head)   # pixel -> satellite, horizontal
+        vn = -t_across * math.cos(east) + t_along * math.cos(head)
+        vza = np.degrees(np.arctan(np.hypot(ve, vn)))
+        vaa = np.degrees(np.arctan2(ve, vn)) % 360.0
+        return vza, vaa
+
+
+def _to_lonlat(epsg: int, x, y) -> tuple[np.ndarray, np.ndarray]:
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(epsg)
+    dst.ImportFromEPSG(4326)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+    pts = np.array(osr.CoordinateTransformation(src, dst).TransformPoints(
+        np.column_stack([x.ravel(), y.ravel()]).tolist()))
+    return pts[:, 0].reshape(x.shape), pts[:, 1].reshape(x.shape)
+
+
+def make_geometry(tile: str, size: int, date: str, sun_zenith: float | None) -> Geometry:
+    """Tile grid from the MGRS id; sensing at ~10:30 local solar time; sun grids on the 5 km MTD_TL lattice."""
+    from sen2cor3.products.mgrs import tile_epsg, tile_ul
+    epsg = tile_epsg(tile)
+    ulx, uly = tile_ul(tile)
+    half = size * 5.0
+    lon_c, lat_c = (float(v) for v in _to_lonlat(epsg, ulx + half, uly - half))
+    if "T" in date:
+        sensing = datetime.fromisoformat(date.replace("Z", ""))
+    else:
+        day = datetime.fromisoformat(date)
+        utc_h = 10.5 - lon_c / 15.0
+        sensing = day + timedelta(seconds=round(utc_h * 3600.0) + 0.024)
+    src = osr.SpatialReference()
+    src.ImportFromEPSG(4326)
+    dst = osr.SpatialReference()
+    dst.ImportFromEPSG(epsg)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    p = np.array(osr.CoordinateTransformation(src, dst).TransformPoints([[lon_c, lat_c], [lon_c, lat_c + 0.01]]))
+    conv = math.degrees(math.atan2(p[1, 0] - p[0, 0], p[1, 1] - p[0, 1]))
+    g = Geometry(tile=tile.upper().lstrip("T"), epsg=epsg, ulx=ulx, uly=uly, size=size, sensing=sensing,
+                 lat=lat_c, lon=lon_c, north_grid_az=conv, sun_shift=0.0, nadir_offset_m=70_000.0,
+                 grid_n=angle_grid_size(size, GRID_STEP_M))
+    if sun_zenith is not None:
+        z0, _ = g.sun(half, half)
+        g.sun_shift = float(sun_zenith) - float(z0)
+    ii, jj = np.mgrid[0:g.grid_n, 0:g.grid_n] * GRID_STEP_M
+    g.sun_zenith_grid, g.sun_azimuth_grid = g.sun(ii, jj)
+    for b in BANDS:
+        g.view_zenith_grid[b], g.view_azimuth_grid[b] = g.view(b, ii, jj)
+    return g
+
+
+def circular_mean_deg(a: np.ndarray) -> float:
+    """Mean azimuth as MTD_TL states it (mean of unit vectors)."""
+    r = np.radians(np.asarray(a, float).ravel())
+    return float(np.degrees(np.arctan2(np.sin(r).mean(), np.cos(r).mean())) % 360.0)
+
+
+def grid_sample(g: Geometry, grid: np.ndarray, row_m: np.ndarray, col_m: np.ndarray, azimuth: bool = False
+                ) -> np.ndarray:
+    """Bilinear value of an MTD_TL angle grid at tile positions: what a reader of the product sees there."""
+    from scipy.ndimage import map_coordinates
+    coords = [np.asarray(row_m, float) / GRID_STEP_M, np.asarray(col_m, float) / GRID_STEP_M]
+    if not azimuth:
+        return map_coordinates(grid, coords, order=1, mode="nearest")
+    r = np.radians(grid)
+    s = map_coordinates(np.sin(r), coords, order=1, mode="nearest")
+    c = map_coordinates(np.cos(r), coords, order=1, mode="nearest")
+    return np.degrees(np.arctan2(s, c)) % 360.0
+
+
+@dataclass
+class Simulation:
+    """Everything computed for one product (DN per band, truth arrays, parameters)."""
+    geometry: Geometry
+    scene: Scene
+    sensor: str
+    aerosol: str
+    season: str
+    ozone_du: float
+    zone_sun: np.ndarray                     # (nzones, 2) sun zenith, azimuth (true) at zone centres
+    view_mean: dict[str, tuple[float, float]]
+    specs: dict[tuple[str, int], list[fw.RunSpec]]
+    atmosphere: dict
+    dn: dict[str, np.ndarray] = field(default_factory=dict)
+    toa: dict[str, np.ndarray] = field(default_factory=dict)
+    boa: dict[str, np.ndarray] = field(default_factory=dict)
+    cast20: np.ndarray | None = None
+    illum20: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _zone_centres(scene: Scene) -> np.ndarray:
+    """(row_m, col_m) of each zone's centre (from the 60 m zone map)."""
+    z = scene.zones60
+    out = []
+    for k in range(int(z.max()) + 1):
+        r, c = np.nonzero(z == k)
+        out.append(((r.min() + r.max() + 1) * 30.0, (c.min() + c.max() + 1) * 30.0))
+    return np.array(out)
+
+
+def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """F_dir, F_dif of the forward model at ``res`` (terrain incidence, sky view, cloud and cast shadows)."""
+    sc = sim.scene
+    zones = sc.zones(res)
+    sza = sim.zone_sun[:, 0][zones]
+    saa_g = (sim.zone_sun[:, 1] + sim.geometry.north_grid_az)[zones]
+    cos_i, sky = fw.slope_cos_i(sc.dem(res), float(res), sza, saa_g)
+    f_dir = np.maximum(cos_i, 0.0) / np.cos(np.radians(sza))
+    f_dir *= 1.0 - sc.block_mean(sc.cloud_shadow10, res)
+    if sim.cast20 is not None:
+        cast = sim.cast20.astype(np.float32)
+        if res == 10:
+            cast = np.repeat(np.repeat(cast, 2, axis=0), 2, axis=1)
+        elif res == 60:
+            n = cast.shape[0] // 3
+            cast = cast.reshape(n, 3, n, 3).mean(axis=(1, 3))
+        f_dir *= 1.0 - cast
+    return f_dir, sky
+
+
+def band_toa(sim: Simulation, band: str) -> tuple[np.ndarray, np.ndarray]:
+    """(BOA truth, TOA reflectance) of one band at its native resolution."""
+    sc, res = sim.scene, RES[band]
+    rho = sc.surface(band, res)
+    dem = sc.dem(res)
+    zones = sc.zones(res)
+    f_dir, f_dif = illumination(sim, res)
+    toa = np.empty(rho.shape, np.float64)
+    for z in range(len(sc.zone_aot)):
+        m = zones == z
+        t = sim.atmosphere[(band, z)].at(dem[m])
+        toa[m] = fw.toa_from_terms(rho[m].astype(np.float64), t, f_dir[m], f_dif[m])
+    toa += sc.cirrus_toa(band, res)
+    return rho, toa
+
+
+def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str = "2023-07-15",
+             spacecraft: str = "S2B", aot: float = 0.15, wv: float = 1.5, ozone: float = 330.0,
+             aerosol: str = "rural", relief: str = "hills", sun_zenith: float | None = None,
+             zones: int | None = None, baseline: str = "05.11", processes: int = 2, log=fw.stderr_log
+             ) -> Simulation:
+    """Build the scene and compute DN of all 13 bands (no files written)."""
+    t0 = time.time()
+    g = make_geometry(tile, size, date, sun_zenith)
+    half = size * 5.0
+    sza_c, saa_c = (float(v) for v in g.sun(half, half))
+    log(f"tile {g.tile} EPSG:{g.epsg} centre {g.lat:.4f}N {g.lon:.4f}E, sensing {g.sensing:%Y-%m-%dT%H:%M:%S}, "
+        f"sun zenith {sza_c:.2f} azimuth {saa_c:.2f}")
+    scene = build_scene(size, seed, relief, aot, wv, sza_c, saa_c + g.north_grid_az, zones)
+    season = fw.season_for(g.sensing, g.lat)
+    centres = _zone_centres(scene)
+    zone_sun = np.column_stack([grid_sample(g, g.sun_zenith_grid, centres[:, 0], centres[:, 1]),
+                                grid_sample(g, g.sun_azimuth_grid, centres[:, 0], centres[:, 1], True)])
+    zone_sun = np.round(zone_sun, 4)
+    view_mean = {b: (round(float(np.nanmean(g.view_zenith_grid[b])), 4),
+                     round(circular_mean_deg(g.view_azimuth_grid[b]), 4)) for b in BANDS}
+    specs: dict[tuple[str, int], list[fw.RunSpec]] = {}
+    for z in range(len(scene.zone_aot)):
+        m10 = scene.zones(10) == z
+        d = scene.dem10[m10]
+        for b in BANDS:
+            nodes = fw.elevation_nodes_km(float(d.min()), float(d.max()), curved=b in fw.CURVED_BANDS)
+            raa = round((zone_sun[z, 1] - view_mean[b][1]) % 360.0, 4)
+            specs[(b, z)] = [fw.RunSpec(b, aerosol, season, float(ozone), float(scene.zone_wv[z]),
+                                        float(scene.zone_aot[z]), float(e), float(zone_sun[z, 0]),
+                                        view_mean[b][0], raa) for e in nodes]
+    log(f"scene {size}x{size} @10 m, relief {relief}, {len(scene.zone_aot)} zones, "
+        f"{sum(len(v) for v in specs.values())} 6S runs needed ({time.time() - t0:.1f} s)")
+    atm = fw.build_atmosphere(specs, spacecraft, processes=processes, log=log)
+    log(f"6S done ({time.time() - t0:.1f} s)")
+    sim = Simulation(g, scene, spacecraft, aerosol, season, float(ozone), zone_sun, view_mean, specs, atm)
+    if relief != "flat":
+        sim.cast20 = fw.cast_shadow(scene.dem(20), 20.0, sza_c, saa_c + g.north_grid_az)
+    offset = -1000.0 if float(baseline) >= 4.0 else 0.0
+    for b in BANDS:
+        rho, toa = band_toa(sim, b)
+        sim.boa[b], sim.toa[b] = rho, toa
+        sim.dn[b] = fw.to_dn(toa, scene.nodata(RES[b]), offset)
+    sim.illum20 = tuple(a.astype(np.float32) for a in illumination(sim, 20))
+    log(f"TOA and DN of 13 bands done ({time.time() - t0:.1f} s)")
+    return sim
+
+
+def truth_meta(sim: Simulation, args: dict) -> dict:
+    """Everything a consumer of the truth needs to reproduce the forward model."""
+    sc = sim.scene
+    return {
+        "arguments": args, "sensor": sim.sensor, "tile": sim.geometry.tile, "epsg": sim.geometry.epsg,
+        "sensing_time": sim.geometry.sensing.isoformat(), "aerosol": sim.aerosol, "season": sim.season,
+        "ozone_du": sim.ozone_du, "zones_aot550": sc.zone_aot, "zones_wv_gcm2": sc.zone_wv,
+        "zones_sun_zenith_azimuth_deg": sim.zone_sun, "view_mean_zenith_azimuth_deg": sim.view_mean,
+        "relative_azimuth": "raa = (sun_azimuth - view_azimuth) mod 360, passed to rt.sixs as raa",
+        "elevation_nodes_km": {f"{b}/{z}": [s.elevation_km for s in v] for (b, z), v in sim.specs.items()},
+        "meridian_convergence_deg": sim.geometry.north_grid_az, "sun_zenith_shift_deg": sim.geometry.sun_shift,
+        "cloud_heights_m": sc.cloud_heights_m, "cirrus_b10_max": CIRRUS_B10_MAX,
+        "cirrus_other_band_ratio": CIRRUS_VIS_RATIO, "cloud_top_b10": CLOUD_B10_TOP,
+        "classes": CLASS_NAMES, "spectra_b01_b12": SPECTRA,
+        "model": ("rho_toa = path + tg*t_up*rho_s*(t_down_dir*F_dir + t_down_dif*F_dif)/(1 - s_alb*rho_s) "
+                  "+ cirrus; F_dir = max(cos i,0)/cos(sza)*(1-cloud_shadow)*(1-cast_shadow); "
+                  "F_dif = (1+cos slope)/2; DN = rint(rho_toa*10000) - RADIO_ADD_OFFSET"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (see the module docstring); prints the product path on stdout."""
+    p = argparse.ArgumentParser(prog="python -m sen2cor3.simulate",
+                                description="Simulate a Sentinel-2 L1C SAFE (6S forward model) and its truth.")
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--size", type=int, default=1098, help="side in 10 m pixels, a multiple of 6 (default 1098)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--baseline", default="05.11", help="processing baseline dd.dd (default 05.11)")
+    p.add_argument("--aot", type=float, default=0.15, help="mean AOT at 550 nm")
+    p.add_argument("--wv", type=float, default=1.5, help="mean water vapour column (g/cm2)")
+    p.add_argument("--ozone", type=float, default=330.0, help="ozone column (DU)")
+    p.add_argument("--aerosol", choices=("rural", "maritime"), default="rural")
+    p.add_argument("--relief", choices=("flat", "hills", "mountains"), default="hills")
+    p.add_argument("--sun-zenith", type=float, default=None, help="force the sun zenith at the scene centre")
+    p.add_argument("--date", default="2023-07-15", help="YYYY-MM-DD (or full ISO time, UTC)")
+    p.add_argument("--tile", default="32TQM", help="MGRS tile id")
+    p.add_argument("--spacecraft", choices=("S2A", "S2B", "S2C"), default="S2B")
+    p.add_argument("--zones", type=int, default=None, help="atmosphere zones per side (default 3, 2 if small)")
+    p.add_argument("--processes", type=int, default=2, help="parallel 6S processes")
+    a = p.parse_args(argv)
+    if a.size % 6 or a.size < 12 or a.size > 10980:
+        p.error("--size must be a multiple of 6 between 12 and 10980")
+    if not (0 <= a.aot <= 3 and 0 <= a.wv <= 8 and 100 <= a.ozone <= 700):
+        p.error("--aot/--wv/--ozone out of range")
+    t0 = time.time()
+    sim = simulate(size=a.size, seed=a.seed, tile=a.tile, date=a.date, spacecraft=a.spacecraft, aot=a.aot,
+                   wv=a.wv, ozone=a.ozone, aerosol=a.aerosol, relief=a.relief, sun_zenith=a.sun_zenith,
+                   zones=a.zones, baseline=a.baseline, processes=a.processes)
+    path = write_product(sim, a.out_dir, a.baseline)
+    fw.stderr_log(f"product written ({time.time() - t0:.1f} s)")
+    write_simulation_truth(sim, a.out_dir, {k: str(v) for k, v in vars(a).items()})
+    fw.stderr_log(f"truth written ({time.time() - t0:.1f} s)")
+    print(path)
+    return 0
+
+
+def write_simulation_truth(sim: Simulation, out_dir: Path, args: dict) -> Path:
+    """``out_dir/truth`` for this simulation."""
+    from .truth import write_truth
+    sc, g = sim.scene, sim.geometry
+    gts = {r: (g.ulx, float(r), 0.0, g.uly, 0.0, -float(r)) for r in (10, 20, 60)}
+    z20 = sc.zones(20)
+    return write_truth(out_dir, epsg=g.epsg, geotransforms=gts, boa=sim.boa, scl20=sc.scl20(sim.cast20),
+                       aot20=sc.zone_aot[z20].astype(np.float32), wvp20=sc.zone_wv[z20].astype(np.float32),
+                       dem20=sc.dem(20), dem10=sc.dem10, illum20=sim.illum20, meta=truth_meta(sim, args))
+
+
+def write_product(sim: Simulation, out_dir: Path, baseline: str) -> Path:
+    """The L1C SAFE of this simulation (angle grids, DN, L1C class masks from the truth)."""
+    g, sc = sim.geometry, sim.scene
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scl = sc.scl20(sim.cast20)
+    n60 = sc.size // 6
+
+    def to60(mask20: np.ndarray) -> np.ndarray:
+        return mask20.reshape(n60, 3, n60, 3).mean(axis=(1, 3)) >= 0.5
+
+    classi = {"opaque": to60(np.isin(scl, (8, 9))), "cirrus": to60(scl == 10), "snow": to60(scl == 11)}
+    valid = scl > 0
+    cloud_pct = float(np.isin(scl, (8, 9, 10))[valid].mean() * 100.0) if valid.any() else 0.0
+    return write_l1c_safe(
+        out_dir, tile_id=g.tile, sensing_time=g.sensing, dn_bands=sim.dn,
+        sun_zenith_grid=g.sun_zenith_grid, sun_azimuth_grid=g.sun_azimuth_grid,
+        view_zenith=g.view_zenith_grid, view_azimuth=g.view_azimuth_grid, spacecraft=sim.sensor,
+        baseline=baseline, u=earth_sun_u(g.sensing), classi_masks=classi, size_10m=sc.size,
+        angle_step_m=GRID_STEP_M, cloud_coverage=round(cloud_pct, 4), threads=2)

@@ -1,0 +1,339 @@
+"""A synthetic but plausible surface on a Sentinel-2 tile grid: the ground truth of the simulator.
+
+Everything is drawn from one seeded ``numpy.random.Generator`` in a fixed order, so the same seed and size
+give the same scene bit for bit. The scene is defined at 10 m (surface texture, elevation, clouds, cirrus)
+with the land-cover parcels at 20 m (so that the 20 m truth classes are unambiguous); coarser grids are exact
+block means of the 10 m fields. Illumination (sun, terrain) is not applied here: see ``forward.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+#: MSI bands in bandId order and their nominal centre wavelengths (nm, S2A SRF centroids rounded).
+BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10",
+                          "B11", "B12")
+BAND_CENTRE_NM: tuple[int, ...] = (443, 490, 560, 665, 705, 740, 783, 842, 865, 945, 1375, 1610, 2190)
+
+#: Surface classes (index into SPECTRA) and the Sen2Cor SCL code each one is truly.
+CLASS_NAMES: tuple[str, ...] = ("crop_green", "grassland", "forest_deciduous", "forest_conifer",
+                                "soil_bright", "soil_dark", "water", "snow", "cloud")
+CLASS_SCL: tuple[int, ...] = (4, 4, 4, 4, 5, 5, 6, 11, 9)
+WATER, SNOW, CLOUD = 6, 7, 8
+
+#: Lambertian surface reflectance at the 13 band centres (B01..B12 incl. B8A), one row per class.
+#: Source: typical shapes of the USGS Spectral Library v7 (Kokaly et al. 2017) and the ASTER/ECOSTRESS
+#: library (Baldridge et al. 2009; Meerdink et al. 2019) read at the MSI band centres and rounded to
+#: 2-3 digits: green crop (alfalfa/maize canopy), dry-ish grass, deciduous and coniferous canopies
+#: (red-edge rise, NIR plateau, SWIR liquid-water dips), a bright sandy soil and a moist dark loam,
+#: a mesotrophic lake (green peak, NIR ~0), medium-grain old snow (ice absorption at 1.6/2.2 um) and
+#: an optically thick water cloud (flat VNIR, droplet absorption in the SWIR). Values are representative
+#: curves, not single library samples; B10 values only matter through the (tiny) ground signal there.
+SPECTRA = np.array([
+    #  B01    B02    B03    B04    B05    B06    B07    B08    B8A    B09    B10    B11    B12
+    [0.030, 0.035, 0.075, 0.035, 0.105, 0.300, 0.400, 0.440, 0.455, 0.450, 0.380, 0.230, 0.105],  # crop
+    [0.040, 0.050, 0.085, 0.070, 0.130, 0.240, 0.280, 0.300, 0.310, 0.305, 0.290, 0.280, 0.170],  # grass
+    [0.025, 0.030, 0.060, 0.030, 0.090, 0.250, 0.330, 0.360, 0.370, 0.365, 0.300, 0.200, 0.090],  # decid.
+    [0.020, 0.022, 0.040, 0.020, 0.060, 0.150, 0.190, 0.210, 0.220, 0.215, 0.180, 0.110, 0.050],  # conif.
+    [0.100, 0.120, 0.170, 0.230, 0.260, 0.280, 0.300, 0.310, 0.320, 0.330, 0.360, 0.400, 0.350],  # sand
+    [0.050, 0.060, 0.080, 0.100, 0.120, 0.130, 0.140, 0.150, 0.155, 0.160, 0.180, 0.220, 0.180],  # loam
+    [0.030, 0.030, 0.035, 0.015, 0.010, 0.005, 0.004, 0.003, 0.003, 0.002, 0.001, 0.001, 0.001],  # lake
+    [0.900, 0.900, 0.890, 0.870, 0.860, 0.840, 0.810, 0.770, 0.750, 0.680, 0.350, 0.080, 0.050],  # snow
+    [0.720, 0.720, 0.720, 0.720, 0.720, 0.715, 0.710, 0.700, 0.700, 0.690, 0.600, 0.500, 0.350],  # cloud
+], dtype=np.float32)
+
+#: Relief presets: (base elevation m, target RMS slope deg, shortest terrain wavelength m).
+RELIEF = {"flat": (150.0, 0.0, 300.0), "hills": (300.0, 7.0, 300.0), "mountains": (1600.0, 24.0, 250.0)}
+
+#: Extra B10 (1375 nm) reflectance of a fully cirrus-covered pixel; other bands get CIRRUS_VIS_RATIO of it.
+CIRRUS_B10_MAX = 0.035
+CIRRUS_VIS_RATIO = 0.5
+#: Extra B10 reflectance of an opaque cloud top (cloud tops sit above most water vapour).
+CLOUD_B10_TOP = 0.15
+
+
+@dataclass
+class Scene:
+    """The true surface and atmosphere of one simulated tile (10 m arrays unless named otherwise)."""
+    size: int                           # side in 10 m pixels (multiple of 6)
+    seed: int
+    relief: str
+    classes20: np.ndarray               # uint8 (size/2)^2 surface class before clouds
+    texture10: np.ndarray               # float32 multiplicative brightness texture
+    dem10: np.ndarray                   # float32 elevation (m)
+    cloud10: np.ndarray                 # float32 cloud fraction 0..1
+    cloud_shadow10: np.ndarray          # float32 fraction of the direct sun blocked by clouds 0..1
+    cirrus10: np.ndarray                # float32 cirrus B10 reflectance
+    zones60: np.ndarray                 # int16 (size/6)^2 atmosphere zone index
+    zone_aot: np.ndarray                # AOT550 per zone
+    zone_wv: np.ndarray                 # water vapour column above the ground per zone (g/cm2)
+    nodata_edge: tuple[float, float]    # swath edge: no data where col_m > a + b * row_m (metres from UL)
+    cloud_heights_m: list[float] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ grids
+    def shape(self, res: int) -> tuple[int, int]:
+        """Array shape at resolution ``res`` (10, 20 or 60 m)."""
+        n = self.size * 10 // res
+        return n, n
+
+    def block_mean(self, a10: np.ndarray, res: int) -> np.ndarray:
+        """Exact block mean of a 10 m field to ``res`` (how the truth is defined at coarser bands)."""
+        f = res // 10
+        if f == 1:
+            return a10.astype(np.float32, copy=False)
+        n = a10.shape[0] // f
+        return a10.reshape(n, f, n, f).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+
+    def nodata(self, res: int) -> np.ndarray:
+        """No-data (outside the swath) mask at ``res``, from the pixel centres and the slanted edge."""
+        n = self.shape(res)[0]
+        centres = (np.arange(n) + 0.5) * res
+        a, b = self.nodata_edge
+        return centres[None, :] > a + b * centres[:, None]
+
+    def zones(self, res: int) -> np.ndarray:
+        """Atmosphere zone index at ``res`` (zones are aligned on the 60 m grid)."""
+        f = 60 // res
+        return np.repeat(np.repeat(self.zones60, f, axis=0), f, axis=1)
+
+    def dem(self, res: int) -> np.ndarray:
+        """Elevation (m) at ``res``."""
+        return self.block_mean(self.dem10, res)
+
+    def classes10(self) -> np.ndarray:
+        """Surface class at 10 m (parcels are 20 m aligned)."""
+        return np.repeat(np.repeat(self.classes20, 2, axis=0), 2, axis=1)
+
+    # ------------------------------------------------------------ reflectance
+    def surface10(self, band: str) -> np.ndarray:
+        """True Lambertian reflectance of one band at 10 m, cloud tops included (the BOA truth)."""
+        k = BANDS.index(band)
+        cls = self.classes10()
+        rho = SPECTRA[cls, k] * self.texture10
+        if self.cloud10.any():
+            rho = rho + self.cloud10 * (SPECTRA[CLOUD, k] - rho)
+        return np.clip(rho, 0.0, 1.0).astype(np.float32)
+
+    def surface(self, band: str, res: int) -> np.ndarray:
+        """BOA truth of ``band`` at ``res``: block mean of the 10 m surface."""
+        return self.block_mean(self.surface10(band), res)
+
+    def cirrus_toa(self, band: str, res: int) -> np.ndarray:
+        """Additive TOA reflectance of thin cirrus (and of opaque cloud tops in B10) at ``res``."""
+        c = self.block_mean(self.cirrus10, res)
+        if band == "B10":
+            return c + CLOUD_B10_TOP * self.block_mean(self.cloud10, res)
+        return c * np.float32(CIRRUS_VIS_RATIO)
+
+    # --------------------------------------------------------------- classes
+    def scl20(self, terrain_shadow20: np.ndarray | None = None) -> np.ndarray:
+        """True Sen2Cor scene class at 20 m (codes 0-11), in Sen2Cor's order of precedence."""
+        cls = self.classes20
+        scl = np.asarray(CLASS_SCL, dtype=np.uint8)[cls]
+        if terrain_shadow20 is not None:
+            scl[(terrain_shadow20 >= 0.5) & (cls != WATER)] = 2
+        scl[self.block_mean(self.cloud_shadow10, 20) >= 0.5] = 3
+        scl[self.block_mean(self.cirrus10, 20) >= 0.012] = 10
+        cloud = self.block_mean(self.cloud10, 20)
+        scl[cloud >= 0.25] = 8
+        scl[cloud >= 0.6] = 9
+        scl[self.nodata(20)] = 0
+        return scl
+
+
+# ---------------------------------------------------------------------- noise
+def _fourier_field(rng: np.random.Generator, n: int, filt) -> np.ndarray:
+    """Zero-mean, unit-std random field of side ``n`` with amplitude spectrum ``filt(k_cycles_per_px)``."""
+    white = rng.standard_normal((n, n))
+    ky = np.fft.fftfreq(n)[:, None]
+    kx = np.fft.rfftfreq(n)[None, :]
+    k = np.hypot(ky, kx)
+    f = np.fft.irfft2(np.fft.rfft2(white) * filt(k), s=(n, n))
+    f -= f.mean()
+    sd = f.std()
+    return (f / sd if sd > 0 else f).astype(np.float32)
+
+
+def smooth_noise(rng: np.random.Generator, n: int, scale_px: float) -> np.ndarray:
+    """Gaussian-correlated noise with correlation length ``scale_px`` (FFT: cheap at any scale)."""
+    return _fourier_field(rng, n, lambda k: np.exp(-2.0 * (np.pi * scale_px * k) ** 2))
+
+
+def fractal_dem(rng: np.random.Generator, n: int, relief: str, pixel_m: float = 10.0) -> np.ndarray:
+    """Smooth fractal terrain (power-law spectrum, beta = 3.2, tapered below a few hundred metres).
+
+    Heights are scaled to a target RMS slope, which is what makes hills or mountains look like themselves at
+    any scene size (a small scene then simply spans a smaller height range).
+    """
+    base, slope_deg, lam_min = RELIEF[relief]
+    if slope_deg == 0.0:
+        rng.standard_normal((n, n))            # keep the draw order independent of the relief
+        return np.full((n, n), base, np.float32)
+    kc = pixel_m / lam_min
+
+    def filt(k: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            a = np.where(k > 0, np.maximum(k, 1.0 / n) ** (-1.6), 0.0)
+        return a * np.exp(-(k / kc) ** 2)
+
+    f = _fourier_field(rng, n, filt).astype(np.float64)
+    gy, gx = np.gradient(f, pixel_m)
+    rms = np.sqrt(np.mean(gx ** 2 + gy ** 2))
+    h = f * (np.tan(np.radians(slope_deg)) / rms)
+    return np.maximum(base + h, 0.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------- land cover
+def _parcels(rng: np.random.Generator, n20: int, mean_parcel_m: float = 350.0) -> tuple[np.ndarray, int]:
+    """Field parcels as Voronoi cells of jittered seeds on the 20 m grid; returns (cell id, cell count)."""
+    step = mean_parcel_m / 20.0
+    m = max(2, int(np.ceil(n20 / step)) + 1)
+    g = (np.arange(m) - 0.5) * step
+    sy, sx = np.meshgrid(g, g, indexing="ij")
+    seeds = np.column_stack([sy.ravel(), sx.ravel()]) + rng.uniform(-0.45, 0.45, (m * m, 2)) * step
+    yy, xx = np.mgrid[0:n20, 0:n20]
+    _, idx = cKDTree(seeds).query(np.column_stack([yy.ravel() + 0.5, xx.ravel() + 0.5]))
+    return idx.reshape(n20, n20), m * m
+
+
+def build_land_cover(rng: np.random.Generator, n10: int, dem10: np.ndarray, relief: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classes at 20 m, 10 m texture and the DEM with flat lake surfaces.
+
+    Fields of crops/grass/soils, forest blobs (more on slopes and heights), lakes filling the lowest ground
+    (so their surface is flat in the DEM), snow above a snowline in mountains or else one small patch.
+    """
+    n20 = n10 // 2
+    cells, ncell = _parcels(rng, n20)
+    field_cls = rng.choice([0, 1, 4, 5], size=ncell, p=[0.40, 0.25, 0.17, 0.18]).astype(np.uint8)
+    cell_gain = rng.uniform(0.85, 1.15, ncell).astype(np.float32)
+    cls = field_cls[cells]
+    gain20 = cell_gain[cells]
+
+    dem20 = dem10.reshape(n20, 2, n20, 2).mean(axis=(1, 3))
+    span = float(dem20.max() - dem20.min())
+    dem_n = (dem20 - dem20.mean()) / span if span > 0 else np.zeros_like(dem20)
+    forest = smooth_noise(rng, n20, 30.0)[:] + 1.5 * dem_n
+    forest_cut = np.quantile(forest, 0.78)
+    conifer = smooth_noise(rng, n20, 40.0) + 2.0 * dem_n > 0.3
+    isf = forest > forest_cut
+    cls[isf] = np.where(conifer[isf], 3, 2)
+
+    wet = smooth_noise(rng, n20, 25.0)
+    dem10 = dem10.copy()
+    if span > 0:                               # lakes fill the lowest ground up to a level: flat, no cliffs
+        level = float(np.quantile(dem20, 0.045))
+        water = dem20 <= level
+        w10 = np.repeat(np.repeat(water, 2, axis=0), 2, axis=1)
+        dem10[w10] = np.float32(level)
+    else:
+        water = wet > np.quantile(wet, 0.955)
+    cls[water] = WATER
+
+    sn = smooth_noise(rng, n20, 15.0)
+    if relief == "mountains" and span > 400:
+        snow = (dem20 + 60.0 * sn) > np.quantile(dem20, 0.86)
+    else:
+        cy, cx = rng.uniform(0.2, 0.8, 2) * n20
+        r = max(3.0, 0.06 * n20)
+        yy, xx = np.mgrid[0:n20, 0:n20]
+        snow = np.hypot((yy - cy) / r, (xx - cx) / (1.6 * r)) + 0.15 * sn < 1.0
+    cls[snow & ~water] = SNOW
+
+    tex = 1.0 + 0.035 * smooth_noise(rng, n10, 1.2)
+    tex *= np.repeat(np.repeat(gain20, 2, axis=0), 2, axis=1)
+    c10 = np.repeat(np.repeat(cls, 2, axis=0), 2, axis=1)
+    tex[c10 == WATER] = 1.0
+    tex[c10 == SNOW] = 1.0 + 0.01 * (tex[c10 == SNOW] - 1.0)
+    return cls.astype(np.uint8), tex.astype(np.float32), dem10
+
+
+# -------------------------------------------------------------------- clouds
+def _shift(a: np.ndarray, drow: int, dcol: int) -> np.ndarray:
+    """``a`` moved by (drow, dcol) pixels, zero-filled (no wrap-around)."""
+    out = np.zeros_like(a)
+    n0, n1 = a.shape
+    if abs(drow) >= n0 or abs(dcol) >= n1:
+        return out
+    src = a[max(0, -drow):n0 - max(0, drow), max(0, -dcol):n1 - max(0, dcol)]
+    out[max(0, drow):max(0, drow) + src.shape[0], max(0, dcol):max(0, dcol) + src.shape[1]] = src
+    return out
+
+
+def build_clouds(rng: np.random.Generator, n10: int, sun_zenith: float, sun_azimuth_grid: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Opaque clouds, their shadows along the sun direction, and thin cirrus (all at 10 m).
+
+    A cloud of top height h casts its shadow h*tan(sza) away from the sun, i.e. towards the anti-solar
+    azimuth (``sun_azimuth_grid`` is the sun azimuth relative to grid north, clockwise). Each cloud is a
+    noisy blob with a soft edge (fraction 0..1).
+    """
+    ncl = int(np.clip(round(n10 / 300), 2, 7))
+    yy, xx = np.mgrid[0:n10, 0:n10].astype(np.float32)
+    rough = smooth_noise(rng, n10, max(2.0, 0.015 * n10))
+    cloud = np.zeros((n10, n10), np.float32)
+    shadow = np.zeros((n10, n10), np.float32)
+    heights: list[float] = []
+    anti = np.radians(sun_azimuth_grid + 180.0)
+    for _ in range(ncl):
+        h = float(rng.uniform(800.0, 2500.0))
+        r = float(rng.uniform(0.035, 0.07)) * n10
+        d_px = h * np.tan(np.radians(sun_zenith)) / 10.0
+        dcol, drow = d_px * np.sin(anti), -d_px * np.cos(anti)
+        # centre so that the shadow tends to fall inside the scene too
+        cy, cx = rng.uniform(0.15, 0.85, 2) * n10 - 0.5 * np.array([drow, dcol])
+        aspect = rng.uniform(0.6, 1.0)
+        d = np.hypot((yy - cy) / (r * aspect), (xx - cx) / r) + 0.35 * rough
+        c = np.clip((1.15 - d) / 0.35, 0.0, 1.0).astype(np.float32)
+        c = c * c * (3 - 2 * c)                                     # smoothstep edge
+        cloud = np.maximum(cloud, c)
+        shadow = np.maximum(shadow, _shift(c, int(np.rint(drow)), int(np.rint(dcol))))
+        heights.append(h)
+    shadow *= 1.0 - cloud                     # a shadow under a cloud is the cloud
+    ang = rng.uniform(0, np.pi)
+    streak = smooth_noise(rng, n10, max(3.0, 0.04 * n10))
+    u = (xx * np.cos(ang) + yy * np.sin(ang)) / n10
+    band = np.exp(-((u - rng.uniform(0.3, 0.7)) / 0.12) ** 2)
+    ci = np.clip(band * (0.8 + 0.5 * streak) - 0.15, 0.0, 1.0) * CIRRUS_B10_MAX
+    ci[cloud >= 0.6] = 0.0
+    return cloud, shadow.astype(np.float32), ci.astype(np.float32), heights
+
+
+# --------------------------------------------------------------- atmosphere
+def build_zones(rng: np.random.Generator, n60: int, nz: int, aot: float, wv: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``nz`` x ``nz`` piecewise-constant atmosphere zones whose mean AOT/WV equal the requested ones."""
+    edges = [len(a) for a in np.array_split(np.arange(n60), nz)]
+    rows = np.repeat(np.arange(nz), edges)
+    zones = (rows[:, None] * nz + rows[None, :]).astype(np.int16)
+    m = nz * nz
+    fa = np.linspace(0.6, 1.4, m) if m > 1 else np.ones(1)
+    fw = np.linspace(0.75, 1.25, m) if m > 1 else np.ones(1)
+    zone_aot = np.round(aot * rng.permutation(fa), 4)
+    zone_wv = np.round(wv * rng.permutation(fw), 4)
+    return zones, zone_aot, zone_wv
+
+
+def build_scene(size: int, seed: int, relief: str, aot: float, wv: float, sun_zenith: float,
+                sun_azimuth_grid: float, zones: int | None = None) -> Scene:
+    """Draw the whole scene; the draw order is fixed so that a seed reproduces the scene."""
+    if size % 6 or size < 12:
+        raise ValueError(f"size must be a positive multiple of 6 (>= 12), got {size}")
+    if relief not in RELIEF:
+        raise ValueError(f"relief must be one of {sorted(RELIEF)}, got {relief!r}")
+    rng = np.random.default_rng(seed)
+    dem10 = fractal_dem(rng, size, relief)
+    classes20, tex10, dem10 = build_land_cover(rng, size, dem10, relief)
+    cloud, shadow, cirrus, heights = build_clouds(rng, size, sun_zenith, sun_azimuth_grid)
+    nz = zones if zones is not None else (3 if size >= 600 else 2)
+    zones60, zone_aot, zone_wv = build_zones(rng, size // 6, nz, aot, wv)
+    frac = rng.uniform(0.05, 0.09)                 # no-data share of the scene east of a slanted edge
+    b = np.tan(np.radians(rng.uniform(8.0, 16.0)))
+    side = size * 10.0
+    a = side * (1.0 - frac) - 0.5 * b * side       # mean width of the cut = frac * side
+    return Scene(size=size, seed=seed, relief=relief, classes20=classes20, texture10=tex10, dem10=dem10,
+                 cloud10=cloud, cloud_shadow10=shadow, cirrus10=cirrus, zones60=zones60,
+                 zone_aot=zone_aot, zone_wv=zone_wv, nodata_edge=(float(a), float(b)),
+                 cloud_heights_m=heights)
