@@ -79,9 +79,12 @@ def _raise_terminated(signum, frame):  # pragma: no cover - exercised through su
 def run(args: argparse.Namespace) -> int:
     """Run one product; return the process exit status (0 success, 1 failure, 130 interrupted)."""
     from sen2cor3.io import report
+    from sen2cor3.io.raster import RasterError
+    from sen2cor3.products.l1c import L1CError
 
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
     run_log = None
+    paths: RunPaths | None = None
     status = cli.EXIT_FAILURE
     try:
         paths = resolve_paths(args)
@@ -97,10 +100,23 @@ def run(args: argparse.Namespace) -> int:
         status = cli.EXIT_INTERRUPTED
     except ProcessingError as exc:
         _report_error(str(exc))
+    except (L1CError, RasterError) as exc:          # raised while pixels were read or images written
+        _report_error(str(exc))
+    except OSError as exc:                          # disk full, I/O error, a product of the same name (staging)
+        _report_error(_os_error_line(exc, paths.output_dir if paths else None))
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
         report.finish(status == cli.EXIT_SUCCESS)
     return status
+
+
+def _os_error_line(exc: OSError, output_dir: Path | None) -> str:
+    """One line naming the file and the fault; a failing write(2) (ENOSPC, EIO) names no file: use the output dir."""
+    if exc.strerror is None:                        # raised with a message of ours (StagingArea's FileExistsError)
+        return str(exc)
+    if exc.filename2 is not None:                   # copy/rename: name both (shutil puts the source first)
+        return f"{exc.filename} -> {exc.filename2}: {exc.strerror}"
+    return f"{exc.filename or output_dir or '?'}: {exc.strerror}"
 
 
 def _report_error(message: str) -> None:

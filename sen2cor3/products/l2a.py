@@ -17,6 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from . import naming
+from .staging import STAGING_PREFIX
 from .l2a_metadata import (build_datastrip_mtd, build_product_mtd, build_tile_mtd, image_format, iso_safe,
                            prune_pixel_level_qi, psd_major, read_xml, set_aux_info, set_image_content_qi,
                            set_image_files, write_xml)
@@ -208,7 +209,10 @@ def create_l2a_tree(l1c: L1CProduct, out_root: Path, *, generation_time: datetim
 
 def _final_granule_url(l2a: L2AProduct) -> str:
     """Granule path of the product once moved to its final name beside the build folder."""
-    return str(l2a.product_dir.parent / l2a.product_uri / "GRANULE" / l2a.granule_name)
+    parent = l2a.product_dir.parent
+    if parent.name.startswith(STAGING_PREFIX):          # built in <output>/.sen2cor3-staging-<pid>-<name>/
+        parent = parent.parent
+    return str(parent / l2a.product_uri / "GRANULE" / l2a.granule_name)
 
 
 def _entry(l2a: L2AProduct, f: Path | str) -> str:
