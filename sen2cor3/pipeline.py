@@ -104,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
         _report_error(str(exc))
     except OSError as exc:                          # disk full, I/O error, a product of the same name (staging)
         _report_error(_os_error_line(exc, paths.output_dir if paths else None))
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line for the user, the traceback in the report
+        log.debug("internal error", exc_info=True)
+        _report_error(f"{paths.input_dir if paths else args.input_dir}: internal error "
+                      f"({type(exc).__name__}: {exc}); run with --debug for the traceback in the report")
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
         report.finish(status == cli.EXIT_SUCCESS)
