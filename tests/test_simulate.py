@@ -153,8 +153,25 @@ def _toa_from_product(safe: Path, band: str, r: int, c: int) -> float:
     return (float(dn) - 1000.0) / 10000.0
 
 
+def _direct_terms(spec, elev_km: float, band: str, rho: float = 0.0, tail: str | None = None) -> tuple[dict, float]:
+    """(terms incl. f_ray, apparent reflectance) of a direct band-integrated 6S run for ``spec`` at ``elev_km``;
+    ``tail`` replaces the deck's homogeneous-ground cards (e.g. a 6S inhomogeneous target)."""
+    wl, srf = sixs.load_srf("S2A", band)
+    deck = sixs.make_deck(sza=spec.sza, vza=spec.vza, raa=spec.raa, season=spec.season, wv_gcm2=spec.wv_gcm2,
+                          ozone_cmatm=spec.ozone_du / 1000.0, aerosol=spec.aerosol, aot550=spec.aot550,
+                          elevation_km=round(elev_km, 4), srf_start_um=float(wl[0]), srf_values=srf,
+                          rho_surface=round(rho, 5))
+    if tail is not None:
+        home = f"0\n0\n0\n{round(rho, 5):.5f}\n-1\n"
+        assert deck.endswith(home)
+        deck = deck[:-len(home)] + tail
+    res = sixs.run_sixs(deck)
+    return forward._terms(res, spec.vza), res.apparent_reflectance
+
+
 def test_toa_matches_direct_6s(product, sim):
-    """A few pixels: TOA in the product vs a direct band-integrated 6S run at the pixel's own elevation."""
+    """A few pixels: TOA in the product vs the forward model on a direct band-integrated 6S run at the pixel's
+    own elevation (environment, Hay diffuse and terrain-reflected light as the simulator computes them)."""
     rng = np.random.default_rng(0)
     checked = 0
     for band in ("B02", "B04", "B8A", "B09", "B11", "B12"):
@@ -166,35 +183,61 @@ def test_toa_matches_direct_6s(product, sim):
         r, c = int(rows[k]), int(cols[k])
         z = int(sc.zones(res)[r, c])
         spec = sim.specs[(band, z)][0]
-        elev_km = float(sc.dem(res)[r, c]) / 1000.0
-        wl, srf = sixs.load_srf("S2A", band)
-        terms = sixs.band_atmosphere_6s(wl, srf, spec.aerosol, spec.season, spec.ozone_du, spec.wv_gcm2,
-                                        spec.aot550, round(elev_km, 4), spec.sza, spec.vza, spec.raa)
-        rho = float(sim.boa[band][r, c])
-        f_dir, f_dif = cli.illumination(sim, res)
-        expected = float(forward.toa_from_terms(np.float64(rho), terms, f_dir[r, c], f_dif[r, c]))
+        terms, _ = _direct_terms(spec, float(sc.dem(res)[r, c]) / 1000.0, band)
+        rho = sim.boa[band]
+        f_dir, sky = cli.illumination(sim, res)
+        env_r, env_a = cli.environment_at(sim, band, res)
+        env = terms["f_ray"] * env_r[r, c] + (1 - terms["f_ray"]) * env_a[r, c]
+        ter = cli.terrain_reflectance(sim, rho, f_dir, sky, res, band)[r, c]
+        f_dif = forward.hay_diffuse(f_dir[r, c], sky[r, c], terms["t_down_dir"])
+        expected = float(forward.toa_from_terms(np.float64(rho[r, c]), terms, f_dir[r, c], f_dif, env, sky[r, c], ter))
         assert _toa_from_product(product, band, r, c) == pytest.approx(expected, abs=1e-4), (band, r, c)
         checked += 1
     assert checked == 6
 
 
+def test_environment_is_6s_itself(sim):
+    """The adjacency model is 6S' own: a dark disk (0.5 km) in a bright surround, 6S inhomogeneous-ground run
+    against the simulator's environment kernels and coupling formula on the same field (20 m grid)."""
+    rad, rc, re_ = 0.5, 0.04, 0.30
+    n = 301
+    yy, xx = (np.mgrid[0:n, 0:n] - n // 2) * 0.02
+    field = np.where(np.hypot(yy, xx) <= rad, rc, re_)
+    env_r, env_a = forward.environment(field, 20.0)
+    for band in ("B02", "B04", "B8A"):
+        spec = sim.specs[(band, 0)][0]
+        terms, _ = _direct_terms(spec, spec.elevation_km, band)
+        _, expected = _direct_terms(spec, spec.elevation_km, band, tail=f"1\n0 0 {rad}\n{rc}\n{re_}\n-1\n")
+        env = terms["f_ray"] * env_r[n // 2, n // 2] + (1 - terms["f_ray"]) * env_a[n // 2, n // 2]
+        got = float(forward.toa_from_terms(rc, terms, rho_env=env))
+        uniform = float(forward.toa_from_terms(rc, terms))
+        assert got == pytest.approx(expected, abs=5e-4), band          # disk edge on a 20 m grid
+        assert abs(expected - uniform) > 3 * abs(expected - got), band  # the effect is real and captured
+
+
 def test_flat_lake_is_6s_itself(product, sim):
     """On flat, unshadowed ground (a lake) the product's TOA is 6S's own apparent reflectance of the BOA truth
-    (a 6S run with that surface reflectance, no formula of ours in between)."""
+    with the pixel's environment: a 6S inhomogeneous-ground run (target = the pixel, surround = the
+    environment reflectance; a disk of 0.5 km whose environment weight stands for the pixel's), so no formula
+    of ours but the environment averaging is in between."""
     sc = sim.scene
-    f_dir, f_dif = cli.illumination(sim, 20)
-    ok = (f_dir == 1.0) & (f_dif == 1.0) & ~sc.nodata(20) & (sc.block_mean(sc.cirrus10, 20) == 0)
+    f_dir, sky = cli.illumination(sim, 20)
+    ok = (f_dir == 1.0) & (sky == 1.0) & ~sc.nodata(20) & (sc.block_mean(sc.cirrus10, 20) == 0)
     rows, cols = np.nonzero(ok)
     assert len(rows) > 0
     r, c = int(rows[len(rows) // 2]), int(cols[len(rows) // 2])
     z = int(sc.zones(20)[r, c])
     for band in ("B05", "B8A", "B11"):
         spec = sim.specs[(band, z)][0]
-        wl, srf = sixs.load_srf("S2A", band)
         rho = float(sim.boa[band][r, c])
-        deck = sixs.make_deck(sza=spec.sza, vza=spec.vza, raa=spec.raa, season=spec.season, wv_gcm2=spec.wv_gcm2,
-                              ozone_cmatm=spec.ozone_du / 1000.0, aerosol=spec.aerosol, aot550=spec.aot550,
-                              elevation_km=round(float(sc.dem(20)[r, c]) / 1000.0, 4),
-                              srf_start_um=float(wl[0]), srf_values=srf, rho_surface=round(rho, 5))
-        expected = sixs.run_sixs(deck).apparent_reflectance
-        assert _toa_from_product(product, band, r, c) == pytest.approx(expected, abs=1e-4), band
+        elev = float(sc.dem(20)[r, c]) / 1000.0
+        terms, _ = _direct_terms(spec, elev, band)
+        env_r, env_a = cli.environment_at(sim, band, 20)
+        env = float(terms["f_ray"] * env_r[r, c] + (1 - terms["f_ray"]) * env_a[r, c])
+        # 6S: <rho> = F(rad) rho_c + (1 - F(rad)) rho_out; choose rho_out so that <rho> equals our environment
+        rad = 0.5
+        fr = terms["f_ray"] * forward.env_cumulative("rayleigh", rad) \
+            + (1 - terms["f_ray"]) * forward.env_cumulative("aerosol", rad)
+        rho_out = (env - fr * rho) / (1 - fr)
+        _, expected = _direct_terms(spec, elev, band, tail=f"1\n0 0 {rad}\n{rho:.5f}\n{rho_out:.5f}\n-1\n")
+        assert _toa_from_product(product, band, r, c) == pytest.approx(expected, abs=1.5e-4), band

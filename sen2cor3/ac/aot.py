@@ -7,6 +7,12 @@ cover AC_Min_Ddv_Area % of the land. Their red surface reflectance is AC_Swir_22
 blue = AC_Red_Blue_Refl_Ratio x red). Per pixel, the AOT is where the predicted TOA red crosses the observed
 one along the AOT nodes. Then Sen2Cor's negative-reflectance and green/red checks (visibility steps), and a
 map. Without reference pixels: CAMS (if given and VIS_Update_Mode > 0), else the GIPP Visibility (DEFAULT).
+
+Adjacency (``env``): a dark DDV pixel among brighter fields receives, through the diffuse upward transmittance,
+light from its ~1 km surroundings; ignoring it would read that light as aerosol path radiance and
+over-estimate the AOT. When the correction applies adjacency, the DDV prediction, the B12 reference and the
+checks use the same model as the final inversion: rho_env = the Adj_Km box mean of a uniform inversion at the
+current AOT (``env(band, aot)``), q = t_up_dif / t_up (``surface.forward/invert`` with ``rho_env``).
 """
 from __future__ import annotations
 
@@ -15,13 +21,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, uniform_filter
+from scipy.ndimage import uniform_filter
 
 from .atmos import koschmieder_aot, visibility_from_aot
+from .smooth import gaussian_nearest
 from .surface import forward, invert
 
 F32 = np.float32
 TermsAt = Callable[[str, float], dict]          # (band, aot550) -> derived terms on the working grid
+EnvAt = Callable[[str, float], np.ndarray]      # (band, aot550) -> environment reflectance on the working grid
 
 
 @dataclass
@@ -79,9 +87,10 @@ def ddv_mask(b12_surf, red_toa, nir_toa, scl, valid, sza, res_m: float, p: DdvPa
 
 
 def aot_per_pixel(toa: np.ndarray, rho_target: np.ndarray, t_at: Callable[[float], dict],
-                  nodes: np.ndarray) -> np.ndarray:
-    """AOT where forward(rho_target, atm(aot)) == toa, linear between nodes; beyond -> clamped nodes."""
-    pred = np.stack([forward(rho_target, t_at(float(a))) for a in nodes])   # increasing with AOT
+                  nodes: np.ndarray, env_at: Callable[[float], np.ndarray | None] | None = None) -> np.ndarray:
+    """AOT where forward(rho_target, atm(aot), rho_env) == toa, linear between nodes; beyond -> clamped."""
+    pred = np.stack([forward(rho_target, t_at(float(a)), rho_env=None if env_at is None else env_at(float(a)))
+                     for a in nodes])   # increasing with AOT
     d = pred - toa[None]
     n = len(nodes)
     above = d > 0
@@ -116,7 +125,7 @@ def raise_visibility(vis: float) -> float:
 
 
 def negative_check(vis: float, z_km: float, terms: TermsAt, toa: dict, sel: np.ndarray, p: DdvParams,
-                   max_iter: int = 12) -> float:
+                   max_iter: int = 12, env: EnvAt | None = None) -> float:
     """Raise visibility while > 1 % of SCL 4/5 pixels have red < cut-off (veg.) or B8A < cut-off (water)."""
     if not sel.any():
         return vis
@@ -124,7 +133,8 @@ def negative_check(vis: float, z_km: float, terms: TermsAt, toa: dict, sel: np.n
     for _ in range(max_iter):
         a = float(koschmieder_aot(vis, z_km))
         tr, tn = ({k: _pick(v, sel) for k, v in terms(b, a).items()} for b in ("B04", "B8A"))
-        r_red, r_nir = invert(red, tr, cutoff=None), invert(nir, tn, cutoff=None)
+        e_red, e_nir = (None, None) if env is None else (env("B04", a)[sel], env("B8A", a)[sel])
+        r_red, r_nir = invert(red, tr, rho_env=e_red, cutoff=None), invert(nir, tn, rho_env=e_nir, cutoff=None)
         bad = max(np.mean(r_red < p.cut_off_aot_iter_vegetation), np.mean(r_nir < p.cut_off_aot_iter_water))
         if bad <= 0.01 or vis >= 120.0:
             break
@@ -132,15 +142,16 @@ def negative_check(vis: float, z_km: float, terms: TermsAt, toa: dict, sel: np.n
     return vis
 
 
-def green_red_check(vis: float, z_km: float, terms: TermsAt, toa: dict, ddv: np.ndarray, max_iter: int = 6
-                    ) -> float:
+def green_red_check(vis: float, z_km: float, terms: TermsAt, toa: dict, ddv: np.ndarray, max_iter: int = 6,
+                    env: EnvAt | None = None) -> float:
     """Raise visibility while the DDV green sum < 1.08 x red sum (too much aerosol removed)."""
     if not ddv.any() or "B03" not in toa:
         return vis
     for _ in range(max_iter):
         a = float(koschmieder_aot(vis, z_km))
-        g = invert(toa["B03"][ddv], {k: _pick(v, ddv) for k, v in terms("B03", a).items()}, cutoff=None)
-        r = invert(toa["B04"][ddv], {k: _pick(v, ddv) for k, v in terms("B04", a).items()}, cutoff=None)
+        eg, er = (None, None) if env is None else (env("B03", a)[ddv], env("B04", a)[ddv])
+        g = invert(toa["B03"][ddv], {k: _pick(v, ddv) for k, v in terms("B03", a).items()}, rho_env=eg, cutoff=None)
+        r = invert(toa["B04"][ddv], {k: _pick(v, ddv) for k, v in terms("B04", a).items()}, rho_env=er, cutoff=None)
         if g.sum() >= 1.08 * r.sum() or vis >= 120.0:
             break
         vis = raise_visibility(vis)
@@ -165,7 +176,7 @@ def fill_map(values: np.ndarray, known: np.ndarray, valid: np.ndarray, res_m: fl
     w = known.astype(np.float64)
     for f in (1.0, 4.0, 16.0):
         s = min(sigma * f, max(values.shape) / 2.0)
-        num, den = gaussian_filter(v, s, mode="nearest"), gaussian_filter(w, s, mode="nearest")
+        num, den = gaussian_nearest(v, s), gaussian_nearest(w, s)   # = gaussian_filter(mode="nearest"), FFT
         fill = np.isnan(out) & (den > 1e-3)
         out[fill] = num[fill] / den[fill]
     out[np.isnan(out)] = fallback
@@ -174,28 +185,34 @@ def fill_map(values: np.ndarray, known: np.ndarray, valid: np.ndarray, res_m: fl
 
 def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray, z_km: np.ndarray,
                  res_m: float, terms: TermsAt, nodes: np.ndarray, p: DdvParams, start_vis_km: float,
-                 vis_update_mode: int = 1, cams_aot: np.ndarray | None = None) -> AotResult:
-    """AOT map and metadata on the working grid (``toa``: B03 B04 B8A B12 TOA reflectance there)."""
+                 vis_update_mode: int = 1, cams_aot: np.ndarray | None = None, env: EnvAt | None = None
+                 ) -> AotResult:
+    """AOT map and metadata on the working grid (``toa``: B03 B04 B8A B12 TOA reflectance there);
+    ``env``: environment reflectance when adjacency is corrected (module docstring), None: uniform surface."""
     z_mean = float(np.mean(z_km[valid])) if np.ndim(z_km) and valid.any() else float(np.mean(z_km))
     a_start = float(koschmieder_aot(start_vis_km, z_mean))
-    t12 = terms("B12", a_start if cams_aot is None else float(np.mean(cams_aot[valid])))
-    b12 = invert(toa["B12"], t12, cutoff=None)
+    a12 = a_start if cams_aot is None else float(np.mean(cams_aot[valid]))
+    b12 = invert(toa["B12"], terms("B12", a12), rho_env=None if env is None else env("B12", a12), cutoff=None)
     ddv, thr, pct = ddv_mask(b12, toa["B04"], toa["B8A"], scl, valid, sza, res_m, p)
     sel45 = valid & np.isin(scl, (4, 5))
     lo, hi = float(visibility_from_aot(float(nodes[-1]), z_mean)), float(visibility_from_aot(max(float(nodes[0]), 1e-3), z_mean))
     if ddv.any():
         def t_red(a):
             return {k: _pick(v, ddv) for k, v in terms("B04", a).items()}
+
+        def e_red(a):
+            return None if env is None else env("B04", a)[ddv]
         b12_ddv = b12[ddv]
         for _ in range(2):   # 2nd pass: B12 surface re-derived with the retrieved AOT (Sen2Cor keeps 23 km)
             target = (p.swir_22um_red_refl_ratio * b12_ddv).astype(F32)
-            a_px = aot_per_pixel(toa["B04"][ddv], target, t_red, nodes)
+            a_px = aot_per_pixel(toa["B04"][ddv], target, t_red, nodes, e_red)
             a_mean = float(np.mean(a_px))
             a_near = float(nodes[np.argmin(np.abs(nodes - a_mean))])
-            b12_ddv = invert(toa["B12"][ddv], {k: _pick(v, ddv) for k, v in terms("B12", a_near).items()}, cutoff=None)
+            b12_ddv = invert(toa["B12"][ddv], {k: _pick(v, ddv) for k, v in terms("B12", a_near).items()},
+                             rho_env=None if env is None else env("B12", a_near)[ddv], cutoff=None)
         vis_ddv = float(np.clip(visibility_from_aot(a_mean, z_mean), 5.0, 120.0))
-        vis = negative_check(vis_ddv, z_mean, terms, toa, sel45, p)
-        vis = green_red_check(vis, z_mean, terms, toa, ddv)
+        vis = negative_check(vis_ddv, z_mean, terms, toa, sel45, p, env=env)
+        vis = green_red_check(vis, z_mean, terms, toa, ddv, env=env)
         a_final = float(koschmieder_aot(vis, z_mean)) if vis > vis_ddv + 1e-6 else a_mean
         if a_final < a_mean:                    # checks asked for clearer air: pull hazier DDV values down
             a_px = np.where(a_px > a_final, np.maximum(a_px - (a_mean - a_final), a_final), a_px)
@@ -209,12 +226,12 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
     if cams_aot is not None and vis_update_mode > 0:
         c_mean = float(np.mean(cams_aot[valid])) if valid.any() else float(np.mean(cams_aot))
         vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))
-        vis = negative_check(vis_c, z_mean, terms, toa, sel45, p)
+        vis = negative_check(vis_c, z_mean, terms, toa, sel45, p, env=env)
         shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + 1e-6 else 0.0
         amap = np.where(valid, np.maximum(cams_aot - shift, float(nodes[0])), 0.0).astype(F32)
         return AotResult(amap, "CAMS", 0.0, start_vis_km, 0.0, vis, ddv, 0.0, {"cams_mean": c_mean})
     vis = start_vis_km
     if vis_update_mode > 0:
-        vis = negative_check(vis, z_mean, terms, toa, sel45, p)
+        vis = negative_check(vis, z_mean, terms, toa, sel45, p, env=env)
     amap = np.where(valid, koschmieder_aot(vis, z_km), 0.0).astype(F32)   # per-pixel elevation, as Sen2Cor
     return AotResult(amap, "DEFAULT", 0.0, start_vis_km, 0.0, vis, ddv, 0.0, {})

@@ -169,7 +169,8 @@ def _zone_centres(scene: Scene) -> np.ndarray:
 
 
 def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """F_dir, F_dif of the forward model at ``res`` (terrain incidence, sky view, cloud and cast shadows)."""
+    """F_dir and the sky-view factor V of the forward model at ``res`` (terrain incidence, cloud and cast
+    shadows); the diffuse factor is per band (``forward.hay_diffuse``)."""
     sc = sim.scene
     zones = sc.zones(res)
     sza = sim.zone_sun[:, 0][zones]
@@ -188,18 +189,56 @@ def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
     return f_dir, sky
 
 
+def environment_at(sim: Simulation, band: str, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Rayleigh, aerosol) environment reflectance of ``band`` at ``res``, computed on the 20 m grid
+    (``forward.environment``), repeated to 10 m or block-averaged to 60 m."""
+    sc = sim.scene
+    env = fw.environment(sc.surface(band, 20), 20.0)
+    if res == 10:
+        return tuple(np.repeat(np.repeat(e, 2, axis=0), 2, axis=1) for e in env)
+    if res == 60:
+        n = env[0].shape[0] // 3
+        return tuple(e.reshape(n, 3, n, 3).mean(axis=(1, 3)) for e in env)
+    return env
+
+
+def terrain_reflectance(sim: Simulation, rho: np.ndarray, f_dir: np.ndarray, sky: np.ndarray, res: int,
+                        band: str) -> np.ndarray:
+    """rho_ter: 1 km box mean of the neighbours' reflectance times their irradiance relative to flat ground
+    (direct share w per zone from 6S; Hay diffuse), i.e. the radiance the opposite slopes send."""
+    from scipy.ndimage import uniform_filter
+    sc = sim.scene
+    zones = sc.zones(res)
+    k = np.zeros(len(sc.zone_aot))
+    w = np.zeros(len(sc.zone_aot))
+    for z in range(len(sc.zone_aot)):
+        t = sim.atmosphere[(band, z)].terms
+        k[z] = t["t_down_dir"][0]
+        w[z] = t["t_down_dir"][0] / (t["t_down_dir"][0] + t["t_down_dif"][0])
+    kk, ww = k[zones], w[zones]
+    rel = ww * f_dir + (1.0 - ww) * fw.hay_diffuse(f_dir, sky, kk)
+    n = max(1, int(round(1000.0 / res)) | 1)
+    return uniform_filter(rho.astype(np.float64) * rel, size=n, mode="mirror")
+
+
 def band_toa(sim: Simulation, band: str) -> tuple[np.ndarray, np.ndarray]:
     """(BOA truth, TOA reflectance) of one band at its native resolution."""
     sc, res = sim.scene, RES[band]
     rho = sc.surface(band, res)
     dem = sc.dem(res)
     zones = sc.zones(res)
-    f_dir, f_dif = illumination(sim, res)
+    f_dir, sky = illumination(sim, res)
+    env_r, env_a = environment_at(sim, band, res)
+    relief = sc.relief != "flat"
+    rho_ter = terrain_reflectance(sim, rho, f_dir, sky, res, band) if relief else None
     toa = np.empty(rho.shape, np.float64)
     for z in range(len(sc.zone_aot)):
         m = zones == z
         t = sim.atmosphere[(band, z)].at(dem[m])
-        toa[m] = fw.toa_from_terms(rho[m].astype(np.float64), t, f_dir[m], f_dif[m])
+        env = t["f_ray"] * env_r[m] + (1.0 - t["f_ray"]) * env_a[m]
+        f_dif = fw.hay_diffuse(f_dir[m], sky[m], t["t_down_dir"])
+        toa[m] = fw.toa_from_terms(rho[m].astype(np.float64), t, f_dir[m], f_dif, env, sky[m],
+                                   0.0 if rho_ter is None else rho_ter[m])
     toa += sc.cirrus_toa(band, res)
     return rho, toa
 
@@ -265,9 +304,13 @@ def truth_meta(sim: Simulation, args: dict) -> dict:
         "cloud_heights_m": sc.cloud_heights_m, "cirrus_b10_max": CIRRUS_B10_MAX,
         "cirrus_other_band_ratio": CIRRUS_VIS_RATIO, "cloud_top_b10": CLOUD_B10_TOP,
         "classes": CLASS_NAMES, "spectra_b01_b12": SPECTRA,
-        "model": ("rho_toa = path + tg*t_up*rho_s*(t_down_dir*F_dir + t_down_dif*F_dif)/(1 - s_alb*rho_s) "
-                  "+ cirrus; F_dir = max(cos i,0)/cos(sza)*(1-cloud_shadow)*(1-cast_shadow); "
-                  "F_dif = (1+cos slope)/2; DN = rint(rho_toa*10000) - RADIO_ADD_OFFSET"),
+        "model": ("rho_toa = path + tg*E*(t_up_dir*rho_s + t_up_dif*rho_env)/(1 - s_alb*rho_env) + cirrus; "
+                  "E = t_down_dir*F_dir + t_down_dif*F_dif + t_down*(1-V)*rho_ter; "
+                  "F_dir = max(cos i,0)/cos(sza)*(1-cloud_shadow)*(1-cast_shadow); F_dif = k*F_dir + (1-k)*V "
+                  "(Hay, k = t_down_dir); V = (1+cos slope)/2; rho_env = 6S environment functions "
+                  "(f_ray*env_rayleigh + (1-f_ray)*env_aerosol, 20 m grid, 5 km, scene mirrored); rho_ter = 1 km "
+                  "box mean of rho x relative irradiance; DN = rint(rho_toa*10000) - RADIO_ADD_OFFSET. "
+                  "ILLUM_DIR.tif = F_dir, ILLUM_DIF.tif = V (sky-view factor) at 20 m"),
     }
 
 

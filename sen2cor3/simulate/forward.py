@@ -6,25 +6,37 @@ correction are honest. One run per (band, atmosphere zone, elevation node); each
 water vapour and sun angles (those at the zone centre); the terms are interpolated in elevation between the
 nodes with a spline (cubic from 4 nodes, quadratic with 3, linear with 2).
 
-TOA model (per band, per pixel), with the terms of ``rt.sixs.band_atmosphere_6s``: ``path`` = 6S apparent
-reflectance of a black surface (gas-attenuated), ``tg`` = total two-way gas transmittance, ``t_dir``/``t_dif``
-= ``t_down_dir``/``t_down_dif`` (6S total downward scattering transmittance split by 6S' direct/diffuse
-ground irradiance), ``t_up`` = total upward scattering transmittance, ``S`` = spherical albedo::
+TOA model (per band, per pixel): 6S' Lambertian model with a non-uniform environment (6S manual, Vermote
+et al. 1997, part 1 ch. "Coupling": target reflectance seen through the direct upward transmittance, the
+environment reflectance through the diffuse one), extended with local illumination on slopes::
 
-    rho_toa = path + tg * t_up * rho_s * (t_dir * F_dir + t_dif * F_dif) / (1 - S * rho_s) + rho_cirrus
+    rho_toa = path + tg * E * (t_up_dir * rho_s + t_up_dif * rho_env) / (1 - S * rho_env) + rho_cirrus
+    E       = t_dir * F_dir + t_dif * F_dif + (t_dir + t_dif) * (1 - V) * rho_ter
     F_dir   = max(cos i, 0) / cos(sza) * (1 - cloud_shadow) * (1 - cast_shadow)
-    F_dif   = V = (1 + cos(slope)) / 2            (isotropic sky-view factor)
+    F_dif   = k * F_dir + (1 - k) * V          (Hay 1979 anisotropic sky, k = t_dir the anisotropy index)
+    V       = (1 + cos(slope)) / 2              (isotropic sky-view factor)
     cos i   = (cos(sza) - p sin(sza) sin(saa_g) - q sin(sza) cos(saa_g)) / sqrt(1 + p^2 + q^2)
+
+``path`` = 6S apparent reflectance of a black surface (gas-attenuated), ``tg`` total two-way gas transmittance,
+``t_dir``/``t_dif`` = 6S total downward scattering transmittance split by 6S' direct/diffuse ground
+irradiance, ``t_up_dir`` = exp(-tau/mu_v), ``t_up_dif`` = the rest of 6S' upward scattering transmittance,
+``S`` spherical albedo. ``rho_env``: the surface reflectance weighted by 6S' environment functions (its
+ENVIRO routine, satellite altitude): F_R(r) = 1 - 0.930 e^(-0.08 r) - 0.070 e^(-1.10 r) for Rayleigh,
+F_a(r) = 1 - 0.448 e^(-0.27 r) - 0.552 e^(-2.83 r) for aerosols (r in km; F = share of the diffuse upward
+signal coming from within r), mixed as 6S does by the Rayleigh / aerosol diffuse upward transmittances
+(``f_ray`` = t_dif_R / (t_dif_R + t_dif_a)). The kernels are applied on the 20 m grid out to 5 km (scene
+mirrored at its borders); the weight beyond 5 km goes to the scene mean. ``rho_ter``: light reflected by
+the surrounding terrain onto a tilted pixel (Sen2Cor/ATCOR's (1 - V) rho_ter term, Proy et al. 1989):
+the mean over a 1 km box of the neighbours' reflectance times their own relative irradiance.
 
 p, q = dz/dEast, dz/dNorth by central differences (np.gradient, one-sided at the edges) of the DEM at the
 band's own resolution; saa_g = sun azimuth relative to grid north; cast shadows by ray marching at 20 m
 (repeated to 10 m, block-averaged to 60 m); cloud shadow = fraction of the 10 m cloud mask moved by
-h*tan(sza) towards the anti-solar azimuth, block-averaged. Inverse for the AC (y = rho_toa - cirrus - path):
-rho_s = y / (tg * t_up * (t_dir * F_dir + t_dif * F_dif) + S * y).
+h*tan(sza) towards the anti-solar azimuth, block-averaged.
 
-On flat, unshadowed ground F_dir = F_dif = 1 and this is exactly the 6S Lambertian formula of
-``rt.sixs.toa_reflectance``. Clouds are a bright Lambertian "surface" at the ground (part of rho_s).
-There is no adjacency effect (each pixel sees its own reflectance as the environment).
+On flat, unshadowed, uniform ground (F_dir = F_dif = V = 1, rho_env = rho_s) this is exactly the 6S
+Lambertian formula of ``rt.sixs.toa_reflectance``. Clouds are a bright Lambertian "surface" at the ground
+(part of rho_s and so of the environment).
 """
 from __future__ import annotations
 
@@ -119,6 +131,18 @@ def _deck(spec: RunSpec, sensor: str) -> str:
                           rho_surface=0.0)
 
 
+def _terms(res, vza: float) -> dict:
+    """``rt.sixs.result_terms`` plus ``f_ray``: the Rayleigh share of the diffuse upward transmittance, with
+    which 6S mixes its Rayleigh and aerosol environment functions."""
+    from sen2cor3.rt import sixs
+    t = sixs.result_terms(res, vza)
+    mu = math.cos(math.radians(vza))
+    t_r = max(res.scat_rayleigh[1] - math.exp(-res.optical_depth[0] / mu), 0.0)
+    t_a = max(res.scat_aerosol[1] - math.exp(-res.optical_depth[1] / mu), 0.0)
+    t["f_ray"] = t_r / (t_r + t_a) if t_r + t_a > 0 else 1.0
+    return t
+
+
 def run_6s(specs: list[RunSpec], sensor: str, processes: int = 2, log=None) -> list[dict]:
     """Terms of ``band_atmosphere_6s`` for each spec; cached on disk by deck hash, new runs in parallel."""
     from sen2cor3.rt import sixs
@@ -131,7 +155,7 @@ def run_6s(specs: list[RunSpec], sensor: str, processes: int = 2, log=None) -> l
         p = root / k[:2] / f"{k}.json"
         if p.exists():
             try:
-                out[i] = sixs.result_terms(sixs.SixsResult.from_dict(json.loads(p.read_text())), specs[i].vza)
+                out[i] = _terms(sixs.SixsResult.from_dict(json.loads(p.read_text())), specs[i].vza)
                 continue
             except (ValueError, TypeError, KeyError):
                 pass
@@ -149,7 +173,7 @@ def run_6s(specs: list[RunSpec], sensor: str, processes: int = 2, log=None) -> l
             tmp.write_text(json.dumps(res.to_dict()))
             os.replace(tmp, p)
             for i in todo[k]:
-                out[i] = sixs.result_terms(res, specs[i].vza)
+                out[i] = _terms(res, specs[i].vza)
     return out  # type: ignore[return-value]
 
 
@@ -173,7 +197,7 @@ def elevation_nodes_km(lo_m: float, hi_m: float, spacing_m: float = ELEV_NODE_SP
     return np.round(np.linspace(lo, hi, n) / 1000.0, 4)
 
 
-TERMS = ("path", "tg", "t_down_dir", "t_down_dif", "t_up", "s_alb")
+TERMS = ("path", "tg", "t_down_dir", "t_down_dif", "t_up", "t_up_dir", "s_alb", "f_ray")
 
 
 @dataclass
@@ -255,10 +279,81 @@ def cast_shadow(dem: np.ndarray, res_m: float, sza: float, saa_grid: float) -> n
 
 # ------------------------------------------------------------------ TOA and DN
 def toa_from_terms(rho_s: np.ndarray, t: dict[str, np.ndarray], f_dir: np.ndarray | float = 1.0,
-                   f_dif: np.ndarray | float = 1.0) -> np.ndarray:
-    """The TOA model of this module (see its docstring), without the cirrus term."""
+                   f_dif: np.ndarray | float = 1.0, rho_env: np.ndarray | None = None,
+                   sky: np.ndarray | float = 1.0, rho_ter: np.ndarray | float = 0.0) -> np.ndarray:
+    """The TOA model of this module (see its docstring), without the cirrus term.
+
+    ``f_dif`` is the full diffuse factor (Hay's, see ``hay_diffuse``); ``rho_env`` None: uniform surface."""
+    re = rho_s if rho_env is None else rho_env
     irr = t["t_down_dir"] * f_dir + t["t_down_dif"] * f_dif
-    return t["path"] + t["tg"] * t["t_up"] * rho_s * irr / (1.0 - t["s_alb"] * rho_s)
+    irr = irr + (t["t_down_dir"] + t["t_down_dif"]) * (1.0 - np.asarray(sky)) * rho_ter
+    t_dir_up = np.minimum(t["t_up_dir"], t["t_up"])
+    return t["path"] + t["tg"] * irr * (t_dir_up * rho_s + (t["t_up"] - t_dir_up) * re) / (1.0 - t["s_alb"] * re)
+
+
+def hay_diffuse(f_dir: np.ndarray | float, sky: np.ndarray | float, t_dir: np.ndarray | float) -> np.ndarray:
+    """Hay (1979) diffuse factor: circumsolar share k = t_dir follows the direct beam, the rest is isotropic."""
+    return t_dir * np.asarray(f_dir) + (1.0 - t_dir) * np.asarray(sky)
+
+
+# ------------------------------------------------------------------ environment (adjacency)
+ENV_GRID_M = 20.0
+ENV_RMAX_KM = 5.0
+ENV_FUNCTIONS = {"rayleigh": ((0.930, 0.08), (0.070, 1.10)), "aerosol": ((0.448, 0.27), (0.552, 2.83))}
+
+
+def env_cumulative(kind: str, r_km: np.ndarray) -> np.ndarray:
+    """6S environment function F(r): share of the diffuse upward signal from within radius r (km)."""
+    r = np.asarray(r_km, np.float64)
+    return 1.0 - sum(a * np.exp(-b * r) for a, b in ENV_FUNCTIONS[kind])
+
+
+def env_kernel(kind: str, res_m: float, rmax_km: float = ENV_RMAX_KM) -> np.ndarray:
+    """Pixel weights of ``env_cumulative`` out to ``rmax_km`` (sum = F(rmax)).
+
+    Weight of a pixel at distance r: dF/dr / (2 pi r) x pixel area; the centre pixel gets F(r0), r0 the
+    radius of a disk of one pixel's area; the ring weights are rescaled so that the total is F(rmax)."""
+    n = int(round(rmax_km * 1000.0 / res_m))
+    g = res_m / 1000.0
+    yy, xx = np.mgrid[-n:n + 1, -n:n + 1] * g
+    r = np.hypot(yy, xx)
+    dfdr = sum(a * b * np.exp(-b * r) for a, b in ENV_FUNCTIONS[kind])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(r > 0, dfdr / (2.0 * np.pi * np.maximum(r, 1e-9)) * g * g, 0.0)
+    w[r > rmax_km] = 0.0
+    f0 = float(env_cumulative(kind, g / math.sqrt(math.pi)))
+    w *= (float(env_cumulative(kind, rmax_km)) - f0) / w.sum()
+    w[n, n] = f0
+    return w
+
+
+def environment(rho: np.ndarray, res_m: float = ENV_GRID_M, rmax_km: float = ENV_RMAX_KM
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(Rayleigh, aerosol) environment reflectance of a surface on a ``res_m`` grid.
+
+    FFT convolution with ``env_kernel`` on the scene mirrored at its borders (what lies beyond a simulated
+    scene is unknown: its mirror image keeps the local statistics); the weight beyond ``rmax_km`` goes to
+    the scene mean."""
+    from scipy.signal import fftconvolve
+    a = np.asarray(rho, np.float64)
+    mean = float(a.mean())
+    out = []
+    for kind in ("rayleigh", "aerosol"):
+        k = env_kernel(kind, res_m, rmax_km)
+        n = k.shape[0] // 2
+        pad = np.pad(a, n, mode="symmetric") if n <= min(a.shape) else _mirror_pad(a, n)
+        conv = fftconvolve(pad, k, mode="valid")
+        out.append((conv + (1.0 - k.sum()) * mean).astype(np.float32))
+    return out[0], out[1]
+
+
+def _mirror_pad(a: np.ndarray, n: int) -> np.ndarray:
+    """Symmetric padding wider than the array (numpy's repeats the reflection for us step by step)."""
+    while n > 0:
+        step = min(n, min(a.shape))
+        a = np.pad(a, step, mode="symmetric")
+        n -= step
+    return a
 
 
 def to_dn(rho_toa: np.ndarray, nodata: np.ndarray, radio_add_offset: float) -> np.ndarray:

@@ -31,12 +31,19 @@ WATER, SNOW, CLOUD = 6, 7, 8
 #: a mesotrophic lake (green peak, NIR ~0), medium-grain old snow (ice absorption at 1.6/2.2 um) and
 #: an optically thick water cloud (flat VNIR, droplet absorption in the SWIR). Values are representative
 #: curves, not single library samples; B10 values only matter through the (tiny) ground signal there.
+#: The three dense green canopies (crop, deciduous, conifer) follow the dark-dense-vegetation relations
+#: measured by Kaufman et al. (1997, IEEE TGRS 35(5):1286-1298, "The MODIS 2.1-um channel - correlation
+#: with visible reflectance..."; also Kaufman et al. 1997, JGR 102(D14):17051): rho_0.66 = 0.5 rho_2.1 and
+#: rho_0.47 = 0.25 rho_2.1 (+-0.006), which is what Sen2Cor's DDV step assumes (AC GIPP
+#: AC_Swir_22um_Red_Refl_Ratio 0.5, AC_Red_Blue_Refl_Ratio 0.5): B04 = 0.5 B12, B02 = 0.25 B12, with B12
+#: 0.08 (crop), 0.07 (deciduous), 0.05 (conifer), inside the ranges of green canopies. Other classes keep
+#: their library shapes (grass, soils, water, snow, cloud are not DDV candidates: B12 > 0.12 or not SCL 4).
 SPECTRA = np.array([
     #  B01    B02    B03    B04    B05    B06    B07    B08    B8A    B09    B10    B11    B12
-    [0.030, 0.035, 0.075, 0.035, 0.105, 0.300, 0.400, 0.440, 0.455, 0.450, 0.380, 0.230, 0.105],  # crop
+    [0.030, 0.020, 0.075, 0.040, 0.105, 0.300, 0.400, 0.440, 0.455, 0.450, 0.380, 0.230, 0.080],  # crop
     [0.040, 0.050, 0.085, 0.070, 0.130, 0.240, 0.280, 0.300, 0.310, 0.305, 0.290, 0.280, 0.170],  # grass
-    [0.025, 0.030, 0.060, 0.030, 0.090, 0.250, 0.330, 0.360, 0.370, 0.365, 0.300, 0.200, 0.090],  # decid.
-    [0.020, 0.022, 0.040, 0.020, 0.060, 0.150, 0.190, 0.210, 0.220, 0.215, 0.180, 0.110, 0.050],  # conif.
+    [0.025, 0.0175, 0.060, 0.035, 0.090, 0.250, 0.330, 0.360, 0.370, 0.365, 0.300, 0.200, 0.070],  # decid.
+    [0.020, 0.0125, 0.040, 0.025, 0.060, 0.150, 0.190, 0.210, 0.220, 0.215, 0.180, 0.110, 0.050],  # conif.
     [0.100, 0.120, 0.170, 0.230, 0.260, 0.280, 0.300, 0.310, 0.320, 0.330, 0.360, 0.400, 0.350],  # sand
     [0.050, 0.060, 0.080, 0.100, 0.120, 0.130, 0.140, 0.150, 0.155, 0.160, 0.180, 0.220, 0.180],  # loam
     [0.030, 0.030, 0.035, 0.015, 0.010, 0.005, 0.004, 0.003, 0.003, 0.002, 0.001, 0.001, 0.001],  # lake
