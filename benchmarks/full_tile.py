@@ -176,11 +176,20 @@ def _tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
-def run_l2a(name: str, flags: list[str], l1c: Path, out_dir: Path, home: Path) -> RunResult:
+#: ``--stand-in-atmosphere``: L2A_Process.py with the synthetic atmosphere of ``sen2cor3.ac.synthetic`` instead
+#: of the 6S tables (same code path and cost; for profiling before the tables exist, not for results).
+STAND_IN = ("import sys, sen2cor3.ac.correct as c; from sen2cor3.ac import synthetic; "
+            "c.AtmosphereModel = lambda sensor, aerosol, season, ozone: synthetic.model(aerosol, season, ozone); "
+            "from sen2cor3.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def run_l2a(name: str, flags: list[str], l1c: Path, out_dir: Path, home: Path,
+            stand_in: bool = False) -> RunResult:
     """Run ``L2A_Process.py flags --output_dir out_dir l1c`` and measure it from the OS."""
     out_dir.mkdir(parents=True, exist_ok=True)
     home.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(ROOT / "L2A_Process.py"), *flags, "--output_dir", str(out_dir), str(l1c)]
+    entry = ["-c", STAND_IN] if stand_in else [str(ROOT / "L2A_Process.py")]
+    cmd = [sys.executable, *entry, *flags, "--output_dir", str(out_dir), str(l1c)]
     env = dict(os.environ, SEN2COR_HOME=str(home))
     console = open(home / "console.txt", "w")
     t_spawn = time.time()
@@ -337,7 +346,8 @@ def bench_size(size: int, args: argparse.Namespace) -> dict:
             if args.drop_caches:
                 drop_caches()
             log(f"{size} px {name}: L2A_Process.py {' '.join(flags)}")
-            res = run_l2a(name, flags, l1c, work / name / "out", work / name / "home")
+            res = run_l2a(name, flags, l1c, work / name / "out", work / name / "home",
+                          stand_in=args.stand_in_atmosphere)
             if res.status == 0 and res.product and not args.no_io_floor:
                 if args.drop_caches:
                     drop_caches()
@@ -400,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--drop-caches", action="store_true", help="drop the page cache before each run (root)")
     p.add_argument("--keep", action="store_true", help="keep the L2A products and logs")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--stand-in-atmosphere", action="store_true",
+                   help="use sen2cor3.ac.synthetic instead of the 6S tables (profiling only; flagged in --json)")
     args = p.parse_args(argv)
     args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     unknown = [r for r in args.runs if not re.fullmatch(r"r(10|20|60)_(jp2|tif)", r)]
@@ -422,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                    "peak_rss_tree_gb": head["peak_rss_tree_gb"], "io_floor_s": head["io_floor_s"],
                    "io_decode_s": head["io_decode_s"], "io_encode_s": head["io_encode_s"],
                    "stages": head["stages"], "status": head["status"], "runs": last["runs"],
-                   "cpus": os.cpu_count()}
+                   "cpus": os.cpu_count(), "stand_in_atmosphere": args.stand_in_atmosphere}
         if len(by_size) > 1:
             summary["by_size"] = by_size
         print(json.dumps(summary, separators=(",", ":")))

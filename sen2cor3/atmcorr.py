@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from sen2cor3.ac import encode
+from sen2cor3.ac import correct as _correct
 from sen2cor3.ac.correct import AcResult, Geometry, choose_luts, correct_resolution, terrain_fields
 from sen2cor3.io import report
 from sen2cor3.products import naming
@@ -59,29 +60,78 @@ def _cams_inputs(aux) -> dict | None:
     return out or None
 
 
-def _write_resolution(writer, product: L1CProduct, res_m: int, ac: AcResult, scl: np.ndarray,
-                      bands: tuple[str, ...], tci: bool) -> dict[str, np.ndarray]:
-    """Encode and write one resolution's BOA bands, AOT, WVP and TCI; return the encoded BOA DN."""
-    offset = product.has_radiometric_offset
-    dn = {}
-    for b in bands:
-        dn[b] = encode.boa_dn(ac.boa[b], nodata=ac.nodata, scl=scl, offset=offset)
-        writer.image(b, res_m, dn[b])
-    writer.image("AOT", res_m, encode.aot_dn(ac.aot, nodata=ac.nodata, scl=scl))
-    writer.image("WVP", res_m, encode.wvp_dn(ac.wv, nodata=ac.nodata, scl=scl))
-    if tci and all(b in ac.boa for b in ("B04", "B03", "B02")):
-        writer.image("TCI", res_m, encode.tci(ac.boa["B04"], ac.boa["B03"], ac.boa["B02"], nodata=ac.nodata, scl=scl))
-    return dn
+class _BandSink:
+    """Receives each band's BOA from ``correct_resolution`` as soon as it is inverted: encodes it, hands the
+    image to the (background) writer, keeps the TCI channel and the 60 m block mean, and lets the float band
+    go. Same encodings as encoding the finished result, without ever holding all bands of a full tile."""
+
+    def __init__(self, writer, res_m: int, nodata: np.ndarray, scl: np.ndarray, offset: bool,
+                 write_bands: tuple[str, ...], bands60: tuple[str, ...] = (), tci: bool = True) -> None:
+        self.writer, self.res_m, self.nodata, self.scl, self.offset = writer, res_m, nodata, scl, offset
+        self.write_bands, self.bands60 = write_bands, bands60
+        self.tci = np.empty((3,) + scl.shape, np.uint8) if tci else None
+        self.tci_seen: set[str] = set()
+        self.dn60: dict[str, np.ndarray] = {}
+
+    def __call__(self, band: str, boa: np.ndarray) -> None:
+        if band in self.write_bands or band in self.bands60:
+            dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset)
+            if band in self.bands60:
+                self.dn60[band] = _block_mean_dn(dn)
+            if band in self.write_bands:
+                self.writer.image(band, self.res_m, dn)
+        if self.tci is not None and band in TCI_BANDS:
+            self.tci[TCI_BANDS.index(band)] = encode.tci_channel(boa, nodata=self.nodata, scl=self.scl)
+            self.tci_seen.add(band)
+
+    def write_tci(self) -> None:
+        if self.tci is not None and self.tci_seen == set(TCI_BANDS):
+            self.writer.image("TCI", self.res_m, self.tci)
+        self.tci = None
+
+
+#: TCI channel order (red, green, blue).
+TCI_BANDS = ("B04", "B03", "B02")
+
+
+def _write_maps(writer, res_m: int, ac: AcResult, scl: np.ndarray, also_60: bool = False) -> None:
+    """AOT and WVP images of one resolution (and their 60 m block means)."""
+    aot = encode.aot_dn(ac.aot, nodata=ac.nodata, scl=scl)
+    wvp = encode.wvp_dn(ac.wv, nodata=ac.nodata, scl=scl)
+    writer.image("AOT", res_m, aot)
+    writer.image("WVP", res_m, wvp)
+    if also_60:
+        writer.image("AOT", 60, _block_mean_dn(aot))
+        writer.image("WVP", 60, _block_mean_dn(wvp))
 
 
 def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool) -> np.ndarray:
     return encode.tci(*(encode.boa_rho(dn[b], offset) for b in ("B04", "B03", "B02")))
 
 
+def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None) -> None:
+    """Queue the 10 m run's L1C reads (the four 10 m bands' DN and the no-data mask) on the background
+    reader, so that their JPEG 2000 decoding overlaps the 20 m classification and correction."""
+    from sen2cor3.processing import BANDS_10M
+    from sen2cor3.products import l1c as l1c_io
+    prefetch.start(("qi", 10), l1c_io.read_qi_masks, product, 10, layers=("nodata",), native_cache=qi_cache)
+    for b in BANDS_10M:
+        prefetch.start(("dn", b, 10), l1c_io.read_band, product, b, 10)
+
+
 def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndarray, sc, base_resolution: int,
-                 resolutions: tuple[int, ...], writer, results, options, aux=None) -> None:
-    """Correct the base resolution (20 or 60 m), then 60 m by downsampling and 10 m, writing every layer."""
-    from sen2cor3.processing import BANDS_10M, read_toa  # shared helpers of the tile stage
+                 resolutions: tuple[int, ...], writer, results, options, aux=None, prefetch=None,
+                 qi_cache: dict | None = None) -> None:
+    """Correct the base resolution (20 or 60 m), then 60 m by downsampling and 10 m, writing every layer.
+
+    ``toa`` is consumed: emptied once the base resolution is corrected (a full tile cannot keep it through
+    the 10 m run). Bands are encoded and handed to ``writer`` one by one as the correction produces them;
+    the 10 m run corrects one band at a time with the retrieval of the base run (``prior``), which gives the
+    same result as correcting the four bands together. ``prefetch``: a :class:`~sen2cor3.io.background.
+    Prefetcher` on which :func:`start_10m_reads` may already have queued the 10 m reads.
+    """
+    from sen2cor3.processing import BANDS_10M  # shared constants of the tile stage
+    from sen2cor3.products import l1c as l1c_io
 
     ac_cfg = config.l2a.atmospheric_correction
     lat = tile_centre_latitude(product, base_resolution)
@@ -90,43 +140,64 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     sensor = TABLE_SENSOR.get(product.mission_id, "S2A")
     geom = geometry_of(product)
     elevation_km, dem_fields = _terrain(aux, config, product, base_resolution)
+    offset = product.has_radiometric_offset
     report.progress(35.0, f"Atmospheric correction at {base_resolution} m")
     log.info("AC: sensor %s, aerosol %s, %s, ozone %.0f DU", sensor, aerosol, season, ozone)
+    out_bands = tuple(b for b in naming.L2A_BANDS[base_resolution] if b.startswith("B"))
+    down60 = base_resolution == 20 and 60 in resolutions
+    bands60 = tuple(b for b in naming.L2A_BANDS[60] if b.startswith("B")) if down60 else ()
+    ac_nodata = np.asarray(nodata, bool) | (np.asarray(sc.scl) == 0)      # = the correction's ~valid
+    sink = _BandSink(writer, base_resolution, ac_nodata, sc.scl, offset, out_bands, bands60,
+                     tci=options.tci and all(b in toa for b in TCI_BANDS))
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, sensor, base_resolution,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
-                            ozone_du=ozone)
-    out_bands = tuple(b for b in naming.L2A_BANDS[base_resolution] if b.startswith("B"))
+                            ozone_du=ozone, sink=sink)
+    toa.clear()                                   # the caller's dict too: frees the base-resolution TOA
     report.progress(55.0, f"Writing {base_resolution} m images")
-    dn = _write_resolution(writer, product, base_resolution, ac, sc.scl, out_bands, options.tci)
-    offset = product.has_radiometric_offset
+    _write_maps(writer, base_resolution, ac, sc.scl, also_60=down60)
+    sink.write_tci()
     results.qi.update(_qi_values(ac, aux, aerosol, season, ozone, sensor))
 
-    if base_resolution == 20 and 60 in resolutions:
+    if down60:
         report.progress(65.0, "Downsampling 20 m results to 60 m")
-        bands60 = tuple(b for b in naming.L2A_BANDS[60] if b.startswith("B"))
         for b in bands60:
-            src = dn[b] if b in dn else encode.boa_dn(ac.boa[b], nodata=ac.nodata, scl=sc.scl, offset=offset)
-            writer.image(b, 60, _block_mean_dn(src))
-        writer.image("AOT", 60, _block_mean_dn(encode.aot_dn(ac.aot, nodata=ac.nodata, scl=sc.scl)))
-        writer.image("WVP", 60, _block_mean_dn(encode.wvp_dn(ac.wv, nodata=ac.nodata, scl=sc.scl)))
+            writer.image(b, 60, sink.dn60[b])
         if options.tci:
-            writer.image("TCI", 60, _tci_from_dn({b: _block_mean_dn(dn[b]) for b in ("B04", "B03", "B02")}, offset))
-    del dn
+            writer.image("TCI", 60, _tci_from_dn({b: sink.dn60[b] for b in TCI_BANDS}, offset))
+    # the 10 m run needs only the retrieval (working-grid maps) and the metadata of the base run
+    ac = AcResult({}, None, None, None, ac.metadata, ac.work)
+    del sink, ac_nodata
 
     if 10 in resolutions:
         report.progress(70.0, "Reading L1C bands at 10 m")
-        toa10, nodata10, _ = read_toa(product, BANDS_10M, 10)
+        if prefetch is None or ("qi", 10) not in prefetch:
+            from sen2cor3.io.background import Prefetcher
+            prefetch = Prefetcher(enabled=False)
+            start_10m_reads(product, prefetch, qi_cache)
+        dn10 = {b: prefetch.get(("dn", b, 10)) for b in BANDS_10M}
+        nodata10 = prefetch.get(("qi", 10))["nodata"]
+        for b in BANDS_10M:
+            nodata10 |= dn10[b] == product.nodata_value
         factor = base_resolution // 10
         scl10 = upsample_nearest(sc.scl, factor)[: nodata10.shape[0], : nodata10.shape[1]]
         elev10, dem10 = _terrain(aux, config, product, 10, upsample_from=(elevation_km, factor), dem_base=dem_fields)
         report.progress(75.0, "Atmospheric correction at 10 m")
-        ac10 = correct_resolution(toa10, nodata10, scl10, geom, elev10, ac_cfg, config.ac, sensor, 10,
-                                  cams=_cams_inputs(aux), dem_fields=dem10, aerosol=aerosol, season=season,
-                                  ozone_du=ozone, prior=ac)
-        del toa10
+        sink10 = _BandSink(writer, 10, nodata10 | (scl10 == 0), scl10, offset,
+                           tuple(b for b in naming.L2A_BANDS[10] if b.startswith("B")),
+                           tci=options.tci and all(b in BANDS_10M for b in TCI_BANDS))
+        model = _correct.AtmosphereModel(sensor, aerosol, season, ozone)   # one for the four calls
+        for i, b in enumerate(BANDS_10M):
+            toa_b = {b: l1c_io.toa_reflectance(dn10.pop(b), product.bands[b], product.quantification_value,
+                                               nodata=0.0)}
+            ac10 = correct_resolution(toa_b, nodata10, scl10, geom, elev10, ac_cfg, config.ac, sensor, 10,
+                                      cams=_cams_inputs(aux), dem_fields=dem10, model=model, aerosol=aerosol,
+                                      season=season, ozone_du=ozone, prior=ac, sink=sink10, maps=i == 0)
+            del toa_b
+            if i == 0:
+                _write_maps(writer, 10, ac10, scl10)
+            del ac10
         report.progress(85.0, "Writing 10 m images")
-        _write_resolution(writer, product, 10, ac10, scl10, tuple(b for b in naming.L2A_BANDS[10] if b.startswith("B")),
-                          options.tci)
+        sink10.write_tci()
 
 
 def _block_mean_dn(a: np.ndarray) -> np.ndarray:

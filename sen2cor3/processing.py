@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from sen2cor3.io import report
-from sen2cor3.io.writers import image_format, write_raster
+from sen2cor3.io.writers import extension, image_format, write_raster
 from sen2cor3.products import l1c as l1c_io
 from sen2cor3.products.l2a import L2AProduct
 from sen2cor3.products.model import L1CProduct
@@ -47,11 +47,13 @@ class TileResults:
     aux_info: dict = field(default_factory=dict)
 
 
-def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int) -> tuple[dict, np.ndarray, np.ndarray]:
+def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
+             qi_cache: dict | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
     """TOA reflectance (float32) of ``bands`` on the ``resolution_m`` grid, the no-data and saturated masks.
 
     No-data: DN 0 in any band (Sen2Cor) or the L1C NODATA layer; saturated: DN 65535 or the L1C quality
-    layers (lost/degraded/defective/saturated)."""
+    layers (lost/degraded/defective/saturated). ``qi_cache`` keeps the coarse quality masks between the
+    20 m and 10 m runs (:func:`~sen2cor3.products.l1c.read_qi_masks`)."""
     toa, nodata, saturated = {}, None, None
     for name in bands:
         dn = l1c_io.read_band(product, name, resolution_m)
@@ -61,7 +63,8 @@ def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int) -> 
         saturated = sat if saturated is None else (saturated | sat)
         toa[name] = l1c_io.toa_reflectance(dn, product.bands[name], product.quantification_value, nodata=0.0)
         del dn
-    masks = l1c_io.read_qi_masks(product, resolution_m)
+    masks = l1c_io.read_qi_masks(product, resolution_m, layers=("nodata", "saturated_defective"),
+                                 native_cache=qi_cache)
     if masks:
         nodata |= masks.get("nodata", False)
         saturated |= masks.get("saturated_defective", False)
@@ -81,10 +84,17 @@ def geometry(product: L1CProduct, resolution_m: int) -> dict[str, float]:
 
 
 class TileWriter:
-    """Writes L2A layers with the product's grid and the chosen formats, and records every file."""
+    """Writes L2A layers with the product's grid and the chosen formats, and records every file.
 
-    def __init__(self, product: L1CProduct, l2a: L2AProduct, options: OutputOptions, results: TileResults):
+    With a :class:`~sen2cor3.io.background.BackgroundWriter` the encoding runs on its thread (overlapping
+    the next band's correction); the caller must not modify an array after handing it over, and must
+    ``close()`` (wait, raising a failed write) or ``abort()`` the background writer before the product is
+    finished or removed."""
+
+    def __init__(self, product: L1CProduct, l2a: L2AProduct, options: OutputOptions, results: TileResults,
+                 background=None):
         self.product, self.l2a, self.options, self.results = product, l2a, options, results
+        self.background = background
 
     def _fmt(self, is_scl: bool = False) -> str:
         o = self.options
@@ -93,19 +103,29 @@ class TileWriter:
     def _geo(self, resolution_m: int):
         return self.product.geopositions[resolution_m].geotransform
 
+    def _write(self, base: Path, data: np.ndarray, resolution_m: int, fmt: str, categorical: bool = False) -> Path:
+        kwargs = dict(geotransform=self._geo(resolution_m), epsg=self.product.epsg, fmt=fmt, categorical=categorical)
+        if self.background is None:
+            return _write_logged(base, data, kwargs)
+        self.background.submit(_write_logged, base, data, kwargs)
+        return base.with_name(base.name + extension(fmt))         # write_raster's final name
+
     def image(self, band: str, resolution_m: int, data: np.ndarray) -> Path:
         """One IMG_DATA layer (B.., AOT, WVP, SCL, TCI)."""
-        path = write_raster(self.l2a.image_path(band, resolution_m), data, geotransform=self._geo(resolution_m),
-                            epsg=self.product.epsg, fmt=self._fmt(is_scl=band == "SCL"),
-                            categorical=band == "SCL")
+        path = self._write(self.l2a.image_path(band, resolution_m), data, resolution_m,
+                           self._fmt(is_scl=band == "SCL"), categorical=band == "SCL")
         self.results.files.append(path)
-        log.debug("written %s", path.name)
         return path
 
     def qi(self, kind: str, resolution_m: int, data: np.ndarray) -> Path:
         """A QI_DATA mask (MSK_CLDPRB / MSK_SNWPRB), uint8 percent."""
-        return write_raster(self.l2a.qi_path(kind, resolution_m), data, geotransform=self._geo(resolution_m),
-                            epsg=self.product.epsg, fmt=self._fmt())
+        return self._write(self.l2a.qi_path(kind, resolution_m), data, resolution_m, self._fmt())
+
+
+def _write_logged(base: Path, data: np.ndarray, kwargs: dict) -> Path:
+    path = write_raster(base, data, **kwargs)
+    log.debug("written %s", path.name)
+    return path
 
 
 def classify_tile(product: L1CProduct, toa: dict, nodata: np.ndarray, saturated: np.ndarray, config,
@@ -134,32 +154,78 @@ def block_mean_3x3(a: np.ndarray) -> np.ndarray:
     return (m + 0.5).astype(a.dtype) if np.issubdtype(a.dtype, np.integer) else m
 
 
+def scl_20_to_60(scl20: np.ndarray) -> np.ndarray:
+    """``downsample_scl_20_to_60`` (3x3 median, then the centre of every 3x3 block) computing the median
+    only at the kept pixels: when both sides divide by 3 those are exactly the 3x3 blocks, 1/9 of the work."""
+    r, c = scl20.shape
+    if r % 3 or c % 3:
+        return downsample_scl_20_to_60(scl20)
+    blocks = scl20.reshape(r // 3, 3, c // 3, 3).transpose(0, 2, 1, 3).reshape(r // 3, c // 3, 9)
+    return np.ascontiguousarray(np.partition(blocks, 4, axis=-1)[..., 4])
+
+
+#: GDAL block cache for the run (bytes) unless GDAL_CACHEMAX is set: whole-band JPEG 2000 reads never
+#: revisit a tile, and GDAL's default (5 % of RAM) would add ~1 GB of resident cache on this machine.
+GDAL_CACHE_BYTES = 256 * 1024 * 1024
+
+
 def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: tuple[int, ...],
                  options: OutputOptions, classic: bool) -> TileResults:
-    """Run every requested resolution in Sen2Cor's order and write the layers; returns files and QI values."""
+    """Run every requested resolution in Sen2Cor's order and write the layers; returns files and QI values.
+
+    Images are encoded on a background thread and the 10 m L1C bands are decoded on another one while the
+    20 m classification and correction run, so the JPEG 2000 work overlaps the numpy work."""
+    import os
+    from osgeo import gdal
+    from sen2cor3.io.background import BackgroundWriter, Prefetcher
+    if not os.environ.get("GDAL_CACHEMAX"):
+        gdal.SetCacheMax(GDAL_CACHE_BYTES)
     results = TileResults()
-    writer = TileWriter(product, l2a, options, results)
+    background = BackgroundWriter(max_pending=2)
+    prefetch = Prefetcher()
+    writer = TileWriter(product, l2a, options, results, background)
+    try:
+        _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a)
+        background.close()                       # every image on disk (a failed write raises here)
+    except BaseException:
+        prefetch.discard()
+        background.abort()
+        raise
+    finally:
+        prefetch.close()
+    return results
+
+
+def _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a) -> None:
     base = 60 if 20 not in resolutions else 20
+    qi_cache: dict = {}
     report.progress(5.0, f"Reading L1C bands at {base} m")
-    toa, nodata, saturated = read_toa(product, SC_BANDS, base)
+    toa, nodata, saturated = read_toa(product, SC_BANDS, base, qi_cache=qi_cache)
+    for layers in qi_cache.values():             # the 10 m run needs only the coarse no-data masks
+        for name in [n for n in layers if n != "nodata"]:
+            del layers[name]
+    if 10 in resolutions and not options.sc_only:
+        from sen2cor3 import atmcorr
+        atmcorr.start_10m_reads(product, prefetch, qi_cache)
     aux = load_tile_aux(product, config, base)
     report.progress(20.0, f"Scene classification at {base} m")
     sc = classify_tile(product, toa, nodata, saturated, config, base, classic, aux)
+    del saturated
     results.qi.update(scl_percentages(sc.scl, config.sc.classificators))
     writer.image("SCL", base, sc.scl)
     writer.qi("MSK_CLDPRB", base, sc.cloud_prob)
     writer.qi("MSK_SNWPRB", base, sc.snow_prob)
     if base == 20 and 60 in resolutions:
-        writer.image("SCL", 60, downsample_scl_20_to_60(sc.scl))
+        writer.image("SCL", 60, scl_20_to_60(sc.scl))
         writer.qi("MSK_CLDPRB", 60, block_mean_3x3(sc.cloud_prob))
         writer.qi("MSK_SNWPRB", 60, block_mean_3x3(sc.snow_prob))
     if options.sc_only:
         results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
-        return results
+        return
     from sen2cor3 import atmcorr
     atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, base_resolution=base,
-                         resolutions=resolutions, writer=writer, results=results, options=options, aux=aux)
-    return results
+                         resolutions=resolutions, writer=writer, results=results, options=options, aux=aux,
+                         prefetch=prefetch, qi_cache=qi_cache)
 
 
 def load_tile_aux(product: L1CProduct, config, resolution_m: int):
@@ -180,4 +246,4 @@ def load_tile_aux(product: L1CProduct, config, resolution_m: int):
 
 
 __all__ = ["OutputOptions", "TileResults", "TileWriter", "block_mean_3x3", "classify_tile", "process_tile",
-           "read_toa", "upsample_nearest"]
+           "read_toa", "scl_20_to_60", "upsample_nearest"]

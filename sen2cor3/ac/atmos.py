@@ -216,19 +216,31 @@ def _lin_index(n_out: int, n_in: int, cell_px: float) -> tuple[np.ndarray, np.nd
 
 
 def block_mean(a: np.ndarray, k: int, valid: np.ndarray | None = None) -> np.ndarray:
-    """Mean over k x k blocks (partial edge blocks included); with ``valid``, NaN where a block has none."""
-    a = np.asarray(a, np.float64)
+    """Mean over k x k blocks (partial edge blocks included); with ``valid``, NaN where a block has none.
+
+    Works in strips of whole block rows: a 10980^2 band then needs ~70 MB of float64 temporaries instead
+    of ~4 GB; every block is summed exactly as on the whole array (same values, bit for bit)."""
+    a = np.asarray(a)
     ny, nx = a.shape
     cy, cx = -(-ny // k), -(-nx // k)
-    pad = np.zeros((cy * k, cx * k))
-    w = np.zeros((cy * k, cx * k))
-    m = np.ones(a.shape, bool) if valid is None else valid
-    pad[:ny, :nx] = np.where(m, a, 0.0)
-    w[:ny, :nx] = m
-    s = pad.reshape(cy, k, cx, k).sum(axis=(1, 3))
-    n = w.reshape(cy, k, cx, k).sum(axis=(1, 3))
+    s = np.empty((cy, cx))
+    n = np.empty((cy, cx))
+    step = max(1, _BLOCK_MEAN_STRIP_PX // (k * k * cx))          # block rows per strip
+    for i0 in range(0, cy, step):
+        i1 = min(cy, i0 + step)
+        r0, r1 = i0 * k, min(ny, i1 * k)
+        pad = np.zeros(((i1 - i0) * k, cx * k))
+        w = np.zeros(((i1 - i0) * k, cx * k))
+        m = np.ones((r1 - r0, nx), bool) if valid is None else valid[r0:r1]
+        pad[: r1 - r0, :nx] = np.where(m, np.asarray(a[r0:r1], np.float64), 0.0)
+        w[: r1 - r0, :nx] = m
+        s[i0:i1] = pad.reshape(i1 - i0, k, cx, k).sum(axis=(1, 3))
+        n[i0:i1] = w.reshape(i1 - i0, k, cx, k).sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+_BLOCK_MEAN_STRIP_PX = 1 << 22        # input pixels per strip of block_mean (32 MB of float64)
 
 
 # ------------------------------------------------------------------ per-band term model on cells

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from scipy.ndimage import map_coordinates
@@ -59,6 +59,7 @@ class AcOptions:
     diffuse: str = "hay"              # 'hay' (Sen2Cor) or 'isotropic'
     terrain_reflected: bool = True    # light reflected by opposite slopes (Sen2Cor)
     adjacency: bool | None = None     # None: on (Sen2Cor: Adj_Km > 0, Rho_Retrieval_Step2)
+    adjacency_kernel: str = "6s"      # '6s' environment functions (default, see adjacency) or 'box' (Sen2Cor)
     cast_shadows: bool = True
 
 
@@ -157,13 +158,17 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                        resolution_m: float, cams: dict | None = None, dem_fields: dict | None = None, *,
                        model: AtmosphereModel | None = None, aerosol: str = "rural", season: str = "summer",
                        ozone_du: float = 331.0, prior: AcResult | None = None,
-                       options: AcOptions | None = None) -> AcResult:
+                       options: AcOptions | None = None, sink: Callable[[str, np.ndarray], None] | None = None,
+                       maps: bool = True) -> AcResult:
     """Surface reflectance of every band in ``toa`` (B10 only feeds the cirrus step), AOT/WV maps, metadata.
 
     ``toa``: TOA reflectance (float32) on one grid; ``nodata``: True where no data; ``scl``: SCL codes on the
     same grid (None: all land); ``elevation_km``: scalar or array on the grid; ``l2a_ac``: L2A_GIPP
     Atmospheric_Correction section; ``ac_gipp``: L2A_CAL_AC_GIPP; ``cams``: optional {'aot550', 'wv'}
     (arrays on the grid or scalars); ``dem_fields``: ``terrain_fields(...)`` output on the grid.
+    ``sink(band, boa)``: called with each band's BOA as soon as it is inverted, instead of keeping it in
+    ``boa`` (a full tile never holds all bands); ``maps=False`` skips the output-resolution AOT/WV maps
+    (``aot``/``wv`` None), e.g. for the 2nd..nth single-band call of a 10 m run with ``prior``.
     """
     opt = options or AcOptions()
     bands = [b for b in toa if b != "B10"]
@@ -211,6 +216,25 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     a_start = float(koschmieder_aot(start_vis, float(np.mean(z_c))))
     wv_start = float(_ac(ac_gipp, "ac_wv_iter_start_" + season, 1.0 if season == "summer" else 0.4))
     land = valid_w & np.isin(scl_w, (4, 5, 11))
+    clear_w = valid_w & np.isin(scl_w, (2, 3, 4, 5, 6, 11))
+    cloud_frac = 1.0 - float(clear_w.sum()) / max(int((valid_w & (scl_w != 1)).sum()), 1)
+    adj_km = float(_get(calib, "adj_km", 1.0))
+    use_adj = (opt.adjacency if opt.adjacency is not None else True) and adj_km > 0 and cloud_frac <= 0.95 \
+        and bool(_ac(ac_gipp, "rho_retrieval_step2", True))
+    adj_px = adjacency.box_size(adj_km, wres) if use_adj else 0
+
+    def f_ray_w(b, aot_c, wv_c):
+        """Rayleigh share of the diffuse upward transmittance on the working grid: the AOT-0 (pure Rayleigh)
+        diffuse transmittance over the total one (6S mixes its environment functions with this share)."""
+        t = model.terms(b, aot_c, wv_c, z_c, sza_c, vza_c[b], raa_c[b])
+        t0 = model.terms(b, np.zeros(cshape), wv_c, z_c, sza_c, vza_c[b], raa_c[b])
+        return up_w.full(np.clip(t0.t_up_dif / np.maximum(t.t_up_dif, 1e-6), 0.0, 1.0))
+
+    def env_of(b, rho1, aot_c, wv_c):
+        """Environment reflectance of a first (uniform) inversion on the working grid."""
+        if opt.adjacency_kernel == "box":
+            return adjacency.environment(rho1, valid_w, clear_w, adj_px)
+        return adjacency.environment_6s(rho1, valid_w, clear_w, wres, f_ray_w(b, aot_c, wv_c))
     wv_mode = int(_get(flags, "wv_correction", 1))
     info: dict[str, Any] = {}
 
@@ -256,10 +280,21 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 memo_a[(b, a)] = grid([b], np.full(cshape, a), wv_c, True).block(b, up_w, 0, wshape[0], z_w,
                                                                                   np.sqrt(wv_w))
             return memo_a[(b, a)]
+        memo_e: dict = {}
+
+        def env_a(b, a):
+            """Adjacency environment of band b at AOT a: the final step's model (box mean of a uniform
+            inversion), so that the DDV AOT does not take the neighbours' light for path radiance."""
+            if (b, a) not in memo_e:
+                if adjacency.band_skipped(WAVELENGTH_UM.get(b, 0.5)):
+                    memo_e[(b, a)] = invert(toa_w[b], terms_a(b, a), cutoff=None)
+                else:
+                    memo_e[(b, a)] = env_of(b, invert(toa_w[b], terms_a(b, a), cutoff=None), np.full(cshape, a), wv_c)
+            return memo_e[(b, a)]
         if all(b in toa_w for b in ("B04", "B8A", "B12")):
             res = retrieve_aot(toa_w, scl_w, valid_w, sza_w, z_w, wres, terms_a, model.aot_axis,
                                ddv_params(ac_gipp), start_vis, int(_get(flags, "vis_update_mode", 1)),
-                               as_w(cams.get("aot550")))
+                               as_w(cams.get("aot550")), env=env_a if use_adj else None)
         else:
             res = None
         aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
@@ -271,14 +306,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     # ---------------------------------------------------------------- inversion per band
     tg = grid(bands, aot_c, wv_c, wv_varies)
     up_px = Upsampler(wshape, k, shape)
-    wv_o = up_px.full(wv_w)
-    aot_o = up_px.full(aot_w)
+    wv_cols = up_px.cols(wv_w)        # pixel rows per block (as up_px.full, without a full-size array)
     sq_w = np.sqrt(np.maximum(wv_w, 0)).astype(F32)
-    clear_w = valid_w & np.isin(scl_w, (2, 3, 4, 5, 6, 11))
-    cloud_frac = 1.0 - float(clear_w.sum()) / max(int((valid_w & (scl_w != 1)).sum()), 1)
-    adj_km = float(_get(calib, "adj_km", 1.0))
-    use_adj = (opt.adjacency if opt.adjacency is not None else True) and adj_km > 0 and cloud_frac <= 0.95 \
-        and bool(_ac(ac_gipp, "rho_retrieval_step2", True))
     dem_on = bool(_get(flags, "dem_terrain_correction", False)) and dem_fields is not None
     if dem_on and "dem_m" in dem_fields:
         dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"],
@@ -293,20 +322,21 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     cutoff = float(_ac(ac_gipp, "ac_topo_corr_cutoff", 1.5))
     boa: dict[str, np.ndarray] = {}
     neg: dict[str, float] = {}
+    n_valid = int(np.count_nonzero(valid))
     names = ("path", "g_dir", "g_dif", "s_alb", "q") + (("t_sun",) if dem_on else ())
     for b in bands:
         t_w = tg.block(b, up_w, 0, wshape[0], z_w, sq_w if wv_varies else None)
         rho1 = invert(toa_w[b], t_w, cutoff=cutoff)
         env_o = ter_o = None
         if use_adj and not adjacency.band_skipped(WAVELENGTH_UM.get(b, 0.5)):
-            env_o = up_px.full(adjacency.environment(rho1, valid_w, clear_w, adjacency.box_size(adj_km, wres)))
+            env_o = up_px.cols(env_of(b, rho1, aot_c, wv_c))
         if dem_on and opt.terrain_reflected:
-            ter_o = up_px.full(adjacency.environment(rho1, valid_w, None, ter_n))
+            ter_o = up_px.cols(adjacency.environment(rho1, valid_w, None, ter_n))
         out = np.empty(shape, F32)
         for r0 in range(0, shape[0], opt.block_rows):
             r1 = min(shape[0], r0 + opt.block_rows)
             t = tg.block(b, up_o, r0, r1, z_o[r0:r1] if relief else None,
-                         np.sqrt(wv_o[r0:r1]) if wv_varies else None, names)
+                         np.sqrt(up_px.rows(wv_cols, r0, r1)) if wv_varies else None, names)
             f_dir = f_dif = sky = rho_ter = cos_i = None
             if dem_on:
                 sza_b = up_o.rows(up_o.cols(sza_c), r0, r1)
@@ -316,20 +346,25 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 cs = dem_fields.get("cast_shadow") if opt.cast_shadows else None
                 f_dir, f_dif = terrain.illumination_factors(cos_i, sza_b, sky, None if cs is None else cs[r0:r1],
                                                             t["t_sun"], opt.diffuse)
-                rho_ter = None if ter_o is None else ter_o[r0:r1]
-            rho = invert(toa[b][r0:r1], t, f_dir, f_dif, sky, rho_ter, None if env_o is None else env_o[r0:r1], cutoff)
+                rho_ter = None if ter_o is None else up_px.rows(ter_o, r0, r1)
+            rho = invert(toa[b][r0:r1], t, f_dir, f_dif, sky, rho_ter,
+                         None if env_o is None else up_px.rows(env_o, r0, r1), cutoff)
             if brdf_code:
                 g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code,
                                         float(_get(flags, "brdf_lower_bound", 0.22)), WAVELENGTH_UM.get(b, 0.5))
                 rho *= g
             out[r0:r1] = rho
         out[~valid] = np.nan
-        boa[b] = out
-        neg[b] = 100.0 * float(np.mean(out[valid] < 0)) if valid.any() else 0.0
+        neg[b] = 100.0 * (np.count_nonzero(out < 0) / n_valid) if n_valid else 0.0   # NaN outside valid
+        if sink is None:
+            boa[b] = out
+        else:                          # the caller encodes/writes the band now and frees it (full tiles)
+            sink(b, out)
+        del out
 
     # ---------------------------------------------------------------- metadata
-    aot_o = np.where(valid, aot_o, 0.0).astype(F32)
-    wv_o = np.where(valid, wv_o, 0.0).astype(F32)
+    aot_o = np.where(valid, up_px.full(aot_w), 0.0).astype(F32) if maps else None
+    wv_o = np.where(valid, up_px.rows(wv_cols, 0, shape[0]), 0.0).astype(F32) if maps else None
     if meta_prior is not None:
         meta = meta_prior
     else:

@@ -29,18 +29,52 @@ def _nodata(shape, nodata, scl) -> np.ndarray:
 
 
 def boa_dn(rho: np.ndarray, nodata=None, scl=None, offset: bool = True) -> np.ndarray:
-    """uint16 BOA band from float reflectance (NaN -> no data)."""
-    r = np.asarray(rho, np.float64)
-    bad = _nodata(r.shape, nodata, scl) | ~np.isfinite(r)
-    r = np.where(np.isfinite(r), r, 0.0)
+    """uint16 BOA band from float reflectance (NaN -> no data).
+
+    Row strips with in-place float64 steps: the same operations as one whole-array expression (same values),
+    without ~5 full-size float64 temporaries (4 GB for a 10 m band)."""
+    return _by_rows(_boa_dn_rows, np.uint16, rho, nodata, scl, offset=offset)
+
+
+def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool) -> np.ndarray:
+    r = np.asarray(rho)
+    finite = np.isfinite(r)
+    bad = _nodata(r.shape, nodata, scl) | ~finite
+    bad |= r == 0.0
     if offset:
-        dn = np.trunc(r * BOA_QUANTIFICATION + BOA_ADD_OFFSET + 0.5)
-        dn = np.where(dn < 1, 1.0, dn)      # Sen2Cor: DN < 0 -> 1; a 0 here would read as no data
+        x = r.astype(np.float64)
+        x *= BOA_QUANTIFICATION
+        x += BOA_ADD_OFFSET
+        x += 0.5
+        # trunc, then DN < 1 -> 1 (Sen2Cor: DN < 0 -> 1; a 0 here would read as no data), then <= 32767: for
+        # x >= 1 the cast truncates, so clipping x to [1, 32767] first gives the same DN
+        np.clip(x, 1.0, BOA_MAX_DN, out=x)
     else:
-        dn = np.trunc(np.maximum(r, 0.0001) * BOA_QUANTIFICATION + 0.5)
-    dn = np.clip(dn, 0, BOA_MAX_DN)
-    dn[bad | (r == 0.0)] = 0
-    return dn.astype(np.uint16)
+        x = np.trunc(np.maximum(np.where(finite, r, 0.0).astype(np.float64), 0.0001) * BOA_QUANTIFICATION + 0.5)
+        np.clip(x, 0, BOA_MAX_DN, out=x)
+    with np.errstate(invalid="ignore"):              # NaN/inf rows are no data (set below)
+        dn = x.astype(np.uint16)
+    dn[bad] = 0
+    return dn
+
+
+#: Rows per strip of the encoders (bounded temporaries for full 10980^2 bands).
+_STRIP_ROWS = 512
+
+
+def _by_rows(fn, dtype, a: np.ndarray, nodata, scl, **kw) -> np.ndarray:
+    """Apply ``fn(a_rows, nodata_rows, scl_rows, **kw)`` per strip of rows of a 2-D image (others whole)."""
+    a = np.asarray(a)
+    if a.ndim != 2 or a.shape[0] <= _STRIP_ROWS:
+        return fn(a, nodata, scl, **kw)
+    out = np.empty(a.shape, dtype)
+
+    def rows(m, sl):
+        return m[sl] if m is not None and np.ndim(m) == 2 and np.shape(m) == a.shape else m
+    for r0 in range(0, a.shape[0], _STRIP_ROWS):
+        sl = slice(r0, r0 + _STRIP_ROWS)
+        out[sl] = fn(a[sl], rows(nodata, sl), rows(scl, sl), **kw)
+    return out
 
 
 def boa_rho(dn: np.ndarray, offset: bool = True) -> np.ndarray:
@@ -51,7 +85,11 @@ def boa_rho(dn: np.ndarray, offset: bool = True) -> np.ndarray:
 
 
 def scaled_u16(value: np.ndarray, scale: float, nodata=None, scl=None) -> np.ndarray:
-    """AOT (x1000) or WVP (cm x1000) as uint16 with rounding; 0 where no data."""
+    """AOT (x1000) or WVP (cm x1000) as uint16 with rounding; 0 where no data (row strips, as boa_dn)."""
+    return _by_rows(_scaled_u16_rows, np.uint16, value, nodata, scl, scale=scale)
+
+
+def _scaled_u16_rows(value: np.ndarray, nodata, scl, scale: float) -> np.ndarray:
     v = np.asarray(value, np.float64)
     bad = _nodata(v.shape, nodata, scl) | ~np.isfinite(v)
     dn = np.clip(np.trunc(np.where(np.isfinite(v), v, 0.0) * scale + 0.5), 0, 65535)
@@ -70,11 +108,19 @@ def wvp_dn(wv_cm: np.ndarray, nodata=None, scl=None) -> np.ndarray:
 def tci(red: np.ndarray, green: np.ndarray, blue: np.ndarray, nodata=None, scl=None) -> np.ndarray:
     """(3, ny, nx) uint8 true colour from BOA reflectance: clip(rho, 0, 0.25) * 254 / 0.25 + 1; 0 = no data."""
     out = np.empty((3,) + np.shape(red), np.uint8)
-    bad = _nodata(np.shape(red), nodata, scl)
     for i, b in enumerate((red, green, blue)):
-        r = np.asarray(b, np.float64)
-        bi = bad | ~np.isfinite(r)
-        v = np.trunc(np.clip(np.where(np.isfinite(r), r, 0.0), 0.0, 0.25) * (254.0 / 0.25) + 1.0)
-        v[bi] = 0
-        out[i] = v.astype(np.uint8)
+        out[i] = tci_channel(b, nodata, scl)
     return out
+
+
+def tci_channel(rho: np.ndarray, nodata=None, scl=None) -> np.ndarray:
+    """One uint8 channel of :func:`tci`, so that a caller can build the TCI one band at a time."""
+    return _by_rows(_tci_rows, np.uint8, rho, nodata, scl)
+
+
+def _tci_rows(rho: np.ndarray, nodata, scl) -> np.ndarray:
+    r = np.asarray(rho, np.float64)
+    bi = _nodata(np.shape(r), nodata, scl) | ~np.isfinite(r)
+    v = np.trunc(np.clip(np.where(np.isfinite(r), r, 0.0), 0.0, 0.25) * (254.0 / 0.25) + 1.0)
+    v[bi] = 0
+    return v.astype(np.uint8)

@@ -9,6 +9,7 @@ and bicubic for the others, pass ``resample="cubic"`` for that).
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from osgeo import gdal
@@ -112,6 +113,14 @@ def _resampled(path, native_m: float, target_m: float, window: Window | None, do
     src_win = Window(r0, c0, r1 - r0, c1 - c0)
     data = (_read_multi(ds, src_win, (r1 - r0, c1 - c0), "nearest") if all_bands
             else read_window(ds, 1, src_win)[np.newaxis])
+    if up == "nearest" and scale == int(scale):
+        # Integer factor: the nearest native pixel of target pixel i is i // factor (the centre offsets never
+        # tie), so an index gather gives map_coordinates' result without its per-pixel spline machinery.
+        f = int(scale)
+        ri = np.arange(win.row_off, win.row_off + win.nrows) // f - r0
+        ci = np.arange(win.col_off, win.col_off + win.ncols) // f - c0
+        out = data[:, ri][:, :, ci]
+        return out if all_bands else out[0]
     dtype = data.dtype
     rr, cc = np.meshgrid(yy - r0, xx - c0, indexing="ij")
     order = _ORDER[up]
@@ -150,33 +159,130 @@ def has_raster_qi_masks(product: L1CProduct) -> bool:
 
 
 def read_qi_masks(product: L1CProduct, resolution_m: int, window: Window | None = None,
-                  bands: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+                  bands: tuple[str, ...] | None = None, layers: tuple[str, ...] | None = None,
+                  native_cache: dict | None = None) -> dict[str, np.ndarray]:
     """Boolean L1C quality masks on the tile grid at ``resolution_m``, OR-ed over ``bands`` (default all).
 
     Keys: the 8 :data:`QUALIT_LAYERS` plus ``saturated_defective`` (ANC/MSI lost, defective or saturated:
     Sen2Cor's SCL 1 input with Handle_L1C_QLT_Mask) . Masks are resampled by nearest neighbour. Products
     before PB 04.00 have vector (GML) masks only, which are not rasterised: every mask is then all False
-    (check :func:`has_raster_qi_masks`); no-data must then come from DN == 0.
+    (check :func:`has_raster_qi_masks`); no-data must then come from DN == 0. ``layers`` limits the work
+    (and the keys) to the named layers; a full 10 m tile has 13 files x 8 layers of 10980^2 otherwise.
+
+    Masks as coarse as the target or coarser are OR-ed at their native resolution first and up-sampled once
+    per resolution (nearest up-sampling commutes with OR), instead of once per band and layer. Pass the same
+    ``native_cache`` dict to several calls (the 20 m and 10 m runs) to decode those files only once.
     """
     shape = target_shape(product, resolution_m)
     if window is not None:
         shape = (window.nrows, window.ncols)
-    out = {k: np.zeros(shape, dtype=bool) for k in (*QUALIT_LAYERS, "saturated_defective")}
+    wanted = tuple(layers) if layers is not None else (*QUALIT_LAYERS, "saturated_defective")
+    unknown = set(wanted) - {*QUALIT_LAYERS, "saturated_defective"}
+    if unknown:
+        raise ValueError(f"unknown quality layer(s) {sorted(unknown)}")
+    need = {n for n in wanted if n in QUALIT_LAYERS}
+    if "saturated_defective" in wanted:
+        need |= set(_SAT_DEF)
+    need_idx = [i for i, n in enumerate(QUALIT_LAYERS) if n in need]
+    out = {k: np.zeros(shape, dtype=bool) for k in wanted}
     if not has_raster_qi_masks(product):
         return out
+    acc: dict[str, np.ndarray] = {n: np.zeros(shape, dtype=bool) for n in need}
+    coarse: dict[int, list[str]] = {}                # native resolution -> bands to OR before up-sampling
     for b in bands or S2_BANDS:
         path = product.qi_mask_paths.get(f"MSK_QUALIT_{b}")
         if path is None or not path.is_file():
             continue
-        try:
-            layers = _resampled(path, _native_res(product, b), resolution_m, window, "nearest", "nearest",
-                                all_bands=True)
-        except RasterError as exc:
-            raise L1CError(str(exc)) from None
-        if layers.shape[0] != len(QUALIT_LAYERS):
-            raise L1CError(f"{path}: {layers.shape[0]} layers, {len(QUALIT_LAYERS)} expected in MSK_QUALIT")
-        for name, layer in zip(QUALIT_LAYERS, layers):
-            out[name] |= layer.astype(bool)
-    for name in _SAT_DEF:
-        out["saturated_defective"] |= out[name]
+        native = _native_res(product, b)
+        if native >= resolution_m and window is None and float(native / resolution_m).is_integer():
+            coarse.setdefault(native, []).append(b)
+            continue
+        _or_layers(acc, _qualit_layers(product, b, resolution_m, window, need_idx), need_idx)
+    for native, group in coarse.items():
+        key = (str(product.mtd_tile_path), native, tuple(group))
+        nat = native_cache.get(key, {}) if native_cache is not None else {}
+        missing = [n for n in need if n not in nat]
+        if missing:
+            new: dict[str, np.ndarray | None] = {n: None for n in missing}
+            new_idx = [i for i, n in enumerate(QUALIT_LAYERS) if n in new]
+            for b in group:
+                _or_layers(new, _qualit_layers(product, b, native, None, new_idx), new_idx)
+            nat.update(new)
+            if native_cache is not None and native > 10:     # 10 m masks are read once anyway
+                native_cache[key] = nat
+        f = native // resolution_m
+        ri, ci = np.arange(shape[0]) // f, np.arange(shape[1]) // f
+        for n in need:
+            m = nat[n]
+            if m is not None:
+                acc[n] |= m if f == 1 else m[ri][:, ci]
+    for n in wanted:
+        if n in acc:
+            out[n] = acc[n]
+    if "saturated_defective" in wanted:
+        for name in _SAT_DEF:
+            out["saturated_defective"] |= acc[name]
     return out
+
+
+def _qualit_layers(product: L1CProduct, band: str, resolution_m: int, window: Window | None,
+                   idx: list[int]) -> list[np.ndarray | None]:
+    """MSK_QUALIT layers ``idx`` of ``band`` on the ``resolution_m`` grid (nearest resampling); the others None.
+
+    Whole-file reads at the native resolution or at half of it go through OpenJPEG's component selection
+    (glymur), which decodes only the wanted layers: GDAL decodes all 8 for any band subset (a 10 m file
+    costs ~8x the decoding). Same pixels as GDAL (same codec; half resolution = codestream level 1). One
+    decode per layer, so GDAL's single pass stays cheaper when more than 5 layers are wanted."""
+    path = product.qi_mask_paths[f"MSK_QUALIT_{band}"]
+    native = _native_res(product, band)
+    factor = resolution_m / native
+    if window is None and factor in (1.0, 2.0) and len(idx) <= 5 and path.suffix.lower() == ".jp2":
+        picked = _jp2_components(path, idx, reduce=int(factor) - 1)
+        if picked is not None:
+            return picked
+    try:
+        layers = _resampled(path, native, resolution_m, window, "nearest", "nearest", all_bands=True)
+    except RasterError as exc:
+        raise L1CError(str(exc)) from None
+    if layers.shape[0] != len(QUALIT_LAYERS):
+        raise L1CError(f"{path}: {layers.shape[0]} layers, {len(QUALIT_LAYERS)} expected in MSK_QUALIT")
+    return [layers[i] if i in idx else None for i in range(len(QUALIT_LAYERS))]
+
+
+def _jp2_components(path, idx: list[int], reduce: int) -> list[np.ndarray | None] | None:
+    """Components ``idx`` of an 8-component JP2 at resolution level ``reduce``; None when glymur/OpenJPEG
+    cannot select components (the caller then reads through GDAL)."""
+    try:
+        import glymur
+        jp2 = glymur.Jp2k(str(path))
+        ncomp = jp2.codestream.segment[1].Csiz
+        if ncomp != len(QUALIT_LAYERS):
+            raise L1CError(f"{path}: {ncomp} layers, {len(QUALIT_LAYERS)} expected in MSK_QUALIT")
+        size = jp2.shape[:2]
+        if reduce and (size[0] % 2 or size[1] % 2):
+            return None                               # odd sides: leave GDAL's rounding to GDAL
+        jp2.decoded_components = [idx[0]]             # raises where OpenJPEG lacks component selection
+    except L1CError:
+        raise
+    except Exception:  # noqa: BLE001 - no glymur, old OpenJPEG, or a file GDAL may still read
+        return None
+    out: list[np.ndarray | None] = [None] * len(QUALIT_LAYERS)
+    step = 2 ** reduce
+    try:
+        glymur.set_option("lib.num_threads", max(1, os.cpu_count() or 1))
+        for i in idx:
+            jp2 = glymur.Jp2k(str(path))
+            jp2.decoded_components = [i]
+            a = jp2[::step, ::step] if step > 1 else jp2[:]
+            out[i] = a if a.ndim == 2 else a[..., 0]
+    except Exception as exc:  # noqa: BLE001 - glymur/OpenJPEG raise several exception types
+        raise L1CError(f"{path}: cannot decode ({str(exc).strip() or type(exc).__name__})") from None
+    return out
+
+
+def _or_layers(acc: dict[str, np.ndarray | None], layers: list[np.ndarray | None], idx: list[int]) -> None:
+    """OR the wanted layers into ``acc`` (None entries take the first array)."""
+    for i in idx:
+        name = QUALIT_LAYERS[i]
+        m = layers[i].astype(bool)
+        acc[name] = m if acc[name] is None else (acc[name] | m)
