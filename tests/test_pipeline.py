@@ -130,3 +130,18 @@ def test_invalid_user_gipp_fails_cleanly(l1c_copy, tmp_path):
     out = tmp_path / "out"
     _assert_clean_failure(l2a_process("--cr_only", "--output_dir", out, "--GIP_L2A", gipp, l1c_copy), out,
                           "bad_gipp.xml")
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--mode", "generate_datastrip", "--datastrip", "DS"], "--mode generate_datastrip"),
+])
+def test_unbuilt_modes_fail_clearly(l1c_copy, tmp_path, extra, fragment):
+    out = tmp_path / "out"
+    _assert_clean_failure(l2a_process(*extra, "--output_dir", out, l1c_copy), out, fragment)
+
+
+def test_landsat_input_fails_clearly(tmp_path):
+    product = tmp_path / "LC08_L1TP_196030_20230801_20230812_02_T1"
+    product.mkdir()
+    out = tmp_path / "out"
+    _assert_clean_failure(l2a_process("--output_dir", out, product), out, "Landsat")
