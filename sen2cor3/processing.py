@@ -204,9 +204,6 @@ def _process(product, config, resolutions, options, classic, results, writer, pr
     for layers in qi_cache.values():             # the 10 m run needs only the coarse no-data masks
         for name in [n for n in layers if n != "nodata"]:
             del layers[name]
-    if 10 in resolutions and not options.sc_only:
-        from sen2cor3 import atmcorr
-        atmcorr.start_10m_reads(product, prefetch, qi_cache)
     aux = load_tile_aux(product, config, base)
     report.progress(20.0, f"Scene classification at {base} m")
     sc = classify_tile(product, toa, nodata, saturated, config, base, classic, aux)
@@ -223,6 +220,8 @@ def _process(product, config, resolutions, options, classic, results, writer, pr
         results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
         return
     from sen2cor3 import atmcorr
+    if 10 in resolutions:  # decode the 10 m bands during the 20 m correction, not during the classification
+        atmcorr.start_10m_reads(product, prefetch, qi_cache)
     atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, base_resolution=base,
                          resolutions=resolutions, writer=writer, results=results, options=options, aux=aux,
                          prefetch=prefetch, qi_cache=qi_cache)

@@ -60,6 +60,7 @@ class AcOptions:
     terrain_reflected: bool = True    # light reflected by opposite slopes (Sen2Cor)
     adjacency: bool | None = None     # None: on (Sen2Cor: Adj_Km > 0, Rho_Retrieval_Step2)
     adjacency_kernel: str = "6s"      # '6s' environment functions (default, see adjacency) or 'box' (Sen2Cor)
+    env_clouds: str = "clear_mean"    # environment: clouds -> clear mean (Sen2Cor) or 'measured' (as seen)
     cast_shadows: bool = True
 
 
@@ -217,6 +218,9 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     wv_start = float(_ac(ac_gipp, "ac_wv_iter_start_" + season, 1.0 if season == "summer" else 0.4))
     land = valid_w & np.isin(scl_w, (4, 5, 11))
     clear_w = valid_w & np.isin(scl_w, (2, 3, 4, 5, 6, 11))
+    # pixels whose own (first-inversion) reflectance enters the environment: every surface pixel, thin cirrus
+    # (10) included (it is corrected as the surface it shows); only opaque clouds may be replaced
+    env_w = None if opt.env_clouds == "measured" else valid_w & np.isin(scl_w, (2, 3, 4, 5, 6, 10, 11))
     cloud_frac = 1.0 - float(clear_w.sum()) / max(int((valid_w & (scl_w != 1)).sum()), 1)
     adj_km = float(_get(calib, "adj_km", 1.0))
     use_adj = (opt.adjacency if opt.adjacency is not None else True) and adj_km > 0 and cloud_frac <= 0.95 \
@@ -233,8 +237,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     def env_of(b, rho1, aot_c, wv_c):
         """Environment reflectance of a first (uniform) inversion on the working grid."""
         if opt.adjacency_kernel == "box":
-            return adjacency.environment(rho1, valid_w, clear_w, adj_px)
-        return adjacency.environment_6s(rho1, valid_w, clear_w, wres, f_ray_w(b, aot_c, wv_c))
+            return adjacency.environment(rho1, valid_w, env_w, adj_px)
+        return adjacency.environment_6s(rho1, valid_w, env_w, wres, f_ray_w(b, aot_c, wv_c))
     wv_mode = int(_get(flags, "wv_correction", 1))
     info: dict[str, Any] = {}
 

@@ -103,6 +103,19 @@ def _resampled(path, native_m: float, target_m: float, window: Window | None, do
         src = Window(win.row_off * f, win.col_off * f, win.nrows * f, win.ncols * f)
         if all_bands:
             return _read_multi(ds, src, (win.nrows, win.ncols), "nearest" if down == "nearest" else "average")
+        if down == "average" and f > 1:
+            # A true f x f block mean of the decoded native pixels. GDAL asked for a smaller buffer reads the
+            # JPEG 2000 resolution level instead: the wavelet low-pass (5/3 or 9/7 taps), not a block mean;
+            # over 10 m field edges it differs from the 2x2 mean by ~110 DN RMS (0.011 in reflectance).
+            full_res = read_window(ds, 1, src)
+            m = full_res.reshape(win.nrows, f, win.ncols, f).astype(np.float64).mean(axis=(1, 3))
+            if np.issubdtype(full_res.dtype, np.integer):
+                info = np.iinfo(full_res.dtype)
+                out = np.clip(np.rint(m), info.min, info.max).astype(full_res.dtype)
+                # a block touching no data (DN 0) is no data
+                out[(full_res == 0).reshape(win.nrows, f, win.ncols, f).any(axis=(1, 3))] = 0
+                return out
+            return m.astype(full_res.dtype)
         return read_window(ds, 1, src, out_shape=(win.nrows, win.ncols), resample=down)
     # upsampling: sample the native grid at the target pixel centres (native pixel coordinates)
     yy = (np.arange(win.row_off, win.row_off + win.nrows) + 0.5) / scale - 0.5
