@@ -36,29 +36,11 @@ def sky_view(slope: np.ndarray) -> np.ndarray:
     return ((1.0 + np.cos(slope)) / 2.0).astype(F32)
 
 
-def cast_shadow(dem_m: np.ndarray, res_m: float, sza_deg: float, saa_deg: float, max_steps: int = 2000
-                ) -> np.ndarray:
-    """True where terrain towards the sun rises above the sun ray (horizon test, one-pixel steps)."""
-    n0, n1 = dem_m.shape
-    tan_elev = 1.0 / max(math.tan(math.radians(sza_deg)), 1e-6)
-    ph = math.radians(saa_deg)
-    dc, dr = math.sin(ph), -math.cos(ph)
-    base = np.asarray(dem_m, np.float64)
-    top = float(base.max())
-    rr, cc = np.mgrid[0:n0, 0:n1]
-    shadow = np.zeros(base.shape, bool)
-    for k in range(1, max_steps):
-        rise = k * res_m * tan_elev
-        if float(base.min()) + rise > top:
-            break
-        r = np.rint(rr + k * dr).astype(np.int64)
-        c = np.rint(cc + k * dc).astype(np.int64)
-        inside = (r >= 0) & (r < n0) & (c >= 0) & (c < n1)
-        if not inside.any():
-            break
-        h = base[np.clip(r, 0, n0 - 1), np.clip(c, 0, n1 - 1)]
-        shadow |= inside & (h > base + rise)
-    return shadow
+def cast_shadow(dem_m: np.ndarray, res_m: float, sza_deg: float, saa_deg: float) -> np.ndarray:
+    """True where terrain towards the sun rises above the sun ray: the scene classification's horizon test
+    (one implementation for SC class 2 and the AC's shadowed direct irradiance)."""
+    from sen2cor3.sc.terrain import cast_shadows
+    return cast_shadows(np.asarray(dem_m), sza_deg, saa_deg, res_m)
 
 
 def is_flat(dem_m: np.ndarray, slope: np.ndarray, p2p_m: float = 50.0, slope_th_deg: float = 6.0,
