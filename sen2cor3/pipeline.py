@@ -143,7 +143,7 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
         raise ProcessingError(f"--mode {args.mode}: the ground-segment modes (generate_datastrip, process_tile) are "
                               "not implemented in this version; run without --mode on the L1C user product")
     if "LC08_L1" in str(paths.input_dir) or "LC09_L1" in str(paths.input_dir):
-        raise ProcessingError(f"{paths.input_dir}: Landsat 8/9 L1TP input is not implemented in this version")
+        raise ProcessingError(f"{paths.input_dir}: Landsat 8/9 L1TP input is not supported yet (not implemented in this version)")
     generation_time = datetime.now(timezone.utc).replace(microsecond=0)
     try:
         config = load_config(args.GIP_L2A, args.GIP_L2A_SC, args.GIP_L2A_AC, args.GIP_L2A_PB)
