@@ -83,7 +83,6 @@ def run(args: argparse.Namespace) -> int:
     from sen2cor3.products.l1c import L1CError
 
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
-    run_log = None
     paths: RunPaths | None = None
     status = cli.EXIT_FAILURE
     try:
@@ -93,10 +92,9 @@ def run(args: argparse.Namespace) -> int:
             paths.work_dir.mkdir(parents=True, exist_ok=True)
         status = _run_product(args, paths)
     except Terminated as exc:
-        log.error("%s: run aborted, nothing written to the output directory", exc)
-        status = cli.EXIT_FAILURE
+        _report_error(f"{exc}: run aborted, nothing written to the output directory")
     except KeyboardInterrupt:
-        log.error("interrupted by the user (Ctrl-C): run aborted, nothing written to the output directory")
+        _report_error("interrupted by the user (Ctrl-C): run aborted, nothing written to the output directory")
         status = cli.EXIT_INTERRUPTED
     except ProcessingError as exc:
         _report_error(str(exc))
