@@ -173,8 +173,9 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
                  options: OutputOptions, classic: bool) -> TileResults:
     """Run every requested resolution in Sen2Cor's order and write the layers; returns files and QI values.
 
-    Images are encoded on a background thread and the 10 m L1C bands are decoded on another one while the
-    20 m classification and correction run, so the JPEG 2000 work overlaps the numpy work."""
+    Images are encoded on a background thread, so JPEG 2000 encoding overlaps the numpy work. The 10 m L1C
+    bands are decoded when the 20 m run is done (prefetching them during it cost ~0.9 GB of peak memory on a
+    full tile for ~12 s of wall time: 6.57 -> 5.64 GB, 244 -> 256 s)."""
     import os
     from osgeo import gdal
     from sen2cor3.io.background import BackgroundWriter, Prefetcher
@@ -220,8 +221,6 @@ def _process(product, config, resolutions, options, classic, results, writer, pr
         results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
         return
     from sen2cor3 import atmcorr
-    if 10 in resolutions:  # decode the 10 m bands during the 20 m correction, not during the classification
-        atmcorr.start_10m_reads(product, prefetch, qi_cache)
     atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, base_resolution=base,
                          resolutions=resolutions, writer=writer, results=results, options=options, aux=aux,
                          prefetch=prefetch, qi_cache=qi_cache)
