@@ -154,16 +154,6 @@ def block_mean_3x3(a: np.ndarray) -> np.ndarray:
     return (m + 0.5).astype(a.dtype) if np.issubdtype(a.dtype, np.integer) else m
 
 
-def scl_20_to_60(scl20: np.ndarray) -> np.ndarray:
-    """``downsample_scl_20_to_60`` (3x3 median, then the centre of every 3x3 block) computing the median
-    only at the kept pixels: when both sides divide by 3 those are exactly the 3x3 blocks, 1/9 of the work."""
-    r, c = scl20.shape
-    if r % 3 or c % 3:
-        return downsample_scl_20_to_60(scl20)
-    blocks = scl20.reshape(r // 3, 3, c // 3, 3).transpose(0, 2, 1, 3).reshape(r // 3, c // 3, 9)
-    return np.ascontiguousarray(np.partition(blocks, 4, axis=-1)[..., 4])
-
-
 #: GDAL block cache for the run (bytes) unless GDAL_CACHEMAX is set: whole-band JPEG 2000 reads never
 #: revisit a tile, and GDAL's default (5 % of RAM) would add ~1 GB of resident cache on this machine.
 GDAL_CACHE_BYTES = 256 * 1024 * 1024
@@ -214,7 +204,7 @@ def _process(product, config, resolutions, options, classic, results, writer, pr
     writer.qi("MSK_CLDPRB", base, sc.cloud_prob)
     writer.qi("MSK_SNWPRB", base, sc.snow_prob)
     if base == 20 and 60 in resolutions:
-        writer.image("SCL", 60, scl_20_to_60(sc.scl))
+        writer.image("SCL", 60, downsample_scl_20_to_60(sc.scl))
         writer.qi("MSK_CLDPRB", 60, block_mean_3x3(sc.cloud_prob))
         writer.qi("MSK_SNWPRB", 60, block_mean_3x3(sc.snow_prob))
     if options.sc_only:
@@ -244,4 +234,4 @@ def load_tile_aux(product: L1CProduct, config, resolution_m: int):
 
 
 __all__ = ["OutputOptions", "TileResults", "TileWriter", "block_mean_3x3", "classify_tile", "process_tile",
-           "read_toa", "scl_20_to_60", "upsample_nearest"]
+           "read_toa", "upsample_nearest"]

@@ -127,7 +127,14 @@ def remove_small_blobs(mask: np.ndarray, max_size: int, structure: np.ndarray) -
 
 # ----------------------------------------------------------------------------- resampling
 def downsample_scl_20_to_60(scl20: np.ndarray) -> np.ndarray:
-    """60 m SCL from 20 m: 3x3 median then nearest (every third pixel from the centre), as Sen2Cor."""
+    """60 m SCL from 20 m: 3x3 median then nearest (every third pixel from the centre), as Sen2Cor.
+
+    When both sides divide by 3 the kept pixels' 3x3 windows are exactly the 3x3 blocks, so the median is
+    computed there only (1/9 of the work, same values)."""
+    r, c = scl20.shape
+    if r % 3 == 0 and c % 3 == 0:
+        blocks = scl20.reshape(r // 3, 3, c // 3, 3).transpose(0, 2, 1, 3).reshape(r // 3, c // 3, 9)
+        return np.ascontiguousarray(np.partition(blocks, 4, axis=-1)[..., 4])
     med = ndimage.median_filter(scl20, size=3)
     return np.ascontiguousarray(med[1::3, 1::3])
 
