@@ -17,13 +17,12 @@ from sen2cor3.ac import correct as _correct
 from sen2cor3.ac.correct import AcResult, Geometry, choose_luts, correct_resolution, terrain_fields
 from sen2cor3.io import report
 from sen2cor3.products import naming
+from sen2cor3.processing import TABLE_SENSOR
 from sen2cor3.products.model import L1CProduct
 from sen2cor3.sc.masks import upsample_nearest
 
 log = logging.getLogger("sen2cor3.atmcorr")
 
-#: Sensor key of the radiative-transfer tables for each mission id (Hyper MS bands are MSI bands).
-TABLE_SENSOR = {"S2A": "S2A", "S2B": "S2B", "S2C": "S2C", "S2D": "S2C", "S2P": "S2A"}
 
 
 def geometry_of(product: L1CProduct) -> Geometry:
@@ -96,8 +95,11 @@ TCI_BANDS = ("B04", "B03", "B02")
 
 def _write_maps(writer, res_m: int, ac: AcResult, scl: np.ndarray, also_60: bool = False) -> None:
     """AOT and WVP images of one resolution (and their 60 m block means)."""
-    aot = encode.aot_dn(ac.aot, nodata=ac.nodata, scl=scl)
-    wvp = encode.wvp_dn(ac.wv, nodata=ac.nodata, scl=scl)
+    if ac.aot.dtype == np.uint16:                 # maps="dn": already encoded
+        aot, wvp = ac.aot, ac.wv
+    else:
+        aot = encode.aot_dn(ac.aot, nodata=ac.nodata, scl=scl)
+        wvp = encode.wvp_dn(ac.wv, nodata=ac.nodata, scl=scl)
     writer.image("AOT", res_m, aot)
     writer.image("WVP", res_m, wvp)
     if also_60:
@@ -151,7 +153,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                      tci=options.tci and all(b in toa for b in TCI_BANDS))
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, sensor, base_resolution,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
-                            ozone_du=ozone, sink=sink)
+                            ozone_du=ozone, sink=sink, maps="dn", inplace=True)
     toa.clear()                                   # the caller's dict too: frees the base-resolution TOA
     report.progress(55.0, f"Writing {base_resolution} m images")
     _write_maps(writer, base_resolution, ac, sc.scl, also_60=down60)
@@ -191,7 +193,8 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                                                nodata=0.0)}
             ac10 = correct_resolution(toa_b, nodata10, scl10, geom, elev10, ac_cfg, config.ac, sensor, 10,
                                       cams=_cams_inputs(aux), dem_fields=dem10, model=model, aerosol=aerosol,
-                                      season=season, ozone_du=ozone, prior=ac, sink=sink10, maps=i == 0)
+                                      season=season, ozone_du=ozone, prior=ac, sink=sink10,
+                                      maps="dn" if i == 0 else False, inplace=True)
             del toa_b
             if i == 0:
                 _write_maps(writer, 10, ac10, scl10)

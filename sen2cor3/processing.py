@@ -27,6 +27,8 @@ log = logging.getLogger("sen2cor3.processing")
 SC_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B10", "B11", "B12")
 #: Bands of the 10 m run.
 BANDS_10M = ("B02", "B03", "B04", "B08")
+#: Sensor key of the radiative-transfer tables for each mission id (Hyper MS bands are MSI bands).
+TABLE_SENSOR = {"S2A": "S2A", "S2B": "S2B", "S2C": "S2C", "S2D": "S2C", "S2P": "S2A"}
 
 
 @dataclass
@@ -144,7 +146,8 @@ def classify_tile(product: L1CProduct, toa: dict, nodata: np.ndarray, saturated:
     return classify(toa, nodata, saturated, **geometry(product, resolution_m), resolution_m=resolution_m,
                     thresholds=config.sc.thresholds, classificators=config.sc.classificators,
                     median_filter=config.l2a.scene_classification.median_filter, classic=classic,
-                    dem=dem, esacci=esacci or None, qlt_mask_handling=config.l2a.common.handle_l1c_qlt_mask)
+                    dem=dem, esacci=esacci or None, qlt_mask_handling=config.l2a.common.handle_l1c_qlt_mask,
+                    sensor=TABLE_SENSOR.get(product.mission_id, "S2A"))
 
 
 def block_mean_3x3(a: np.ndarray) -> np.ndarray:

@@ -85,6 +85,83 @@ def test_ddv_and_apda_recover_truth(aot, wv):
             assert abs(float(d.mean())) <= 0.005 and float(np.sqrt((d * d).mean())) <= 0.01, b
 
 
+def test_ddv_checks_test_the_applied_map():
+    """The negative-reflectance check must test the AOT each pixel gets (issue 6, flat_hazy_wet round trip).
+
+    12 km strip at 60 m: dark vegetation (red 0.015) under AOT 0.1 on the left, DDV vegetation under AOT 0.5
+    on the right, bright soil between. The DDV mean (0.37) applied everywhere makes the dark left
+    vegetation negative, so a scene-uniform check raises the visibility and pulls the hazy DDV values down;
+    the map keeps 0.1 on the left, nothing goes negative, and both parts keep their AOT."""
+    from sen2cor3.ac import aot as aotm
+    from sen2cor3.ac.aot import DdvParams, checked_map, negative_check
+    ny, nx = 40, 200
+    cols = np.arange(nx)[None, :] * np.ones((ny, 1), int)
+    left, right = cols < 50, cols >= 100
+    a_true = np.where(cols < 100, 0.1, 0.5)
+    surf = {"B03": np.where(left, 0.04, np.where(right, 0.06, 0.16)),
+            "B04": np.where(left, 0.015, np.where(right, 0.03, 0.15)), "B8A": np.where(right | left, 0.30, 0.25)}
+    toa = {b: forward(v.astype(np.float32), _terms(b, a_true, 1.5)) for b, v in surf.items()}
+    ddv, valid = left | right, np.ones((ny, nx), bool)
+    terms = lambda b, a: _terms(b, a, 1.5)                                      # noqa: E731
+    p, nodes = DdvParams(), synthetic.AOT_AXIS
+    a_px = a_true[ddv].astype(np.float32)
+    vis_ddv = float(visibility_from_aot(a_px.mean(), 0.1))
+    assert negative_check(vis_ddv, 0.1, terms, toa, valid, p) > vis_ddv + 5      # the scene-uniform test trips
+    amap, vis, info = checked_map(a_px, ddv, ddv, vis_ddv, 0.1, terms, nodes, toa, valid, valid, 60.0, p)
+    assert info["check_steps"] == {"negative": 0, "green_red": 0} and vis == vis_ddv
+    assert abs(float(amap[left].mean()) - 0.1) < 0.03 and abs(float(amap[right].mean()) - 0.5) < 0.03
+    assert float(aotm.rho_at_aot("B04", toa["B04"][left], amap[left], left, terms, nodes).min()) > 0.005
+
+
+def _tables_model():
+    from sen2cor3.rt import tables
+    if not tables.tables_available():
+        pytest.skip("6S look-up tables not built")
+    from sen2cor3.ac.atmos import AtmosphereModel
+    return AtmosphereModel("S2A", "rural", "summer", 331.0)
+
+
+@pytest.mark.parametrize("source", ["apda", "cams"])
+def test_wv_is_the_column_above_an_elevated_surface(source):
+    """6S tables take a sea-level-referenced WV input and keep only its part above the target (0.51 of it at
+    1.5 km): the WVP must be the column above the surface, and a column (CAMS) must reach the tables as the
+    matching input. Scene at 1.5 km with 1.2 g/cm2 above the ground, forward model = the tables themselves."""
+    from sen2cor3.rt import sixs
+    model = _tables_model()
+    z, col, aot, sza = 1.5, 1.2, 0.15, 35.0
+    wv_in = float(sixs.wv_input_for_column(col, z))
+    assert 2.2 < wv_in < 2.5
+    rng = np.random.default_rng(3)
+    n = 120
+    cls = (rng.random((n // 12, n // 12)) < 0.6).repeat(12, 0).repeat(12, 1)
+    surf = {b: (np.where(cls, VEG[b], SOIL[b]) * np.clip(1 + 0.1 * rng.standard_normal((n, n)), 0.7, 1.3))
+            .astype(np.float32) for b in BANDS}
+    surf["B04"] = np.where(cls, 0.5 * surf["B12"], surf["B04"]).astype(np.float32)
+    toa = {b: forward(surf[b], derived(model.terms(b, aot, wv_in, z, sza, 5.0, 120.0))) for b in BANDS}
+    scl = np.where(cls, 4, 5).astype(np.uint8)
+    l2a = NS(flags=NS(wv_correction=1 if source == "apda" else 0, vis_update_mode=0, wv_watermask=1),
+             calibration=NS(visibility=float(visibility_from_aot(aot, z)), altitude=0.1))
+    res = correct_resolution(toa, np.zeros((n, n), bool), scl, Geometry(sza, 0.0, 5.0, -120.0), z, l2a, None,
+                             "S2A", 20, cams={"wv": col}, model=model, options=AcOptions(adjacency=False))
+    assert res.metadata["WV_RETRIEVAL_METHOD"] == ("SEN2COR_APDA" if source == "apda" else "CAMS")
+    assert abs(res.metadata["GRANULE_MEAN_WV"] - col) <= 0.03 * col
+    assert abs(float(res.wv.mean()) - col) <= 0.03 * col
+    d = res.boa["B09"] - surf["B09"]                 # the look-ups got the matching 6S input
+    assert abs(float(d.mean())) <= 0.003
+
+
+def test_wv_column_fraction_is_6s_us62():
+    """The column above z per unit of 6S input (US62 shape, as 6S' PRESSURE/ABSTRA) and the conversions."""
+    from sen2cor3.ac.wv import column_fraction
+    from sen2cor3.rt import sixs, tables
+    f = sixs.wv_column_fraction(np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0]))
+    assert np.allclose(f, [1.0, 0.809, 0.648, 0.513, 0.401, 0.2375], atol=2e-3)
+    assert np.all(sixs.wv_absorption_fraction([0.5, 1.0, 2.0]) < f[[1, 2, 4]])   # absorption falls faster
+    assert float(sixs.wv_column_above(sixs.wv_input_for_column(1.7, 0.8), 0.8)) == pytest.approx(1.7)
+    assert column_fraction(NS(fn=tables.atmosphere), 1.5) == pytest.approx(f[3])
+    assert column_fraction(synthetic.model(), 1.5) == 1.0          # synthetic WV: the column above the target
+
+
 def test_default_visibility_without_ddv():
     surf, toa, _ = _scene(0.2, 1.0)
     scl = np.full(toa["B04"].shape, 5, np.uint8)                     # no vegetation: no reference pixels

@@ -5,8 +5,15 @@ TOA red <= AC_Ddv_16um_Refl_Th1, TOA NDVI(B8A, B04) > AC_Swir_Refl_Ndvi_Th, TOA 
 >= ~1 km from clouds, not cloud shadow; thr = AC_Ddv_Swir_Refl_Th1..3 in turn until the reference pixels
 cover AC_Min_Ddv_Area % of the land. Their red surface reflectance is AC_Swir_22um_Red_Refl_Ratio x B12 (and
 blue = AC_Red_Blue_Refl_Ratio x red). Per pixel, the AOT is where the predicted TOA red crosses the observed
-one along the AOT nodes. Then Sen2Cor's negative-reflectance and green/red checks (visibility steps), and a
-map. Without reference pixels: CAMS (if given and VIS_Update_Mode > 0), else the GIPP Visibility (DEFAULT).
+one along the AOT nodes. Then a map, and Sen2Cor's negative-reflectance and green/red checks (visibility
+steps). Without reference pixels: CAMS (if given and VIS_Update_Mode > 0), else the GIPP Visibility (DEFAULT).
+
+The checks test the AOT that is applied: each pixel's own value of the smoothed map (Sen2Cor tests its
+scene-mean visibility). Our map keeps a hazier or clearer part of the tile at its own AOT (``fill_map``), so
+a scene-uniform test would lend the haze of one part to another: a clear part at the scene-mean AOT goes
+negative in the red and the check then lowers the AOT of the hazy parts (flat_hazy_wet round trip: DDV
+mean 0.418, 13 % of the 0.24 zone's vegetation below red 0.01 -> visibility 16.7 -> 23 km, every DDV AOT
+above 0.318 shifted down by 0.10, the 0.56 zone's map mean 0.41).
 
 Adjacency (``env``): a dark DDV pixel among brighter fields receives, through the diffuse upward transmittance,
 light from its ~1 km surroundings; ignoring it would read that light as aerosol path radiance and
@@ -142,24 +149,68 @@ def negative_check(vis: float, z_km: float, terms: TermsAt, toa: dict, sel: np.n
     return vis
 
 
-def green_red_check(vis: float, z_km: float, terms: TermsAt, toa: dict, ddv: np.ndarray, max_iter: int = 6,
-                    env: EnvAt | None = None) -> float:
-    """Raise visibility while the DDV green sum < 1.08 x red sum (too much aerosol removed)."""
-    if not ddv.any() or "B03" not in toa:
-        return vis
-    for _ in range(max_iter):
-        a = float(koschmieder_aot(vis, z_km))
-        eg, er = (None, None) if env is None else (env("B03", a)[ddv], env("B04", a)[ddv])
-        g = invert(toa["B03"][ddv], {k: _pick(v, ddv) for k, v in terms("B03", a).items()}, rho_env=eg, cutoff=None)
-        r = invert(toa["B04"][ddv], {k: _pick(v, ddv) for k, v in terms("B04", a).items()}, rho_env=er, cutoff=None)
-        if g.sum() >= 1.08 * r.sum() or vis >= 120.0:
-            break
-        vis = raise_visibility(vis)
-    return vis
-
-
 def _pick(v, sel):
     return v[sel] if np.ndim(v) and np.shape(v) == sel.shape else v
+
+
+def rho_at_aot(band: str, toa_sel: np.ndarray, a_sel: np.ndarray, sel: np.ndarray, terms: TermsAt,
+               nodes: np.ndarray, env: EnvAt | None = None) -> np.ndarray:
+    """Surface reflectance of the ``sel`` pixels, each at its own AOT (inversions at the bracketing AOT nodes,
+    linear in between, as ``aot_per_pixel``); only the nodes in use are evaluated."""
+    nd = np.asarray(nodes, np.float64)
+    a = np.clip(np.asarray(a_sel, np.float64), nd[0], nd[-1])
+    i0 = np.clip(np.searchsorted(nd, a, side="right") - 1, 0, len(nd) - 2)
+    w = (a - nd[i0]) / (nd[i0 + 1] - nd[i0])
+    out = np.zeros(a.shape)
+    for k in np.unique(np.r_[i0, i0 + 1]):
+        ak = float(nd[k])
+        rk = invert(toa_sel, {n: _pick(v, sel) for n, v in terms(band, ak).items()},
+                    rho_env=None if env is None else env(band, ak)[sel], cutoff=None)
+        out += np.where(i0 == k, 1.0 - w, 0.0) * rk + np.where(i0 + 1 == k, w, 0.0) * rk
+    return out
+
+
+def checked_map(a_px: np.ndarray, ddv: np.ndarray, known: np.ndarray, vis_ddv: float, z_km: float,
+                terms: TermsAt, nodes: np.ndarray, toa: dict, sel45: np.ndarray, valid: np.ndarray, res_m: float,
+                p: DdvParams, env: EnvAt | None = None) -> tuple[np.ndarray, float, dict]:
+    """(AOT map, final visibility, info): the map of the DDV values, then Sen2Cor's negative-reflectance check
+    (<= 12 steps) and green/red check (<= 6 steps) on that map (module docstring). Each step raises the
+    visibility (``raise_visibility``) from the DDV mean and pulls the DDV values above its AOT down by the
+    difference, as Sen2Cor shifts its DDV indices, and rebuilds the map."""
+    a_mean = float(np.mean(a_px))
+    vals = np.zeros(valid.shape, F32)
+
+    def build(vis):
+        a_fin = float(koschmieder_aot(vis, z_km)) if vis > vis_ddv + 1e-6 else a_mean
+        ap = np.where(a_px > a_fin, np.maximum(a_px - (a_mean - a_fin), a_fin), a_px) if a_fin < a_mean else a_px
+        vals[ddv] = ap
+        return fill_map(vals, known, valid, res_m, p.ddv_smoothing_window_km, a_fin), a_fin
+
+    vis, steps = vis_ddv, {"negative": 0, "green_red": 0}
+    amap, a_fin = build(vis)
+    if sel45.any():
+        red, nir = toa["B04"][sel45], toa["B8A"][sel45]
+        for _ in range(12):
+            a_sel = amap[sel45]
+            r_red = rho_at_aot("B04", red, a_sel, sel45, terms, nodes, env)
+            r_nir = rho_at_aot("B8A", nir, a_sel, sel45, terms, nodes, env)
+            bad = max(np.mean(r_red < p.cut_off_aot_iter_vegetation), np.mean(r_nir < p.cut_off_aot_iter_water))
+            if bad <= 0.01 or vis >= 120.0:
+                break
+            vis = raise_visibility(vis)
+            steps["negative"] += 1
+            amap, a_fin = build(vis)
+    if ddv.any() and "B03" in toa:
+        for _ in range(6):
+            a_sel = amap[ddv]
+            g = rho_at_aot("B03", toa["B03"][ddv], a_sel, ddv, terms, nodes, env)
+            r = rho_at_aot("B04", toa["B04"][ddv], a_sel, ddv, terms, nodes, env)
+            if g.sum() >= 1.08 * r.sum() or vis >= 120.0:
+                break
+            vis = raise_visibility(vis)
+            steps["green_red"] += 1
+            amap, a_fin = build(vis)
+    return amap, vis, {"check_steps": steps, "aot_after_checks": a_fin}
 
 
 def fill_map(values: np.ndarray, known: np.ndarray, valid: np.ndarray, res_m: float, window_km: float,
@@ -211,18 +262,11 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
             b12_ddv = invert(toa["B12"][ddv], {k: _pick(v, ddv) for k, v in terms("B12", a_near).items()},
                              rho_env=None if env is None else env("B12", a_near)[ddv], cutoff=None)
         vis_ddv = float(np.clip(visibility_from_aot(a_mean, z_mean), 5.0, 120.0))
-        vis = negative_check(vis_ddv, z_mean, terms, toa, sel45, p, env=env)
-        vis = green_red_check(vis, z_mean, terms, toa, ddv, env=env)
-        a_final = float(koschmieder_aot(vis, z_mean)) if vis > vis_ddv + 1e-6 else a_mean
-        if a_final < a_mean:                    # checks asked for clearer air: pull hazier DDV values down
-            a_px = np.where(a_px > a_final, np.maximum(a_px - (a_mean - a_final), a_final), a_px)
-        vals = np.zeros(valid.shape, F32)
-        vals[ddv] = a_px
         known = ddv if vis_update_mode > 0 else np.zeros_like(ddv)
-        amap = fill_map(vals, known, valid, res_m, p.ddv_smoothing_window_km, a_final)
+        amap, _, chk = checked_map(a_px, ddv, known, vis_ddv, z_mean, terms, nodes, toa, sel45, valid, res_m, p, env)
         return AotResult(amap, "SEN2COR_DDV", pct, start_vis_km, vis_ddv,
                          float(visibility_from_aot(float(np.mean(amap[valid])), z_mean)), ddv, thr,
-                         {"aot_ddv_mean": a_mean, "vis_range": (lo, hi)})
+                         {"aot_ddv_mean": a_mean, "vis_range": (lo, hi), **chk})
     if cams_aot is not None and vis_update_mode > 0:
         c_mean = float(np.mean(cams_aot[valid])) if valid.any() else float(np.mean(cams_aot))
         vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))

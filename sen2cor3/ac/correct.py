@@ -19,8 +19,8 @@ from scipy.ndimage import map_coordinates
 from . import adjacency, cirrus, terrain
 from .aot import DdvParams, retrieve_aot
 from .atmos import AtmosphereModel, TermGrid, Upsampler, _lin_index, block_mean, relative_azimuth
-from .surface import invert
-from .wv import retrieve_wv
+from .surface import invert, linear_coefficients
+from .wv import column_fraction, retrieve_wv
 
 F32 = np.float32
 WAVELENGTH_UM = {"B01": 0.443, "B02": 0.490, "B03": 0.560, "B04": 0.665, "B05": 0.705, "B06": 0.740,
@@ -62,6 +62,7 @@ class AcOptions:
     adjacency_kernel: str = "6s"      # '6s' environment functions (default, see adjacency) or 'box' (Sen2Cor)
     env_clouds: str = "clear_mean"    # environment: clouds -> clear mean (Sen2Cor) or 'measured' (as seen)
     cast_shadows: bool = True
+    linear_inversion: bool = True     # flat scenes with adjacency: interpolate A, C of rho = A toa - C
 
 
 @dataclass
@@ -140,6 +141,50 @@ def _sample(a: np.ndarray, k: int, wshape: tuple[int, int]) -> np.ndarray:
     return a[np.ix_(r, c)]
 
 
+class _Lru:
+    """A small least-recently-used memo: ``get(key, make)`` returns the cached value or stores ``make()``."""
+
+    def __init__(self, size: int) -> None:
+        from collections import OrderedDict
+        self.size, self.store = size, OrderedDict()
+
+    def get(self, key, make):
+        if key in self.store:
+            self.store.move_to_end(key)
+            return self.store[key]
+        value = self.store[key] = make()
+        if len(self.store) > self.size:
+            self.store.popitem(last=False)
+        return value
+
+
+def _encoded_map(work: np.ndarray, up: Upsampler, valid: np.ndarray, scl: np.ndarray, scale: float,
+                 rows: int) -> np.ndarray:
+    """uint16 AOT/WVP image (``encode.scaled_u16``) of a working-grid map, interpolated strip by strip."""
+    from .encode import scaled_u16
+    cols = up.cols(work)
+    out = np.empty(valid.shape, np.uint16)
+    for r0 in range(0, valid.shape[0], rows):
+        r1 = min(valid.shape[0], r0 + rows)
+        out[r0:r1] = scaled_u16(up.rows(cols, r0, r1), scale, ~valid[r0:r1], scl[r0:r1])
+    return out
+
+
+def _nearest_fill(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``a`` with every invalid cell set to the value of the nearest valid cell."""
+    if valid.all() or not valid.any():
+        return a
+    from scipy.ndimage import distance_transform_edt
+    idx = distance_transform_edt(~valid, return_distances=False, return_indices=True)
+    return a[tuple(idx)]
+
+
+def _store(out: np.ndarray, rho: np.ndarray, valid: np.ndarray, r0: int, r1: int) -> None:
+    """Rows r0:r1 of a band: the block's reflectance, NaN where there is no valid pixel."""
+    out[r0:r1] = rho
+    np.copyto(out[r0:r1], np.float32(np.nan), where=~valid[r0:r1])
+
+
 def _fill(a: np.ndarray, default: float) -> np.ndarray:
     m = np.isfinite(a)
     return np.where(m, a, float(np.mean(a[m])) if m.any() else default)
@@ -160,7 +205,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                        model: AtmosphereModel | None = None, aerosol: str = "rural", season: str = "summer",
                        ozone_du: float = 331.0, prior: AcResult | None = None,
                        options: AcOptions | None = None, sink: Callable[[str, np.ndarray], None] | None = None,
-                       maps: bool = True) -> AcResult:
+                       maps: bool = True, inplace: bool = False) -> AcResult:
     """Surface reflectance of every band in ``toa`` (B10 only feeds the cirrus step), AOT/WV maps, metadata.
 
     ``toa``: TOA reflectance (float32) on one grid; ``nodata``: True where no data; ``scl``: SCL codes on the
@@ -169,7 +214,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     (arrays on the grid or scalars); ``dem_fields``: ``terrain_fields(...)`` output on the grid.
     ``sink(band, boa)``: called with each band's BOA as soon as it is inverted, instead of keeping it in
     ``boa`` (a full tile never holds all bands); ``maps=False`` skips the output-resolution AOT/WV maps
-    (``aot``/``wv`` None), e.g. for the 2nd..nth single-band call of a 10 m run with ``prior``.
+    (``aot``/``wv`` None), e.g. for the 2nd..nth single-band call of a 10 m run with ``prior``;
+    ``maps="dn"`` gives them already encoded (uint16, ``encode.aot_dn``/``wvp_dn``), built strip by strip.
+    ``inplace=True``: the caller gives up ``toa``; each band's float32 array is overwritten by its BOA (no
+    second full-size array per band).
     """
     opt = options or AcOptions()
     bands = [b for b in toa if b != "B10"]
@@ -241,19 +289,22 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         return adjacency.environment_6s(rho1, valid_w, env_w, wres, f_ray_w(b, aot_c, wv_c))
     wv_mode = int(_get(flags, "wv_correction", 1))
     info: dict[str, Any] = {}
+    # wv_w is in the tables' WV unit (6S: the sea-level-referenced input column); the column above the
+    # surface (WVP, CAMS tcwv, AC_Wv_Iter_Start, WV_Threshold_Cirrus) is wv_w * wv_frac_w
+    wv_frac_w = column_fraction(model, z_w).astype(F32)
 
     def do_wv(aot_c, src):
         nodes = model.wv_axis
-        memo: dict = {}
+        memo = _Lru(2)        # the node loop asks each (band, node) once; a full tile cannot keep them all
 
         def t_at(b):
             def f(u):
-                if (b, u) not in memo:
-                    memo[(b, u)] = grid([b], aot_c, np.full(cshape, u), False).block(b, up_w, 0, wshape[0], z_w, None)
-                return memo[(b, u)]
+                return memo.get((b, u), lambda: grid([b], aot_c, np.full(cshape, u), False).block(
+                    b, up_w, 0, wshape[0], z_w, None))
             return f
         return retrieve_wv(src["B8A"], src["B09"], t_at("B8A"), t_at("B09"), nodes, valid_w, land, wres,
-                           float(_get(calib, "smooth_wv_map", 100.0)), int(_get(flags, "wv_watermask", 1)), wv_start)
+                           float(_get(calib, "smooth_wv_map", 100.0)), int(_get(flags, "wv_watermask", 1)),
+                           wv_start / float(np.mean(wv_frac_w)))
 
     cams = cams or {}
 
@@ -270,20 +321,19 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             wv_w, info["wv"] = do_wv(np.full(cshape, a_start), toa_w)
             wv_method = "SEN2COR_APDA"
         elif cams.get("wv") is not None:
-            wv_w, wv_method = as_w(cams["wv"]), "CAMS"
+            wv_w, wv_method = (as_w(cams["wv"]) / wv_frac_w).astype(F32), "CAMS"
         else:
-            wv_w, wv_method = np.full(wshape, wv_start, F32), "DEFAULT"
+            wv_w, wv_method = (np.full(wshape, wv_start, F32) / wv_frac_w).astype(F32), "DEFAULT"
         if bool(_get(flags, "cirrus_correction", False)) and "B10" in toa_w:
-            toa_w, info["cirrus"] = cirrus.correct(toa_w, toa_w["B10"], wv_w, valid_w, land & (scl_w != 10),
-                                                   WAVELENGTH_UM, float(_get(calib, "wv_threshold_cirrus", 0.25)))
+            toa_w, info["cirrus"] = cirrus.correct(toa_w, toa_w["B10"], wv_w * wv_frac_w, valid_w,
+                                                   land & (scl_w != 10), WAVELENGTH_UM,
+                                                   float(_get(calib, "wv_threshold_cirrus", 0.25)))
         wv_c = cells(wv_w, wv_start)
-        memo_a: dict = {}
+        memo_a = _Lru(4)      # working-grid terms (5 fields each): recent ones only, env_a keeps its results
 
         def terms_a(b, a):
-            if (b, a) not in memo_a:
-                memo_a[(b, a)] = grid([b], np.full(cshape, a), wv_c, True).block(b, up_w, 0, wshape[0], z_w,
-                                                                                  np.sqrt(wv_w))
-            return memo_a[(b, a)]
+            return memo_a.get((b, a), lambda: grid([b], np.full(cshape, a), wv_c, True).block(
+                b, up_w, 0, wshape[0], z_w, np.sqrt(wv_w)))
         memo_e: dict = {}
 
         def env_a(b, a):
@@ -310,8 +360,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     # ---------------------------------------------------------------- inversion per band
     tg = grid(bands, aot_c, wv_c, wv_varies)
     up_px = Upsampler(wshape, k, shape)
-    wv_cols = up_px.cols(wv_w)        # pixel rows per block (as up_px.full, without a full-size array)
-    sq_w = np.sqrt(np.maximum(wv_w, 0)).astype(F32)
+    # terms near no data: the WV of the nearest valid cell, not the map's 0 (interpolated into valid pixels)
+    wv_terms = _nearest_fill(wv_w, valid_w)
+    wv_cols = up_px.cols(wv_terms)    # pixel rows per block (as up_px.full, without a full-size array)
+    sq_w = np.sqrt(np.maximum(wv_terms, 0)).astype(F32)
     dem_on = bool(_get(flags, "dem_terrain_correction", False)) and dem_fields is not None
     if dem_on and "dem_m" in dem_fields:
         dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"],
@@ -332,13 +384,32 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         t_w = tg.block(b, up_w, 0, wshape[0], z_w, sq_w if wv_varies else None)
         rho1 = invert(toa_w[b], t_w, cutoff=cutoff)
         env_o = ter_o = None
+        env_w_b = None
         if use_adj and not adjacency.band_skipped(WAVELENGTH_UM.get(b, 0.5)):
-            env_o = up_px.cols(env_of(b, rho1, aot_c, wv_c))
+            env_w_b = env_of(b, rho1, aot_c, wv_c)
+            env_o = up_px.cols(env_w_b)
         if dem_on and opt.terrain_reflected:
             ter_o = up_px.cols(adjacency.environment(rho1, valid_w, None, ter_n))
-        out = np.empty(shape, F32)
+        # the band's own TOA array receives its BOA when the caller gives it up (``inplace``): each block's
+        # TOA rows are read before they are overwritten
+        out = toa[b] if inplace and toa[b].dtype == F32 and toa[b].flags.c_contiguous else np.empty(shape, F32)
+        n_neg = 0
+        lin = None
+        if env_o is not None and opt.linear_inversion and not dem_on and not relief:
+            # no pixel-scale input but the TOA itself: with a known environment the inversion is linear in
+            # the TOA (surface.linear_coefficients), so two working-grid fields replace the per-pixel terms
+            lin = [up_px.cols(c) for c in linear_coefficients(t_w, env_w_b)]
+            env_o = None
         for r0 in range(0, shape[0], opt.block_rows):
             r1 = min(shape[0], r0 + opt.block_rows)
+            if lin is not None:
+                rho = up_px.rows(lin[0], r0, r1)
+                rho *= toa[b][r0:r1]
+                rho -= up_px.rows(lin[1], r0, r1)
+                np.minimum(rho, cutoff, out=rho)
+                _store(out, rho, valid, r0, r1)
+                n_neg += int(np.count_nonzero(rho[valid[r0:r1]] < 0))
+                continue
             t = tg.block(b, up_o, r0, r1, z_o[r0:r1] if relief else None,
                          np.sqrt(up_px.rows(wv_cols, r0, r1)) if wv_varies else None, names)
             f_dir = f_dif = sky = rho_ter = cos_i = None
@@ -357,9 +428,9 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code,
                                         float(_get(flags, "brdf_lower_bound", 0.22)), WAVELENGTH_UM.get(b, 0.5))
                 rho *= g
-            out[r0:r1] = rho
-        out[~valid] = np.nan
-        neg[b] = 100.0 * (np.count_nonzero(out < 0) / n_valid) if n_valid else 0.0   # NaN outside valid
+            _store(out, rho, valid, r0, r1)
+            n_neg += int(np.count_nonzero(rho[valid[r0:r1]] < 0))
+        neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         if sink is None:
             boa[b] = out
         else:                          # the caller encodes/writes the band now and frees it (full tiles)
@@ -367,13 +438,20 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         del out
 
     # ---------------------------------------------------------------- metadata
-    aot_o = np.where(valid, up_px.full(aot_w), 0.0).astype(F32) if maps else None
-    wv_o = np.where(valid, up_px.rows(wv_cols, 0, shape[0]), 0.0).astype(F32) if maps else None
+    wv_col_w = (wv_w * wv_frac_w).astype(F32)          # WVP: the column above the surface
+    aot_o = wv_o = None
+    if maps == "dn":                    # encoded strip by strip: no float32 full-size maps (10 m tiles)
+        from .encode import AOT_QUANTIFICATION, WVP_QUANTIFICATION
+        aot_o = _encoded_map(aot_w, up_px, valid, scl, AOT_QUANTIFICATION, opt.block_rows)
+        wv_o = _encoded_map(wv_col_w, up_px, valid, scl, WVP_QUANTIFICATION, opt.block_rows)
+    elif maps:
+        aot_o = np.where(valid, up_px.full(aot_w), 0.0).astype(F32)
+        wv_o = np.where(valid, up_px.full(wv_col_w), 0.0).astype(F32)
     if meta_prior is not None:
         meta = meta_prior
     else:
         mean_aot = float(np.mean(aot_w[valid_w])) if valid_w.any() else 0.0
-        mean_wv = float(np.mean(wv_w[valid_w])) if valid_w.any() else 0.0
+        mean_wv = float(np.mean(wv_col_w[valid_w])) if valid_w.any() else 0.0
         from .atmos import visibility_from_aot
         final_vis = res.final_vis_km if res is not None else start_vis
         meta = {"AC_ENABLED": True, "AOT_RETRIEVAL_METHOD": res.method if res is not None else "DEFAULT",

@@ -47,6 +47,20 @@ def invert(rho_toa: np.ndarray, t: dict[str, np.ndarray], f_dir=None, f_dif=None
     return rho.astype(F32, copy=False)
 
 
+def linear_coefficients(t: dict[str, np.ndarray], rho_env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A, C) with ``invert(rho_toa, t, rho_env=rho_env, cutoff=None) == A * rho_toa - C`` (flat surface).
+
+    With the environment known, the inversion is linear in the TOA reflectance; when the terms and the
+    environment are smooth working-grid fields, A and C can be interpolated to the pixels instead of the five
+    terms, the exponentials and the environment (the same result to second order in the interpolation)."""
+    e = np.maximum(irradiance(t), 1e-6)
+    q = t["q"]
+    inv_1q = 1.0 / np.maximum(1.0 - q, 1e-3)
+    a = (1.0 - t["s_alb"] * rho_env) / e * inv_1q
+    c = t["path"] * a + q * rho_env * inv_1q
+    return np.asarray(a, F32), np.asarray(c, F32)
+
+
 def forward(rho: np.ndarray, t: dict[str, np.ndarray], f_dir=None, f_dif=None, sky_view=None,
             rho_terrain=None, rho_env=None) -> np.ndarray:
     """TOA reflectance for a surface (the exact inverse of ``invert``; tests and predictions use it)."""

@@ -7,10 +7,15 @@ u interpolated linearly (in sqrt(u), along which the absorption is nearly linear
 reflectance of each band is recomputed at every node, this is Sen2Cor's ratio (L - Lp(u)) iterated to
 convergence rather than its 2 iterations, and it uses each pixel's own brightness instead of albedo 0.3.
 Then Sen2Cor's post-processing: no/failed retrievals -> land mean, water per WV_Watermask, smoothing.
+
+Units: the retrieval works in the tables' WV unit, which for 6S tables is the *input* column (sea-level
+referenced: at elevation z only ``wv * wv_column_fraction(z)`` lies above the surface, rt.sixs). The WVP
+product is the column above the surface: ``column_fraction`` converts, per pixel elevation.
 """
 from __future__ import annotations
 
-from typing import Callable
+import sys
+from typing import Any, Callable
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -19,6 +24,19 @@ from .surface import forward, invert
 
 F32 = np.float32
 MIN_SIGNAL = 0.01        # B8A TOA minus path below this: ratio meaningless (water, deep shadow)
+
+
+def column_fraction(model: Any, z_km: Any) -> np.ndarray:
+    """Fraction of the model's WV value that lies above a surface at ``z_km``: ``wv_column_fraction`` of the
+    model (attribute) or of its tables function's module (rt.tables: 6S convention); 1 when the model does
+    not declare one (its WV is then the column above the target, e.g. ``ac.synthetic``)."""
+    f = getattr(model, "wv_column_fraction", None)
+    if f is None:
+        fn = getattr(model, "fn", None)
+        f = getattr(fn, "wv_column_fraction", None) or getattr(
+            sys.modules.get(getattr(fn, "__module__", "") or ""), "wv_column_fraction", None)
+    z = np.asarray(z_km, np.float64)
+    return np.ones(z.shape) if f is None else np.asarray(f(z), np.float64)
 
 
 def model_ratios(b8a: np.ndarray, terms_b8a: Callable[[float], dict], terms_b09: Callable[[float], dict],

@@ -41,8 +41,10 @@ def toa_reflectance(dn: np.ndarray, band: BandInfo, quantification_value: float,
     Saturated DN (65535) is converted like any other value.
     """
     dn = np.asarray(dn)
-    out = (dn.astype(np.float32) + np.float32(band.radio_add_offset)) / np.float32(quantification_value)
-    out[dn == 0] = nodata
+    out = dn.astype(np.float32)                   # in place from here: one full-size float32 array
+    out += np.float32(band.radio_add_offset)
+    out /= np.float32(quantification_value)
+    np.copyto(out, np.float32(nodata), where=dn == 0)
     return out
 
 

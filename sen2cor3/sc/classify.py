@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from . import masks, recover, shadows, terrain
+from . import cirrus_ground, masks, recover, shadows, terrain
 from . import tests as T
 from .qi import scl_percentages  # noqa: F401  (re-export)
 from .recover import NOT_CLASSIFIED, NOT_SNOW, State
@@ -51,7 +51,8 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
              resolution_m: float, thresholds: Any, classificators: Any, median_filter: int,
              classic: bool, dem: np.ndarray | None = None, esacci: dict | None = None,
              qlt_mask_handling: bool = False, could_have_snow: bool = True,
-             shadow_view_parallax: bool = False) -> SceneClassification:
+             shadow_view_parallax: bool = False, cirrus_ground_guard: bool = True,
+             sensor: str | None = None) -> SceneClassification:
     """Classify one tile (or window) of TOA reflectance at 20 m or 60 m.
 
     ``nodata``: L1C no-data (the caller may OR it with :func:`masks.nodata_from_bands`; here
@@ -60,7 +61,10 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
     global snow climatology says snow is possible in the tile (else the snow branch is
     skipped).  ``esacci``: optional 'water_bodies', 'land_cover', 'snow_condition' maps on the
     same grid.  ``shadow_view_parallax`` adds the view parallax to the shadow projection
-    (physically right, not what Sen2Cor does; off by default).
+    (physically right, not what Sen2Cor does; off by default).  ``cirrus_ground_guard``: compare
+    the B10 excess over the surface's own dry-air signal with the cirrus thresholds instead of the
+    raw B10 (a deviation from Sen2Cor, on by default, see :mod:`sen2cor3.sc.cirrus_ground`;
+    ``sensor`` picks the atmosphere tables it reads, default S2A).
     """
     missing = [b for b in REQUIRED_BANDS if b not in toa]
     if missing:
@@ -82,6 +86,8 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
 
     topo = terrain.terrain_maps(dem, sza, saa, resolution_m) if dem is not None else None
     _spectral_tests(st, b, th, esacci.get("snow_condition"), could_have_snow, classic)
+    if cirrus_ground_guard:
+        _cirrus_signal(st, b, dem, sensor, resolution_m)
     if classic:
         _classic_tail(st, b, th, topo, dem, esacci, sza, saa, resolution_m,
                       _scalar(view_zenith_deg), _scalar(view_azimuth_deg), shadow_view_parallax)
@@ -183,8 +189,35 @@ def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) ->
         st.set((snc == SNC_WATER) & st.is_(c.snow_ice), c.medium_proba_clouds)
 
 
+#: Key of the cirrus-test B10 (the B10 excess over the surface's dry-air signal) in the band dict.
+B10_CIRRUS = "B10_cirrus"
+
+
+def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | None, res: float) -> None:
+    """Deviation from Sen2Cor (see :mod:`cirrus_ground`): on pixels the spectral tests recognised as a
+    surface (vegetation, not vegetated, water, or still unclassified with cloud probability 0; not snow,
+    whose 1375 nm reflectance the ice absorption keeps far below the bound), the cirrus tests see B10
+    minus the upper estimate of what the surface sends through its own water column."""
+    c = st.c
+    elev = float(np.nanmean(dem[st.valid])) if dem is not None and st.valid.any() else 0.0
+    land = st.is_(c.vegetation, c.not_vegetated) & st.valid
+    g = cirrus_ground.ground_b10(b["B8A"], b.get("B09"), b["B11"], land, resolution_m=res, elevation_m=elev,
+                                 sensor=sensor)
+    if g is None:
+        return
+    surface = (st.is_(c.vegetation, c.not_vegetated, c.water) | (st.is_(NOT_CLASSIFIED) & (st.p == 0))) & st.valid
+    # Sen2Cor's thresholds already tolerate the ground signal of ordinary (moist) scenes: its cirrus
+    # recovery never puts the clear-land B10 threshold below 0.003 (CIRRUS_LAND_FLOOR). Only the estimated
+    # ground signal beyond that allowance is taken off, so moist scenes keep Sen2Cor's classes.
+    excess = np.maximum(g - F32(recover.CIRRUS_LAND_FLOOR), F32(0))
+    b[B10_CIRRUS] = np.where(surface, b["B10"] - excess, b["B10"]).astype(F32)
+
+
 def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: bool) -> None:
-    """Step 7: cloud classes from the probability, then thin and thick cirrus from B10."""
+    """Step 7: cloud classes from the probability, then thin and thick cirrus from B10.
+
+    Both cirrus tests use ``b[B10_CIRRUS]`` when the ground guard made it (a deviation, see
+    :func:`_cirrus_signal`), else Sen2Cor's raw B10."""
     c = st.c
     un = st.is_(NOT_CLASSIFIED)
     p = st.p
@@ -193,8 +226,9 @@ def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: 
     st.scl[un & (p >= mp) & (p < hp)] = c.medium_proba_clouds
     st.scl[un & (p >= hp)] = c.high_proba_clouds
     low = T.below_cirrus_altitude(dem, p.shape)
-    st.set(T.thin_cirrus_candidates(b["B10"], b["B02"], th) & low & (p < mp), c.thin_cirrus)
-    thick = T.thick_cirrus(b["B10"], th) & (p < hp)
+    b10 = b.get(B10_CIRRUS, b["B10"])
+    st.set(T.thin_cirrus_candidates(b10, b["B02"], th) & low & (p < mp), c.thin_cirrus)
+    thick = T.thick_cirrus(b10, th) & (p < hp)
     if classic:
         st.set(thick, c.medium_proba_clouds)
     else:

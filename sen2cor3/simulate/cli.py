@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from osgeo import osr
 
+from sen2cor3.rt import sixs
+
 from . import forward as fw
 from .l1c_writer import angle_grid_size, earth_sun_u, write_l1c_safe
 from .scene import BANDS, CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, SPECTRA, Scene, build_scene
@@ -267,10 +269,13 @@ def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str 
     for z in range(len(scene.zone_aot)):
         m10 = scene.zones(10) == z
         d = scene.dem10[m10]
+        # zone_wv is the column above the ground; 6S takes a sea-level-referenced column and keeps only the
+        # part above the target (rt.sixs): one atmosphere per zone, its column above the zone's mean ground
+        wv_in = round(float(sixs.wv_input_for_column(scene.zone_wv[z], float(d.mean()) / 1000.0)), 4)
         for b in BANDS:
             nodes = fw.elevation_nodes_km(float(d.min()), float(d.max()), curved=b in fw.CURVED_BANDS)
             raa = round((zone_sun[z, 1] - view_mean[b][1]) % 360.0, 4)
-            specs[(b, z)] = [fw.RunSpec(b, aerosol, season, float(ozone), float(scene.zone_wv[z]),
+            specs[(b, z)] = [fw.RunSpec(b, aerosol, season, float(ozone), wv_in,
                                         float(scene.zone_aot[z]), float(e), float(zone_sun[z, 0]),
                                         view_mean[b][0], raa) for e in nodes]
     log(f"scene {size}x{size} @10 m, relief {relief}, {len(scene.zone_aot)} zones, "
@@ -297,6 +302,7 @@ def truth_meta(sim: Simulation, args: dict) -> dict:
         "arguments": args, "sensor": sim.sensor, "tile": sim.geometry.tile, "epsg": sim.geometry.epsg,
         "sensing_time": sim.geometry.sensing.isoformat(), "aerosol": sim.aerosol, "season": sim.season,
         "ozone_du": sim.ozone_du, "zones_aot550": sc.zone_aot, "zones_wv_gcm2": sc.zone_wv,
+        "zones_wv_6s_input_gcm2": [sim.specs[("B09", z)][0].wv_gcm2 for z in range(len(sc.zone_wv))],
         "zones_sun_zenith_azimuth_deg": sim.zone_sun, "view_mean_zenith_azimuth_deg": sim.view_mean,
         "relative_azimuth": "raa = (sun_azimuth - view_azimuth) mod 360, passed to rt.sixs as raa",
         "elevation_nodes_km": {f"{b}/{z}": [s.elevation_km for s in v] for (b, z), v in sim.specs.items()},

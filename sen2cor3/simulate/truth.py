@@ -1,7 +1,8 @@
 """Write the simulator's truth next to the product: GeoTIFFs on the product grid and Copernicus-style DEM tiles.
 
 ``OUT_DIR/truth/``: ``BOA_Bxx.tif`` (float32 surface reflectance at each band's native resolution, the
-exact rho_s of the forward model), ``AOT.tif``, ``WVP.tif`` (g/cm2, column above the ground), ``DEM.tif`` (m),
+exact rho_s of the forward model), ``AOT.tif``, ``WVP.tif`` (g/cm2, column above the ground: the
+zone's column above its mean elevation; 6S got ``rt.sixs.wv_input_for_column`` of it), ``DEM.tif`` (m),
 ``SCL.tif`` (uint8 Sen2Cor codes) at 20 m, ``ILLUM_DIR.tif``/``ILLUM_DIF.tif`` (20 m terrain/shadow factors
 of the forward model), ``truth.json`` (every scene and atmosphere parameter), and ``dem/`` with GLO-30 style
 1x1 degree tiles that a processor can use as its DEM directory.
