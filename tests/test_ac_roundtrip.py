@@ -141,18 +141,7 @@ def results(tmp_path_factory) -> dict:
     return out
 
 
-# Known gaps (issue 6 stays open until they are fixed; strict, so a fix shows up as XPASS -> failure to update):
-_WV_MASK = ("flat_mid: the driest WV zone (1.12) retrieves 1.26: the SC calls 21 % of its clear land thin cirrus "
-            "(SCL 10, the ground seen in B10 at low WV), which WV_Watermask 1 fills with the land mean (1.46): "
-            "1.21 on the product's land pixels, 1.18 with the true SCL)")
-
-
-def _known(name: str, gaps: dict) -> pytest.param:
-    reason = gaps.get(name)
-    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason)) if reason else name
-
-
-@pytest.mark.parametrize("name", [_known(s[0], {}) for s in SCENES])
+@pytest.mark.parametrize("name", [s[0] for s in SCENES])
 def test_boa_matches_truth(results, name):
     st = results[name]
     bad = {b: (round(m, 4), round(r, 4)) for b, (m, r, n) in st["bands"].items()
@@ -161,7 +150,7 @@ def test_boa_matches_truth(results, name):
     assert not bad, f"{name}: bands out of |mean| <= {MEAN_MAX}, RMSE <= {RMSE_MAX}: {bad}\n{table(name, st)}"
 
 
-@pytest.mark.parametrize("name", [_known(s[0], {"flat_mid": _WV_MASK}) for s in SCENES])
+@pytest.mark.parametrize("name", [s[0] for s in SCENES])
 def test_aot_and_wv_match_truth(results, name):
     st = results[name]
     assert len(st["aot"]) >= 2 and len(st["wv"]) >= 2
@@ -171,7 +160,7 @@ def test_aot_and_wv_match_truth(results, name):
         assert abs(r - t) <= 0.10 * t, f"{name}: WV {r:.2f} vs truth {t:.2f}\n{table(name, st)}"
 
 
-@pytest.mark.parametrize("name", [_known(s[0], {}) for s in SCENES])
+@pytest.mark.parametrize("name", [s[0] for s in SCENES])
 def test_scene_classification_agrees_with_truth(results, name):
     """Issue 4: the SCL of the simulated product agrees with the true class map on >= 90 % of the pixels."""
     st = results[name]
