@@ -292,7 +292,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         """Environment reflectance of a first (uniform) inversion on the working grid."""
         if opt.adjacency_kernel == "box":
             return adjacency.environment(rho1, valid_w, env_w, adj_px)
-        return adjacency.environment_6s(rho1, valid_w, env_w, wres, f_ray_w(b, aot_c, wv_c))
+        if "conv" not in env_conv:              # kernel spectra and no-data weights: once per grid
+            env_conv["conv"] = adjacency.EnvConvolver(valid_w, wres)
+        return env_conv["conv"](rho1, env_w, f_ray_w(b, aot_c, wv_c))
+    env_conv: dict = {}
     wv_mode = int(_get(flags, "wv_correction", 1))
     info: dict[str, Any] = {}
     # wv_w is in the tables' WV unit (6S: the sea-level-referenced input column); the column above the
@@ -355,6 +358,21 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             res = retrieve_aot(toa_w, scl_w, valid_w, sza_w, z_w, wres, terms_a, model.aot_axis,
                                ddv_params(ac_gipp), start_vis, int(_get(flags, "vis_update_mode", 1)),
                                as_w(cams.get("aot550")), env=env_a if use_adj else None)
+        elif cams.get("aot550") is not None and int(_get(flags, "vis_update_mode", 1)) > 0:
+            # no DDV without B04/B8A/B12: CAMS before DEFAULT (Sen2Cor's order DDV -> CAMS -> DEFAULT), as the
+            # CAMS branch of retrieve_aot; its negative-reflectance check runs when B04 and B8A are there
+            from .aot import AotResult, negative_check
+            from .atmos import visibility_from_aot
+            c_w = as_w(cams["aot550"])
+            z_mean = float(np.mean(z_w[valid_w])) if valid_w.any() else float(np.mean(z_w))
+            c_mean = float(np.mean(c_w[valid_w])) if valid_w.any() else float(np.mean(c_w))
+            vis = vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))
+            if "B04" in toa_w and "B8A" in toa_w:
+                vis = negative_check(vis_c, z_mean, terms_a, toa_w, valid_w & np.isin(scl_w, (4, 5)),
+                                     ddv_params(ac_gipp), env=env_a if use_adj else None)
+            shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + 1e-6 else 0.0
+            res = AotResult(np.where(valid_w, np.maximum(c_w - shift, float(model.aot_axis[0])), 0.0).astype(F32),
+                            "CAMS", 0.0, start_vis, 0.0, vis, np.zeros(wshape, bool), 0.0, {"cams_mean": c_mean})
         else:
             res = None
         aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
