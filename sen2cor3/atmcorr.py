@@ -111,19 +111,22 @@ def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool) -> np.ndarray:
     return encode.tci(*(encode.boa_rho(dn[b], offset) for b in ("B04", "B03", "B02")))
 
 
-def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None) -> None:
-    """Queue the 10 m run's L1C reads (the four 10 m bands' DN and the no-data mask) on the background
-    reader, so that their JPEG 2000 decoding overlaps the 20 m classification and correction."""
+def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None, scratch=None) -> None:
+    """Queue the 10 m run's L1C reads (the four 10 m bands' DN and the no-data mask) on ``prefetch``; bands
+    the 20 m run parked in ``scratch`` (:class:`~sen2cor3.io.scratch.ScratchArrays`) are taken from there."""
     from sen2cor3.processing import BANDS_10M
     from sen2cor3.products import l1c as l1c_io
     prefetch.start(("qi", 10), l1c_io.read_qi_masks, product, 10, layers=("nodata",), native_cache=qi_cache)
     for b in BANDS_10M:
-        prefetch.start(("dn", b, 10), l1c_io.read_band, product, b, 10)
+        if scratch is not None and f"{b}_10m" in scratch:
+            prefetch.start(("dn", b, 10), scratch.take, f"{b}_10m")
+        else:
+            prefetch.start(("dn", b, 10), l1c_io.read_band, product, b, 10)
 
 
 def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndarray, sc, base_resolution: int,
                  resolutions: tuple[int, ...], writer, results, options, aux=None, prefetch=None,
-                 qi_cache: dict | None = None) -> None:
+                 qi_cache: dict | None = None, scratch=None) -> None:
     """Correct the base resolution (20 or 60 m), then 60 m by downsampling and 10 m, writing every layer.
 
     ``toa`` is consumed: emptied once the base resolution is corrected (a full tile cannot keep it through
@@ -175,7 +178,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         if prefetch is None or ("qi", 10) not in prefetch:
             from sen2cor3.io.background import Prefetcher
             prefetch = Prefetcher(enabled=False)
-            start_10m_reads(product, prefetch, qi_cache)
+            start_10m_reads(product, prefetch, qi_cache, scratch)
         dn10 = {b: prefetch.get(("dn", b, 10)) for b in BANDS_10M}
         nodata10 = prefetch.get(("qi", 10))["nodata"]
         for b in BANDS_10M:

@@ -174,7 +174,7 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
                                    options=OutputOptions(tif=args.tif, raw=args.raw, sc_cog=args.sc_cog,
                                                          sc_only=args.sc_only,
                                                          tci=config.l2a.common.generate_tci_output),
-                                   classic=args.sc_classic or args.Hyper_MS)
+                                   classic=args.sc_classic or args.Hyper_MS, scratch_dir=stage.root / "scratch")
             files, qi_values, aux_info = results.files, results.qi, results.aux_info
         report.progress(95.0, "Writing L2A metadata")
         finalize_l2a_metadata(l2a, image_files_written=files, qi_values=qi_values, aux_info=aux_info)

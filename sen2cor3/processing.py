@@ -50,15 +50,21 @@ class TileResults:
 
 
 def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
-             qi_cache: dict | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
+             qi_cache: dict | None = None, keep_native=None) -> tuple[dict, np.ndarray, np.ndarray]:
     """TOA reflectance (float32) of ``bands`` on the ``resolution_m`` grid, the no-data and saturated masks.
 
     No-data: DN 0 in any band (Sen2Cor) or the L1C NODATA layer; saturated: DN 65535 or the L1C quality
     layers (lost/degraded/defective/saturated). ``qi_cache`` keeps the coarse quality masks between the
-    20 m and 10 m runs (:func:`~sen2cor3.products.l1c.read_qi_masks`)."""
+    20 m and 10 m runs (:func:`~sen2cor3.products.l1c.read_qi_masks`). ``keep_native``: a
+    :class:`~sen2cor3.io.scratch.ScratchArrays` that receives, under ``"<band>_<res>m"``, the native DN of
+    the bands averaged from a finer grid (the 10 m run reuses them instead of decoding them again)."""
     toa, nodata, saturated = {}, None, None
     for name in bands:
-        dn = l1c_io.read_band(product, name, resolution_m)
+        sink = None
+        if keep_native is not None and product.bands[name].resolution_m < resolution_m:
+            def sink(dn_native, key=f"{name}_{product.bands[name].resolution_m}m"):
+                keep_native.put(key, dn_native)
+        dn = l1c_io.read_band(product, name, resolution_m, native_sink=sink)
         zero = dn == product.nodata_value
         sat = dn == product.saturated_value
         nodata = zero if nodata is None else (nodata | zero)
@@ -163,12 +169,14 @@ GDAL_CACHE_BYTES = 256 * 1024 * 1024
 
 
 def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: tuple[int, ...],
-                 options: OutputOptions, classic: bool) -> TileResults:
+                 options: OutputOptions, classic: bool, scratch_dir: Path | None = None) -> TileResults:
     """Run every requested resolution in Sen2Cor's order and write the layers; returns files and QI values.
 
     Images are encoded on a background thread, so JPEG 2000 encoding overlaps the numpy work. The 10 m L1C
     bands are decoded when the 20 m run is done (prefetching them during it cost ~0.9 GB of peak memory on a
-    full tile for ~12 s of wall time: 6.57 -> 5.64 GB, 244 -> 256 s)."""
+    full tile for ~12 s of wall time: 6.57 -> 5.64 GB, 244 -> 256 s). The 10 m B02/B03/B04 the 20 m run
+    decodes to average them are parked in ``scratch_dir`` (a folder of the staging area; None: in memory)
+    for the 10 m run, instead of being decoded twice."""
     import os
     from osgeo import gdal
     from sen2cor3.io.background import BackgroundWriter, Prefetcher
@@ -178,8 +186,11 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
     background = BackgroundWriter(max_pending=2)
     prefetch = Prefetcher()
     writer = TileWriter(product, l2a, options, results, background)
+    from sen2cor3.io.scratch import ScratchArrays
+    scratch = ScratchArrays(scratch_dir) if (10 in resolutions and 20 in resolutions
+                                             and not options.sc_only) else None
     try:
-        _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a)
+        _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a, scratch)
         background.close()                       # every image on disk (a failed write raises here)
     except BaseException:
         prefetch.discard()
@@ -187,14 +198,16 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
         raise
     finally:
         prefetch.close()
+        if scratch is not None:
+            scratch.clear()
     return results
 
 
-def _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a) -> None:
+def _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a, scratch) -> None:
     base = 60 if 20 not in resolutions else 20
     qi_cache: dict = {}
     report.progress(5.0, f"Reading L1C bands at {base} m")
-    toa, nodata, saturated = read_toa(product, SC_BANDS, base, qi_cache=qi_cache)
+    toa, nodata, saturated = read_toa(product, SC_BANDS, base, qi_cache=qi_cache, keep_native=scratch)
     for layers in qi_cache.values():             # the 10 m run needs only the coarse no-data masks
         for name in [n for n in layers if n != "nodata"]:
             del layers[name]
@@ -216,7 +229,7 @@ def _process(product, config, resolutions, options, classic, results, writer, pr
     from sen2cor3 import atmcorr
     atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, base_resolution=base,
                          resolutions=resolutions, writer=writer, results=results, options=options, aux=aux,
-                         prefetch=prefetch, qi_cache=qi_cache)
+                         prefetch=prefetch, qi_cache=qi_cache, scratch=scratch)
 
 
 def load_tile_aux(product: L1CProduct, config, resolution_m: int):
