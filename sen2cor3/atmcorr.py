@@ -112,16 +112,20 @@ def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool) -> np.ndarray:
 
 
 def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None, scratch=None) -> None:
-    """Queue the 10 m run's L1C reads (the four 10 m bands' DN and the no-data mask) on ``prefetch``; bands
-    the 20 m run parked in ``scratch`` (:class:`~sen2cor3.io.scratch.ScratchArrays`) are taken from there."""
+    """Queue the 10 m run's L1C decodes on ``prefetch``: the no-data mask and the 10 m bands that the 20 m run
+    did not park in ``scratch`` (:class:`~sen2cor3.io.scratch.ScratchArrays`; B08 in a normal run)."""
     from sen2cor3.processing import BANDS_10M
     from sen2cor3.products import l1c as l1c_io
     prefetch.start(("qi", 10), l1c_io.read_qi_masks, product, 10, layers=("nodata",), native_cache=qi_cache)
     for b in BANDS_10M:
-        if scratch is not None and f"{b}_10m" in scratch:
-            prefetch.start(("dn", b, 10), scratch.take, f"{b}_10m")
-        else:
+        if scratch is None or f"{b}_10m" not in scratch:
             prefetch.start(("dn", b, 10), l1c_io.read_band, product, b, 10)
+
+
+def _dn_10m(prefetch, scratch, band: str) -> np.ndarray:
+    """A 10 m band's DN: from the prefetcher when it decoded it, else from the 20 m run's scratch."""
+    key = ("dn", band, 10)
+    return prefetch.get(key) if key in prefetch else scratch.take(f"{band}_10m")
 
 
 def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndarray, sc, base_resolution: int,
@@ -170,6 +174,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         if options.tci:
             writer.image("TCI", 60, _tci_from_dn({b: sink.dn60[b] for b in TCI_BANDS}, offset))
     # the 10 m run needs only the retrieval (working-grid maps) and the metadata of the base run
+    maps_base = (ac.aot, ac.wv)                   # encoded; the 10 m maps are their nearest up-sampling
     ac = AcResult({}, None, None, None, ac.metadata, ac.work)
     del sink, ac_nodata
 
@@ -179,7 +184,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             from sen2cor3.io.background import Prefetcher
             prefetch = Prefetcher(enabled=False)
             start_10m_reads(product, prefetch, qi_cache, scratch)
-        dn10 = {b: prefetch.get(("dn", b, 10)) for b in BANDS_10M}
+        dn10 = {b: _dn_10m(prefetch, scratch, b) for b in BANDS_10M}
         nodata10 = prefetch.get(("qi", 10))["nodata"]
         for b in BANDS_10M:
             nodata10 |= dn10[b] == product.nodata_value
@@ -197,13 +202,21 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             ac10 = correct_resolution(toa_b, nodata10, scl10, geom, elev10, ac_cfg, config.ac, sensor, 10,
                                       cams=_cams_inputs(aux), dem_fields=dem10, model=model, aerosol=aerosol,
                                       season=season, ozone_du=ozone, prior=ac, sink=sink10,
-                                      maps="dn" if i == 0 else False, inplace=True)
-            del toa_b
-            if i == 0:
-                _write_maps(writer, 10, ac10, scl10)
-            del ac10
+                                      maps=False, inplace=True)
+            del toa_b, ac10
+            if i == 0:                  # Sen2Cor: the 20 m AOT/WVP up-sampled by nearest neighbour
+                for name, dn in zip(("AOT", "WVP"), maps_base):
+                    writer.image(name, 10, _upsampled_dn(dn, factor, sink10.nodata, scl10))
+        del maps_base
         report.progress(85.0, "Writing 10 m images")
         sink10.write_tci()
+
+
+def _upsampled_dn(dn: np.ndarray, factor: int, nodata: np.ndarray, scl: np.ndarray) -> np.ndarray:
+    """A coarser encoded map on the finer grid (nearest), 0 where the finer grid has no data or SCL <= 1."""
+    out = np.ascontiguousarray(upsample_nearest(dn, factor)[: nodata.shape[0], : nodata.shape[1]])
+    out[nodata | (scl <= 1)] = 0
+    return out
 
 
 def _block_mean_dn(a: np.ndarray) -> np.ndarray:

@@ -50,15 +50,21 @@ class TileResults:
 
 
 def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
-             qi_cache: dict | None = None, keep_native=None) -> tuple[dict, np.ndarray, np.ndarray]:
+             qi_cache: dict | None = None, keep_native=None, prefetch=None) -> tuple[dict, np.ndarray, np.ndarray]:
     """TOA reflectance (float32) of ``bands`` on the ``resolution_m`` grid, the no-data and saturated masks.
 
     No-data: DN 0 in any band (Sen2Cor) or the L1C NODATA layer; saturated: DN 65535 or the L1C quality
     layers (lost/degraded/defective/saturated). ``qi_cache`` keeps the coarse quality masks between the
     20 m and 10 m runs (:func:`~sen2cor3.products.l1c.read_qi_masks`). ``keep_native``: a
     :class:`~sen2cor3.io.scratch.ScratchArrays` that receives, under ``"<band>_<res>m"``, the native DN of
-    the bands averaged from a finer grid (the 10 m run reuses them instead of decoding them again)."""
+    the bands averaged from a finer grid (the 10 m run reuses them instead of decoding them again).
+    ``prefetch``: a :class:`~sen2cor3.io.background.Prefetcher` that decodes the quality masks (one core,
+    glymur) while the bands are decoded here."""
     toa, nodata, saturated = {}, None, None
+    qi_layers = ("nodata", "saturated_defective")
+    if prefetch is not None:
+        prefetch.start(("qi", resolution_m), l1c_io.read_qi_masks, product, resolution_m, layers=qi_layers,
+                       native_cache=qi_cache)
     for name in bands:
         sink = None
         if keep_native is not None and product.bands[name].resolution_m < resolution_m:
@@ -71,8 +77,8 @@ def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
         saturated = sat if saturated is None else (saturated | sat)
         toa[name] = l1c_io.toa_reflectance(dn, product.bands[name], product.quantification_value, nodata=0.0)
         del dn
-    masks = l1c_io.read_qi_masks(product, resolution_m, layers=("nodata", "saturated_defective"),
-                                 native_cache=qi_cache)
+    masks = (prefetch.get(("qi", resolution_m)) if prefetch is not None
+             else l1c_io.read_qi_masks(product, resolution_m, layers=qi_layers, native_cache=qi_cache))
     if masks:
         nodata |= masks.get("nodata", False)
         saturated |= masks.get("saturated_defective", False)
@@ -172,11 +178,11 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
                  options: OutputOptions, classic: bool, scratch_dir: Path | None = None) -> TileResults:
     """Run every requested resolution in Sen2Cor's order and write the layers; returns files and QI values.
 
-    Images are encoded on a background thread, so JPEG 2000 encoding overlaps the numpy work. The 10 m L1C
-    bands are decoded when the 20 m run is done (prefetching them during it cost ~0.9 GB of peak memory on a
-    full tile for ~12 s of wall time: 6.57 -> 5.64 GB, 244 -> 256 s). The 10 m B02/B03/B04 the 20 m run
-    decodes to average them are parked in ``scratch_dir`` (a folder of the staging area; None: in memory)
-    for the 10 m run, instead of being decoded twice."""
+    Images are encoded on a background thread, so JPEG 2000 encoding overlaps the numpy work. The 10 m
+    B02/B03/B04 that the 20 m run decodes to average them are parked in ``scratch_dir`` (a folder of the
+    staging area; None: in memory) for the 10 m run instead of being decoded twice; what the 10 m run still
+    needs (B08, the 10 m no-data mask) is decoded on the reader thread while the classification runs.
+    """
     import os
     from osgeo import gdal
     from sen2cor3.io.background import BackgroundWriter, Prefetcher
@@ -207,10 +213,15 @@ def _process(product, config, resolutions, options, classic, results, writer, pr
     base = 60 if 20 not in resolutions else 20
     qi_cache: dict = {}
     report.progress(5.0, f"Reading L1C bands at {base} m")
-    toa, nodata, saturated = read_toa(product, SC_BANDS, base, qi_cache=qi_cache, keep_native=scratch)
+    toa, nodata, saturated = read_toa(product, SC_BANDS, base, qi_cache=qi_cache, keep_native=scratch,
+                                      prefetch=prefetch)
     for layers in qi_cache.values():             # the 10 m run needs only the coarse no-data masks
         for name in [n for n in layers if n != "nodata"]:
             del layers[name]
+    if 10 in resolutions and not options.sc_only:
+        # the second core is idle while the classification runs: decode what the 10 m run still needs
+        from sen2cor3.atmcorr import start_10m_reads
+        start_10m_reads(product, prefetch, qi_cache, scratch)
     aux = load_tile_aux(product, config, base)
     report.progress(20.0, f"Scene classification at {base} m")
     sc = classify_tile(product, toa, nodata, saturated, config, base, classic, aux)

@@ -67,6 +67,10 @@ def roundtrip_stats(l2a: Path, truth: Path) -> dict:
         for z in np.unique(tru[clear]):
             m = clear & (tru == z)
             out[key].append((float(z), float(ret[m].mean()), int(m.sum())))
+    for key in ("AOT", "WVP"):           # Sen2Cor: the 10 m maps are the 20 m maps up-sampled by nearest
+        m20, m10 = _read(next(img.glob(f"R20m/*_{key}_20m.jp2"))), _read(next(img.glob(f"R10m/*_{key}_10m.jp2")))
+        up = np.repeat(np.repeat(m20, 2, 0), 2, 1)[: m10.shape[0], : m10.shape[1]]
+        out[f"{key}_10m_is_nearest_20m"] = bool(np.array_equal(np.where(m10 > 0, up, 0), m10))
     scl, scl_true = _read(next(img.glob("R20m/*_SCL_20m.jp2"))), _read(truth / "SCL.tif")
     out["scl_agreement"] = float(np.mean(scl == scl_true))
     return out
@@ -158,6 +162,10 @@ def test_aot_and_wv_match_truth(results, name):
         assert abs(r - t) <= 0.05 + 0.15 * t, f"{name}: AOT {r:.3f} vs truth {t:.3f}\n{table(name, st)}"
     for t, r, _ in st["wv"]:
         assert abs(r - t) <= 0.10 * t, f"{name}: WV {r:.2f} vs truth {t:.2f}\n{table(name, st)}"
+
+
+def test_10m_maps_are_the_20m_maps_upsampled(results):
+    assert all(st["AOT_10m_is_nearest_20m"] and st["WVP_10m_is_nearest_20m"] for st in results.values())
 
 
 @pytest.mark.parametrize("name", [s[0] for s in SCENES])
