@@ -82,8 +82,11 @@ class _BandSink:
         if self.tci is not None and band in TCI_BANDS:
             self.tci[TCI_BANDS.index(band)] = encode.tci_channel(boa, nodata=self.nodata, scl=self.scl)
             self.tci_seen.add(band)
+            if self.tci_seen == set(TCI_BANDS):       # encode it now, overlapping the remaining bands
+                self.write_tci()
 
     def write_tci(self) -> None:
+        """Hand the TCI to the writer once all three channels are in (a no-op afterwards or without them)."""
         if self.tci is not None and self.tci_seen == set(TCI_BANDS):
             self.writer.image("TCI", self.res_m, self.tci)
         self.tci = None
@@ -160,8 +163,11 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                      tci=options.tci and all(b in toa for b in TCI_BANDS))
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, sensor, base_resolution,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
-                            ozone_du=ozone, sink=sink, maps="dn", inplace=True)
+                            ozone_du=ozone, sink=sink, maps="dn", inplace=True,
+                            keep_linear=BANDS_10M if 10 in resolutions else ())
     toa.clear()                                   # the caller's dict too: frees the base-resolution TOA
+    if 10 in resolutions and prefetch is not None and ("qi", 10) not in prefetch:
+        start_10m_reads(product, prefetch, qi_cache, scratch)    # decoded while the 20/60 m images are written
     report.progress(55.0, f"Writing {base_resolution} m images")
     _write_maps(writer, base_resolution, ac, sc.scl, also_60=down60)
     sink.write_tci()

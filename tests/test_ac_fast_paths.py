@@ -67,3 +67,24 @@ def test_inplace_gives_the_same_bands():
     for b in ref.boa:
         np.testing.assert_array_equal(ref.boa[b], res.boa[b])
         assert res.boa[b] is given[b]            # the TOA array now holds the BOA
+
+
+def test_finer_run_reuses_the_coarser_runs_linear_coefficients():
+    """The 10 m run of a flat scene applies the 20 m run's working-grid A, C (Sen2Cor reuses the 20 m
+    atmosphere at 10 m): same result as deriving them again from the finer pixels' block means."""
+    toa20, scl20 = _scene(n=126)
+    toa10 = {b: np.repeat(np.repeat(v, 2, 0), 2, 1) for b, v in toa20.items()}
+    scl10 = np.repeat(np.repeat(scl20, 2, 0), 2, 1)
+    geom = Geometry(40.0, 150.0, 6.0, 50.0)
+    common = dict(model=synthetic.model(), options=AcOptions(adjacency=True))
+    base = correct_resolution({b: v.copy() for b, v in toa20.items()}, np.zeros(scl20.shape, bool), scl20, geom,
+                              0.2, None, None, "S2A", 20, keep_linear=("B02", "B04"), **common)
+    assert set(base.work["linear"]) == {"B02", "B04"}
+    one = {"B04": toa10["B04"].copy()}
+    fast = correct_resolution(one, np.zeros(scl10.shape, bool), scl10, geom, 0.2, None, None, "S2A", 10,
+                              prior=base, maps=False, **common)
+    slow = correct_resolution({"B04": toa10["B04"].copy()}, np.zeros(scl10.shape, bool), scl10, geom, 0.2, None,
+                              None, "S2A", 10, prior=base, maps=True, **common)      # maps=True: no reuse
+    assert fast.work is base.work and fast.aot is None
+    np.testing.assert_allclose(fast.boa["B04"], slow.boa["B04"], atol=2e-4)
+    assert not np.array_equal(fast.boa["B04"], toa10["B04"])

@@ -247,3 +247,25 @@ def test_aux_root_default(monkeypatch, tmp_path):
 def test_flat_dem_shape():
     f = flat_dem(GRID, 42.0)
     assert f.height_m.shape == GRID.shape and (f.sky_view == 1.0).all() and f.is_flat
+
+
+@pytest.mark.parametrize("shape, res", [((40, 55), 20.0), ((2, 9), 60.0), ((9, 2), 10.0), ((3, 3), 20.0)])
+def test_horn_equals_gdal_dem_processing(shape, res):
+    """The one slope/aspect implementation (SC, AC, this reader) is GDAL's DEMProcessing with -compute_edges
+    (what Sen2Cor runs), edges and corners included, aspect 0 on flat ground (-zero_for_flat)."""
+    from osgeo import gdal
+    from sen2cor3.auxdata.dem import terrain_from_height
+    from sen2cor3.auxdata.grid import mem_dataset
+    rng = np.random.default_rng(7)
+    h = (800 + 150 * rng.random(shape)).astype(np.float32)
+    h[: shape[0] // 2, : shape[1] // 2] = 800.0                 # a flat patch
+    grid = TileGrid(32631, (600000.0, res, 0.0, 5700000.0, 0.0, -res), shape)
+    src = mem_dataset(h, grid.geotransform, grid.epsg, nodata=None)
+    ref = {m: gdal.DEMProcessing("", src, m, format="MEM", computeEdges=True, **kw).ReadAsArray()
+           for m, kw in (("slope", {}), ("aspect", {"zeroForFlat": True}))}
+    slope, aspect, sky = terrain_from_height(h, grid)
+    np.testing.assert_allclose(slope, ref["slope"], atol=2e-3)
+    steep = ref["slope"] > 0.5
+    np.testing.assert_allclose(((aspect - ref["aspect"] + 180.0) % 360.0 - 180.0)[steep], 0.0, atol=2e-2)
+    assert (aspect[ref["slope"] == 0] == 0).all() and (ref["aspect"][ref["slope"] == 0] == 0).all()
+    np.testing.assert_allclose(sky, (1 + np.cos(np.radians(slope))) / 2, rtol=1e-6)

@@ -85,3 +85,44 @@ def test_cast_shadow_behind_wall():
     cast = terrain.cast_shadows(dem, 45.0, 180.0, 20.0)
     col = cast[:, 30]
     assert col[41:50].all() and not col[:38].any() and not col[53:].any()
+
+
+@pytest.mark.parametrize("facing, tilt_east, tilt_north", [(90.0, -1, 0), (180.0, 0, 1), (270.0, 1, 0), (0.0, 0, -1),
+                                                         (135.0, -1, 1)])
+def test_slope_aspect_convention(facing, tilt_east, tilt_north):
+    """Horn on planes: slope from the horizontal, aspect = downslope azimuth clockwise from north, also along
+    the edges (GDAL's linear extrapolation keeps a plane a plane; its four corner pixels repeat the edge
+    column instead, so they are left out); radians on request; 0 when flat."""
+    res, grad = 20.0, 0.1                                      # 10 % per axis
+    r, c = np.mgrid[0:7, 0:9].astype(np.float32)
+    dem = 500 + grad * res * (tilt_east * c - tilt_north * r)  # rows run south
+    keep = np.ones(dem.shape, bool)
+    keep[[0, 0, -1, -1], [0, -1, 0, -1]] = False
+    slope, aspect = terrain.slope_aspect(dem, res)
+    want = math.degrees(math.atan(grad * math.hypot(tilt_east, tilt_north)))
+    np.testing.assert_allclose(slope[keep], want, atol=1e-3)
+    np.testing.assert_allclose(aspect[keep], facing, atol=1e-3)
+    s_rad, a_rad = terrain.slope_aspect(dem, res, degrees=False)
+    np.testing.assert_allclose(s_rad[keep], math.radians(want), atol=1e-5)
+    np.testing.assert_allclose(a_rad[keep], math.radians(facing), atol=1e-5)
+    assert slope.dtype == aspect.dtype == np.float32
+    flat_s, flat_a = terrain.slope_aspect(np.full((5, 5), 300.0, np.float32), res)
+    assert not flat_s.any() and not flat_a.any()
+
+
+def test_slope_aspect_no_data():
+    """A NaN height: NaN there; its neighbours use the centre's height in its place (GDAL's rule)."""
+    dem = np.add.outer(np.arange(6.0), np.arange(7.0)).astype(np.float32) * 5
+    dem[2, 3] = np.nan
+    slope, aspect = terrain.slope_aspect(dem, 10.0)
+    assert np.isnan(slope[2, 3]) and np.isnan(aspect[2, 3])
+    assert np.isfinite(np.delete(slope.ravel(), 2 * 7 + 3)).all()
+
+
+def test_cos_incidence_degrees_and_radians():
+    s, a = np.array([0.0, 30.0, 30.0], np.float32), np.array([0.0, 180.0, 0.0], np.float32)
+    ci = terrain.cos_incidence(s, a, 40.0, 180.0)
+    np.testing.assert_allclose(ci, [math.cos(math.radians(40)), math.cos(math.radians(10)),
+                                    math.cos(math.radians(70))], atol=1e-6)
+    np.testing.assert_allclose(terrain.cos_incidence(np.radians(s), np.radians(a), 40.0, 180.0, degrees=False),
+                               ci, atol=1e-6)

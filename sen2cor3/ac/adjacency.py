@@ -77,11 +77,9 @@ def env_kernel(kind: str, res_m: float, rmax_km: float = ENV_RMAX_KM) -> np.ndar
 
 
 def _pad(a: np.ndarray, n: int) -> np.ndarray:
-    while n > 0:
-        step = min(n, min(a.shape))
-        a = np.pad(a, step, mode="symmetric")
-        n -= step
-    return a
+    """The tile mirrored at its borders by ``n`` pixels, any ``n`` (numpy repeats the reflection when ``n``
+    exceeds the tile: the even, 2-tile-periodic extension)."""
+    return np.pad(a, n, mode="symmetric")
 
 
 class EnvConvolver:

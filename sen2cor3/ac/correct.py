@@ -179,6 +179,23 @@ def _nearest_fill(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return a[tuple(idx)]
 
 
+def _linear_band(toa_b: np.ndarray, coef_w: tuple[np.ndarray, np.ndarray], up: Upsampler, valid: np.ndarray,
+                 cutoff: float, out: np.ndarray, block_rows: int) -> int:
+    """rho = A toa - C block by block (``surface.linear_coefficients``, A and C on the working grid
+    interpolated by ``up``) into ``out`` (NaN where not valid); returns the number of negative values."""
+    cols = [up.cols(c) for c in coef_w]
+    n_neg = 0
+    for r0 in range(0, toa_b.shape[0], block_rows):
+        r1 = min(toa_b.shape[0], r0 + block_rows)
+        rho = up.rows(cols[0], r0, r1)
+        rho *= toa_b[r0:r1]
+        rho -= up.rows(cols[1], r0, r1)
+        np.minimum(rho, cutoff, out=rho)
+        _store(out, rho, valid, r0, r1)
+        n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
+    return n_neg
+
+
 def _store(out: np.ndarray, rho: np.ndarray, valid: np.ndarray, r0: int, r1: int) -> None:
     """Rows r0:r1 of a band: the block's reflectance, NaN where there is no valid pixel."""
     out[r0:r1] = rho
@@ -190,9 +207,21 @@ def _fill(a: np.ndarray, default: float) -> np.ndarray:
     return np.where(m, a, float(np.mean(a[m])) if m.any() else default)
 
 
-def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast_shadows: bool = True) -> dict:
-    """What ``dem_fields`` wants, from a DEM on the output grid (helper for the pipeline)."""
-    slope, aspect = terrain.slope_aspect(dem_m, res_m)
+def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast_shadows: bool = True,
+                   slope_aspect_deg: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """What ``dem_fields`` wants, from a DEM on the output grid (helper for the pipeline).
+
+    Slope and aspect (radians) come from the processor's one Horn implementation,
+    ``sen2cor3.sc.terrain.slope_aspect`` (GDAL's / Sen2Cor's, see there for the convention). When the DEM reader
+    has already derived them on this very grid (``aux.dem.slope_deg``, ``aux.dem.aspect_deg``: the same function
+    in degrees), pass them as ``slope_aspect_deg`` to convert instead of recompute."""
+    from sen2cor3.sc.terrain import slope_aspect
+    if slope_aspect_deg is None:
+        slope, aspect = slope_aspect(dem_m, res_m, degrees=False)
+    else:
+        slope, aspect = (np.radians(np.asarray(v, F32)).astype(F32, copy=False) for v in slope_aspect_deg)
+        if slope.shape != np.shape(dem_m) or aspect.shape != np.shape(dem_m):
+            raise ValueError(f"slope/aspect {slope.shape} not on the DEM grid {np.shape(dem_m)}")
     out = {"slope": slope, "aspect": aspect, "dem_m": np.asarray(dem_m, F32)}
     if cast_shadows:
         out["cast_shadow"] = terrain.cast_shadow(dem_m, res_m, sza, saa)
@@ -205,7 +234,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                        model: AtmosphereModel | None = None, aerosol: str = "rural", season: str = "summer",
                        ozone_du: float = 331.0, prior: AcResult | None = None,
                        options: AcOptions | None = None, sink: Callable[[str, np.ndarray], None] | None = None,
-                       maps: bool = True, inplace: bool = False) -> AcResult:
+                       maps: bool = True, inplace: bool = False, keep_linear: tuple[str, ...] = ()) -> AcResult:
     """Surface reflectance of every band in ``toa`` (B10 only feeds the cirrus step), AOT/WV maps, metadata.
 
     ``toa``: TOA reflectance (float32) on one grid; ``nodata``: True where no data; ``scl``: SCL codes on the
@@ -217,13 +246,20 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     (``aot``/``wv`` None), e.g. for the 2nd..nth single-band call of a 10 m run with ``prior``;
     ``maps="dn"`` gives them already encoded (uint16, ``encode.aot_dn``/``wvp_dn``), built strip by strip.
     ``inplace=True``: the caller gives up ``toa``; each band's float32 array is overwritten by its BOA (no
-    second full-size array per band).
+    second full-size array per band). ``keep_linear``: bands whose working-grid linear coefficients
+    (flat scenes with adjacency) go into ``work["linear"]``, so that a finer run with this result as
+    ``prior`` applies them directly (Sen2Cor's 10 m run re-uses the 20 m atmosphere) instead of
+    re-deriving the same working-grid atmosphere and environment from block means of its pixels.
     """
     opt = options or AcOptions()
     bands = [b for b in toa if b != "B10"]
     shape = next(iter(toa.values())).shape
     scl = np.full(shape, 4, np.uint8) if scl is None else np.asarray(scl)
     valid = ~np.asarray(nodata, bool) & (scl != 0)
+    cutoff = float(_ac(ac_gipp, "ac_topo_corr_cutoff", 1.5))
+    reused = _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sink, inplace, maps)
+    if reused is not None:
+        return reused
     model = model or AtmosphereModel(sensor, aerosol, season, ozone_du)
     flags = _get(l2a_ac, "flags", None)
     calib = _get(l2a_ac, "calibration", None)
@@ -399,9 +435,9 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         sky_w = _fill(block_mean(sky_full, k, valid), 1.0).astype(F32)
         ter_n = 2 * max(int(round(float(_ac(ac_gipp, "ac_rng_nbhd_terrain_corr", 0.5)) * 1000 / wres)), 3) + 1
     brdf_code = int(_get(flags, "brdf_correction", 0)) if dem_on else 0
-    cutoff = float(_ac(ac_gipp, "ac_topo_corr_cutoff", 1.5))
     boa: dict[str, np.ndarray] = {}
     neg: dict[str, float] = {}
+    linear_w: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     n_valid = int(np.count_nonzero(valid))
     names = ("path", "g_dir", "g_dif", "s_alb", "q") + (("t_sun",) if dem_on else ())
     for b in bands:
@@ -418,22 +454,17 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         # TOA rows are read before they are overwritten
         out = toa[b] if inplace and toa[b].dtype == F32 and toa[b].flags.c_contiguous else np.empty(shape, F32)
         n_neg = 0
-        lin = None
+        rows = range(0, shape[0], opt.block_rows)
         if env_o is not None and opt.linear_inversion and not dem_on and not relief:
             # no pixel-scale input but the TOA itself: with a known environment the inversion is linear in
             # the TOA (surface.linear_coefficients), so two working-grid fields replace the per-pixel terms
-            lin = [up_px.cols(c) for c in linear_coefficients(t_w, env_w_b)]
-            env_o = None
-        for r0 in range(0, shape[0], opt.block_rows):
+            coef = linear_coefficients(t_w, env_w_b)
+            if b in keep_linear:
+                linear_w[b] = coef
+            n_neg = _linear_band(toa[b], coef, up_px, valid, cutoff, out, opt.block_rows)
+            rows = ()
+        for r0 in rows:
             r1 = min(shape[0], r0 + opt.block_rows)
-            if lin is not None:
-                rho = up_px.rows(lin[0], r0, r1)
-                rho *= toa[b][r0:r1]
-                rho -= up_px.rows(lin[1], r0, r1)
-                np.minimum(rho, cutoff, out=rho)
-                _store(out, rho, valid, r0, r1)
-                n_neg += int(np.count_nonzero(rho[valid[r0:r1]] < 0))
-                continue
             t = tg.block(b, up_o, r0, r1, z_o[r0:r1] if relief else None,
                          np.sqrt(up_px.rows(wv_cols, r0, r1)) if wv_varies else None, names)
             f_dir = f_dif = sky = rho_ter = cos_i = None
@@ -453,7 +484,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                                         float(_get(flags, "brdf_lower_bound", 0.22)), WAVELENGTH_UM.get(b, 0.5))
                 rho *= g
             _store(out, rho, valid, r0, r1)
-            n_neg += int(np.count_nonzero(rho[valid[r0:r1]] < 0))
+            n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         if sink is None:
             boa[b] = out
@@ -494,7 +525,35 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 "CIRRUS": info.get("cirrus"), "WV_INFO": info.get("wv")}
     meta = dict(meta)
     meta["NEGATIVE_BOA_PERCENTAGE"] = neg
-    return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres})
+    return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres, "linear": linear_w})
+
+
+def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sink, inplace, maps):
+    """The AcResult of ``correct_resolution`` when ``prior`` holds the working-grid linear coefficients of
+    every band (``keep_linear``) on this grid's working grid; None when it cannot be used."""
+    linear = (prior.work.get("linear") or {}) if prior is not None else {}
+    if maps or not bands or any(b not in linear for b in bands):
+        return None
+    k = max(1, int(round(opt.work_res_m / resolution_m)))
+    shape = next(iter(toa.values())).shape
+    wshape = (-(-shape[0] // k), -(-shape[1] // k))
+    if any(linear[b][0].shape != wshape for b in bands):
+        return None
+    up_px = Upsampler(wshape, k, shape)
+    boa, neg = {}, {}
+    n_valid = int(np.count_nonzero(valid))
+    for b in bands:
+        out = toa[b] if inplace and toa[b].dtype == F32 and toa[b].flags.c_contiguous else np.empty(shape, F32)
+        n_neg = _linear_band(toa[b], linear[b], up_px, valid, cutoff, out, opt.block_rows)
+        neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
+        if sink is None:
+            boa[b] = out
+        else:
+            sink(b, out)
+        del out
+    meta = dict(prior.metadata)
+    meta["NEGATIVE_BOA_PERCENTAGE"] = neg
+    return AcResult(boa, None, None, ~valid, meta, prior.work)
 
 
 def stats_vs_truth(boa: dict[str, np.ndarray], truth: dict[str, np.ndarray], mask: np.ndarray,

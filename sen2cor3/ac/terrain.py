@@ -4,6 +4,10 @@ Sloped ground receives the direct beam with cos(i) instead of cos(sza), sees onl
 V = (1 + cos slope) / 2 of the diffuse sky, and gets light reflected by the opposite terrain. Sen2Cor's
 diffuse model is Hay's: the circumsolar part b * Tsun follows the direct beam (cos i / cos sza), the rest is
 isotropic (x V); ``diffuse="isotropic"`` drops the circumsolar part (then F_dif = V).
+
+Slope and aspect are in radians here (aspect: downslope azimuth clockwise from grid north, 0 when flat); they
+come from the processor's one Horn implementation, ``sen2cor3.sc.terrain.slope_aspect(..., degrees=False)``
+(see ``ac.correct.terrain_fields``), which the scene classification and the DEM reader use too.
 """
 from __future__ import annotations
 
@@ -15,20 +19,11 @@ F32 = np.float32
 COS_I_MIN = 26.0 / 255.0      # Sen2Cor clamps cos(beta) at 26/255 outside shadow (beta <= 84.1 deg)
 
 
-def slope_aspect(dem_m: np.ndarray, res_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Slope and aspect (rad; aspect = azimuth the slope faces, clockwise from grid north)."""
-    d = np.asarray(dem_m, np.float64)
-    dz_drow, dz_dcol = np.gradient(d, res_m)
-    de, dn = dz_dcol, -dz_drow                          # dz/dEast, dz/dNorth
-    slope = np.arctan(np.hypot(de, dn))
-    aspect = np.mod(np.arctan2(-de, -dn), 2 * np.pi)    # downhill direction
-    return slope.astype(F32), aspect.astype(F32)
-
-
 def cos_illumination(slope: np.ndarray, aspect: np.ndarray, sza_deg, saa_deg) -> np.ndarray:
-    """cos(i) = cos s cos sza + sin s sin sza cos(saa - aspect)."""
-    th, ph = np.radians(sza_deg), np.radians(saa_deg)
-    return (np.cos(slope) * np.cos(th) + np.sin(slope) * np.sin(th) * np.cos(ph - aspect)).astype(F32)
+    """cos(i) = cos s cos sza + sin s sin sza cos(saa - aspect), slope/aspect in radians: the scene
+    classification's ``cos_incidence`` (one implementation)."""
+    from sen2cor3.sc.terrain import cos_incidence
+    return cos_incidence(slope, aspect, sza_deg, saa_deg, degrees=False)
 
 
 def sky_view(slope: np.ndarray) -> np.ndarray:

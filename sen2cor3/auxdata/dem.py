@@ -8,11 +8,14 @@ GLO-90 otherwise, and the other family is the fallback. Tiles listed in ``<aux_d
 TIFF_missing_tiles.list`` (sea tiles that do not exist) are not required; like Sen2Cor, pixels no tile covers
 are sea level (0 m).
 
-Heights are warped bilinearly (Sen2Cor uses cubic spline); slope and aspect come from GDAL's DEMProcessing
-(Horn, with edges, as Sen2Cor's ``-compute_edges``), degrees, aspect clockwise from north (downslope
-direction, 0 on flat ground). The sky-view factor is the isotropic-sky approximation ``(1 + cos slope) / 2``
-(the share of the sky hemisphere a tilted plane sees; it ignores horizon occlusion by distant terrain, which
-Sen2Cor's ATCOR code also only estimates).
+Heights are warped bilinearly (Sen2Cor uses cubic spline); slope and aspect come from the processor's one Horn
+implementation, ``sen2cor3.sc.terrain.slope_aspect`` (what Sen2Cor's ``gdaldem slope|aspect -compute_edges``
+computes, equal to GDAL's DEMProcessing to float32 rounding): degrees, aspect clockwise from north (downslope
+direction, 0 on flat ground). The scene classification and the atmospheric correction use that same function,
+so on this grid (the base resolution) they may take these layers instead of recomputing them. The sky-view
+factor is the AC's ``ac.terrain.sky_view``, the isotropic-sky approximation ``(1 + cos slope) / 2`` (the share
+of the sky hemisphere a tilted plane sees; it ignores horizon occlusion by distant terrain, which Sen2Cor's
+ATCOR code also only estimates).
 
 Failures (folder missing or empty, no tile for the footprint, a corrupt tile, a DEM of zeros as Sen2Cor
 checks) give None and a reason, or a one-line :class:`AuxDataError` naming the folder when
@@ -28,7 +31,10 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal
 
-from .grid import AuxDataError, TileGrid, gdal_call, mem_dataset, warp_to_grid
+from sen2cor3.ac.terrain import sky_view
+from sen2cor3.sc.terrain import slope_aspect
+
+from .grid import AuxDataError, TileGrid, gdal_call, warp_to_grid
 
 __all__ = ["DemFields", "copernicus_tile_names", "find_dem_tiles", "flat_dem", "load_dem",
            "resolve_dem_directory", "terrain_from_height"]
@@ -127,17 +133,9 @@ def find_dem_tiles(folder: Path, lonlat_bounds, dem_reference: str, aux_root: Pa
 
 def terrain_from_height(height: np.ndarray, grid: TileGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(slope deg, aspect deg clockwise from north, sky-view factor) of a height field on ``grid``."""
-    src = mem_dataset(height, grid.geotransform, grid.epsg, nodata=None)
-
-    def dem_op(mode: str, **kw) -> np.ndarray:
-        out = gdal_call(lambda: gdal.DEMProcessing("", src, mode, format="MEM", computeEdges=True, **kw),
-                        f"DEM {mode}")
-        return out.GetRasterBand(1).ReadAsArray().astype(np.float32)
-
-    slope = dem_op("slope")
-    aspect = dem_op("aspect", zeroForFlat=True)
-    sky = ((1.0 + np.cos(np.radians(slope))) / 2.0).astype(np.float32)
-    return slope, aspect, sky
+    _, dx, _, _, _, dy = grid.geotransform
+    slope, aspect = slope_aspect(height, (abs(dx), abs(dy)))
+    return slope, aspect, sky_view(np.radians(slope))
 
 
 def flat_dem(grid: TileGrid, elevation_m: float = 0.0) -> DemFields:

@@ -35,22 +35,109 @@ class TerrainMaps:
     cast_shadow: np.ndarray    # bool
 
 
-def slope_aspect(dem: np.ndarray, resolution_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Slope (deg) and aspect (deg clockwise from north, downslope direction), Horn's method."""
-    z = dem.astype(F32, copy=False)
-    dzdx = ndimage.sobel(z, axis=1, mode="nearest") / F32(8 * resolution_m)   # east
-    dzdy = -ndimage.sobel(z, axis=0, mode="nearest") / F32(8 * resolution_m)  # north
-    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy))).astype(F32)
-    aspect = (np.degrees(np.arctan2(-dzdx, -dzdy)) % 360.0).astype(F32)
+def slope_aspect(dem: np.ndarray, resolution_m, degrees: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Slope and aspect of a height field by Horn's method: the one implementation of the processor.
+
+    The scene classification (``terrain_maps``), the atmospheric correction (``ac.correct.terrain_fields``,
+    in radians) and the aux reader (``auxdata.dem.terrain_from_height``) all call this. It is what GDAL's
+    DEMProcessing computes, i.e. Sen2Cor's ``gdaldem slope|aspect -compute_edges`` (equal to float32
+    rounding). Convention:
+
+    * grid: north-up, rows run north to south, columns west to east; ``resolution_m``: the pixel size (m),
+      or (x size, y size);
+    * Horn: on the 3x3 window ``a b c / d e f / g h i``, dz/dEast = ((c + 2f + i) - (a + 2d + g)) / (8 dx),
+      dz/dNorth = ((a + 2b + c) - (g + 2h + i)) / (8 dy);
+    * slope: angle of the surface from the horizontal, [0, 90] deg. Aspect: azimuth of the downslope
+      direction (the way the slope faces), clockwise from grid north, [0, 360) deg, 0 on flat ground
+      (GDAL's ``-zero_for_flat``). Radians for both with ``degrees=False``;
+    * edges (GDAL's ``-compute_edges``): a missing row or column of the window is extrapolated linearly
+      (2 x edge - next inner line); at the four corner pixels GDAL repeats the edge column instead
+      (a quirk kept for equality). No data (NaN): a NaN neighbour takes the centre's height, a NaN centre
+      gives NaN.
+
+    Float32 throughout (one tile at 10 m is 120 M pixels); no padded copy of the DEM.
+    """
+    rx, ry = (resolution_m, resolution_m) if np.ndim(resolution_m) == 0 else resolution_m
+    z = np.asarray(dem, F32)
+    gx, gy = _horn_sums(z)
+    gx *= F32(1.0 / (8.0 * abs(float(rx))))     # dz/dEast
+    gy *= F32(1.0 / (8.0 * abs(float(ry))))     # dz/dNorth
+    flat = (gx == 0) & (gy == 0)
+    aspect = np.arctan2(-gx, -gy)               # downslope azimuth, (-pi, pi]
+    if degrees:
+        np.degrees(aspect, out=aspect)
+    full = F32(360.0 if degrees else 2 * math.pi)
+    aspect[aspect < 0] += full
+    aspect[(aspect >= full) | flat] = 0.0
+    slope = np.hypot(gx, gy, out=gx)
+    np.arctan(slope, out=slope)
+    if degrees:
+        np.degrees(slope, out=slope)
     return slope, aspect
 
 
-def cos_incidence(slope_deg, aspect_deg, sza_deg: float, saa_deg: float) -> np.ndarray:
-    """Cosine of the angle between the sun and the local surface normal."""
-    s, a = np.radians(slope_deg), np.radians(aspect_deg)
-    z, az = math.radians(sza_deg), math.radians(saa_deg)
-    c = math.cos(z) * np.cos(s) + math.sin(z) * np.sin(s) * np.cos(az - a)
-    return c.astype(F32)
+def _horn_sums(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Horn's unscaled sums (east minus west, north minus south) with the edge rules of ``slope_aspect``."""
+    ny, nx = z.shape
+    if ny < 3 or nx < 3 or not np.isfinite(z).all():
+        return _horn_sums_padded(z)
+    gx = np.empty(z.shape, F32)
+    gy = np.empty(z.shape, F32)
+    d = z[:, 2:] - z[:, :-2]                    # east - west, then [1 2 1] across the rows
+    c = gx[1:-1, 1:-1]
+    np.add(d[:-2], d[2:], out=c)
+    c += d[1:-1]
+    c += d[1:-1]
+    d = z[:-2, :] - z[2:, :]                    # north - south, then [1 2 1] along the rows
+    c = gy[1:-1, 1:-1]
+    np.add(d[:, :-2], d[:, 2:], out=c)
+    c += d[:, 1:-1]
+    c += d[:, 1:-1]
+    del d, c
+    edge = slice(None)
+    for line, strip in (((0, edge), (slice(0, 2), edge)), ((-1, edge), (slice(-2, None), edge)),
+                        ((edge, 0), (edge, slice(0, 2))), ((edge, -1), (edge, slice(-2, None)))):
+        sx, sy = _horn_sums_padded(z[strip])    # a border line needs only the next inner line
+        gx[line], gy[line] = sx[line], sy[line]
+    return gx, gy
+
+
+def _horn_sums_padded(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Horn's sums on any grid (NaN-safe): linearly extrapolated border lines, GDAL's corners."""
+    ny, nx = z.shape
+    p = z
+    for axis, n in ((0, ny), (1, nx)):
+        width = [(0, 0), (0, 0)]
+        width[axis] = (1, 1)
+        p = np.pad(p, width, mode="reflect", reflect_type="odd") if n >= 2 else np.pad(p, width, mode="edge")
+    holes = np.isnan(p).any()
+
+    def sums(w: list[list[np.ndarray]], centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if holes:
+            w = [[np.where(np.isnan(v), centre, v) for v in row] for row in w]
+        (a, b, c), (d, _, f), (g, h, i) = w
+        return (c + 2 * f + i) - (a + 2 * d + g), (a + 2 * b + c) - (g + 2 * h + i)
+
+    gx, gy = sums([[p[r:r + ny, q:q + nx] for q in range(3)] for r in range(3)], z)
+    gx, gy = np.asarray(gx, F32), np.asarray(gy, F32)
+    for r in {0, ny - 1}:
+        for q in {0, nx - 1}:
+            cols = (max(q, 1), q + 1, min(q + 2, nx))   # edge column repeated, rows extrapolated
+            gx[r, q], gy[r, q] = sums([[p[r + k, j] for j in cols] for k in range(3)], z[r, q])
+    gx[np.isnan(z)] = np.nan
+    gy[np.isnan(z)] = np.nan
+    return gx, gy
+
+
+def cos_incidence(slope, aspect, sza_deg, saa_deg, degrees: bool = True) -> np.ndarray:
+    """Cosine of the angle between the sun and the local surface normal (SC and AC):
+    cos i = cos s cos sza + sin s sin sza cos(saa - aspect).
+
+    ``slope``/``aspect`` as from ``slope_aspect`` (degrees, or radians with ``degrees=False``); sun zenith and
+    azimuth (clockwise from north) in degrees, scalars or arrays broadcasting with the slope."""
+    s, a = (np.radians(slope), np.radians(aspect)) if degrees else (slope, aspect)
+    th, ph = np.radians(sza_deg), np.radians(saa_deg)
+    return (np.cos(s) * np.cos(th) + np.sin(s) * np.sin(th) * np.cos(ph - a)).astype(F32)
 
 
 def cast_shadows(dem: np.ndarray, sza_deg: float, saa_deg: float, resolution_m: float) -> np.ndarray:
@@ -80,9 +167,13 @@ def cast_shadows(dem: np.ndarray, sza_deg: float, saa_deg: float, resolution_m: 
     return back[r0:r0 + z.shape[0], c0:c0 + z.shape[1]].astype(bool)
 
 
-def terrain_maps(dem: np.ndarray, sza_deg: float, saa_deg: float, resolution_m: float) -> TerrainMaps:
-    """Slope, incidence and Sen2Cor-3-style shadow map (cast shadows 3x3-median filtered)."""
-    slope, aspect = slope_aspect(dem, resolution_m)
+def terrain_maps(dem: np.ndarray, sza_deg: float, saa_deg: float, resolution_m: float,
+                 slope_aspect_deg: tuple[np.ndarray, np.ndarray] | None = None) -> TerrainMaps:
+    """Slope, incidence and Sen2Cor-3-style shadow map (cast shadows 3x3-median filtered).
+
+    ``slope_aspect_deg``: ``slope_aspect(dem, resolution_m)`` when already at hand on this grid (the DEM
+    reader's ``slope_deg``/``aspect_deg``), used instead of recomputing it."""
+    slope, aspect = slope_aspect(dem, resolution_m) if slope_aspect_deg is None else slope_aspect_deg
     cosi = cos_incidence(slope, aspect, sza_deg, saa_deg)
     cast = cast_shadows(dem, sza_deg, saa_deg, resolution_m) | (cosi <= 0)
     cast = masks.median_bool(cast, 3)

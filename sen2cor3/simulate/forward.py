@@ -348,12 +348,9 @@ def environment(rho: np.ndarray, res_m: float = ENV_GRID_M, rmax_km: float = ENV
 
 
 def _mirror_pad(a: np.ndarray, n: int) -> np.ndarray:
-    """Symmetric padding wider than the array (numpy's repeats the reflection for us step by step)."""
-    while n > 0:
-        step = min(n, min(a.shape))
-        a = np.pad(a, step, mode="symmetric")
-        n -= step
-    return a
+    """Symmetric padding, also wider than the array: numpy repeats the reflection itself (the even,
+    2-scene-periodic extension). Plain numpy rather than the AC's helper: the truth imports no code under test."""
+    return np.pad(a, n, mode="symmetric")
 
 
 def to_dn(rho_toa: np.ndarray, nodata: np.ndarray, radio_add_offset: float) -> np.ndarray:
