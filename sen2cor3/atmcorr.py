@@ -229,10 +229,14 @@ def _block_mean_dn(a: np.ndarray) -> np.ndarray:
     """Sen2Cor's 20 -> 60 m block mean on encoded uint16 images; a block with any no-data pixel keeps the mean
     of its valid pixels, an all-no-data block stays 0."""
     r, c = a.shape[0] // 3 * 3, a.shape[1] // 3 * 3
-    blocks = a[:r, :c].reshape(r // 3, 3, c // 3, 3).astype(np.float32)
-    valid = blocks > 0
-    n = valid.sum(axis=(1, 3))
-    s = np.where(valid, blocks, 0).sum(axis=(1, 3))
+    blocks = a[:r, :c].reshape(r // 3, 3, c // 3, 3)
+    s = np.zeros((r // 3, c // 3), np.uint32)              # exact sums (no data adds 0)
+    n = np.zeros((r // 3, c // 3), np.int64)
+    for i in range(3):                                     # nine strided passes, no float copy of the band
+        for j in range(3):
+            v = blocks[:, i, :, j]
+            s += v
+            n += v > 0
     out = np.where(n > 0, s / np.maximum(n, 1) + 0.5, 0)
     return out.astype(a.dtype)
 
