@@ -218,8 +218,9 @@ def _lin_index(n_out: int, n_in: int, cell_px: float) -> tuple[np.ndarray, np.nd
 def block_mean(a: np.ndarray, k: int, valid: np.ndarray | None = None) -> np.ndarray:
     """Mean over k x k blocks (partial edge blocks included); with ``valid``, NaN where a block has none.
 
-    Works in strips of whole block rows: a 10980^2 band then needs ~70 MB of float64 temporaries instead
-    of ~4 GB; every block is summed exactly as on the whole array (same values, bit for bit)."""
+    Works in strips of whole block rows and sums the k x k phases of each strip into float64 (one read of
+    the input, no float64 copy of it): a 10980^2 band needs a few MB of temporaries. Sums of float32
+    reflectances in float64 are exact, so the values do not depend on the summation order."""
     a = np.asarray(a)
     ny, nx = a.shape
     cy, cx = -(-ny // k), -(-nx // k)
@@ -229,13 +230,27 @@ def block_mean(a: np.ndarray, k: int, valid: np.ndarray | None = None) -> np.nda
     for i0 in range(0, cy, step):
         i1 = min(cy, i0 + step)
         r0, r1 = i0 * k, min(ny, i1 * k)
-        pad = np.zeros(((i1 - i0) * k, cx * k))
-        w = np.zeros(((i1 - i0) * k, cx * k))
-        m = np.ones((r1 - r0, nx), bool) if valid is None else valid[r0:r1]
-        pad[: r1 - r0, :nx] = np.where(m, np.asarray(a[r0:r1], np.float64), 0.0)
-        w[: r1 - r0, :nx] = m
-        s[i0:i1] = pad.reshape(i1 - i0, k, cx, k).sum(axis=(1, 3))
-        n[i0:i1] = w.reshape(i1 - i0, k, cx, k).sum(axis=(1, 3))
+        rows = a[r0:r1]
+        m = None if valid is None else valid[r0:r1]
+        if m is not None and not m.all():
+            rows = np.where(m, rows, rows.dtype.type(0))
+        if (r1 - r0, nx) != ((i1 - i0) * k, cx * k):            # partial edge blocks: zero-pad the strip
+            pad = np.zeros(((i1 - i0) * k, cx * k), rows.dtype)
+            pad[: r1 - r0, :nx] = rows
+            rows = pad
+            w = np.zeros(pad.shape, bool)
+            w[: r1 - r0, :nx] = True if m is None else m
+            m = w
+        blk = rows.reshape(i1 - i0, k, cx, k)
+        acc = np.zeros((i1 - i0, cx))
+        for i in range(k):
+            for j in range(k):
+                acc += blk[:, i, :, j]
+        s[i0:i1] = acc
+        if m is None or m.all():
+            n[i0:i1] = k * k
+        else:
+            n[i0:i1] = m.reshape(i1 - i0, k, cx, k).sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 

@@ -87,23 +87,30 @@ def _read_multi(ds: gdal.Dataset, win: Window, out_shape: tuple[int, int], resam
 
 
 def block_mean_dn(full_res: np.ndarray, f: int) -> np.ndarray:
-    """f x f block means of native pixels (integers: rounded, and a block touching DN 0 is no data), in strips
-    of rows: the float64 means of a whole 10 m band would take ~1 GB."""
+    """f x f block means of native pixels (integers: rounded half to even as ``np.rint``, and a block touching
+    DN 0 is no data), in strips of rows: integer sums of the f x f phases, no float copy of a 10 m band."""
     nr, nc = full_res.shape[0] // f, full_res.shape[1] // f
     integer = np.issubdtype(full_res.dtype, np.integer)
     out = np.empty((nr, nc), full_res.dtype)
-    step = max(1, (1 << 21) // max(1, nc * f * f))
+    step = max(1, (1 << 22) // max(1, nc * f * f))
     for r0 in range(0, nr, step):
         r1 = min(nr, r0 + step)
         blk = full_res[r0 * f: r1 * f, : nc * f].reshape(r1 - r0, f, nc, f)
-        m = blk.astype(np.float64).mean(axis=(1, 3))
-        if integer:
-            info = np.iinfo(full_res.dtype)
-            o = np.clip(np.rint(m), info.min, info.max).astype(full_res.dtype)
-            o[(blk == 0).any(axis=(1, 3))] = 0
-            out[r0:r1] = o
-        else:
-            out[r0:r1] = m
+        if not integer:
+            out[r0:r1] = blk.astype(np.float64).mean(axis=(1, 3))
+            continue
+        s = np.zeros((r1 - r0, nc), np.uint64)
+        zero = np.zeros((r1 - r0, nc), bool)
+        for i in range(f):
+            for j in range(f):
+                v = blk[:, i, :, j]
+                s += v
+                zero |= v == 0
+        m = np.rint(s / float(f * f))                 # exact quotient in float64, as the mean was
+        info = np.iinfo(full_res.dtype)
+        o = np.clip(m, info.min, info.max).astype(full_res.dtype)
+        o[zero] = 0
+        out[r0:r1] = o
     return out
 
 
@@ -154,6 +161,15 @@ def _resampled(path, native_m: float, target_m: float, window: Window | None, do
         out = data[:, ri][:, :, ci]
         return out if all_bands else out[0]
     dtype = data.dtype
+    info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
+    if up == "bilinear":
+        # separable: map_coordinates' order-1 weights are products of row and column weights, so two 1-D
+        # passes in float64 give its values, ~8x faster (no coordinate grids, no per-pixel spline code)
+        out = np.empty((data.shape[0], win.nrows, win.ncols), dtype=dtype)
+        for i, layer in enumerate(data):
+            res = _linear_1d(_linear_1d(layer.astype(np.float64), yy - r0, 0), xx - c0, 1)
+            out[i] = np.clip(np.rint(res), info.min, info.max) if info else res
+        return out if all_bands else out[0]
     rr, cc = np.meshgrid(yy - r0, xx - c0, indexing="ij")
     order = _ORDER[up]
     out = np.empty((data.shape[0], win.nrows, win.ncols), dtype=dtype)
@@ -163,6 +179,23 @@ def _resampled(path, native_m: float, target_m: float, window: Window | None, do
         info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
         out[i] = np.clip(np.rint(res), info.min, info.max) if info else res
     return out if all_bands else out[0]
+
+
+def _linear_1d(a: np.ndarray, pos: np.ndarray, axis: int) -> np.ndarray:
+    """Linear interpolation of ``a`` along ``axis`` at fractional indices ``pos``, edges held (the order-1,
+    ``mode="nearest"`` rule of ``map_coordinates``)."""
+    n = a.shape[axis]
+    p = np.clip(np.asarray(pos, np.float64), 0.0, n - 1.0)
+    i0 = np.minimum(np.floor(p).astype(np.int64), max(n - 2, 0))
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    w = (p - i0).reshape(shape)
+    lo = np.take(a, i0, axis=axis)
+    hi = np.take(a, np.minimum(i0 + 1, n - 1), axis=axis)
+    hi -= lo
+    hi *= w
+    lo += hi
+    return lo
 
 
 def read_band(product: L1CProduct, band_name: str, resolution_m: int, window: Window | None = None,
