@@ -246,7 +246,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     (``aot``/``wv`` None), e.g. for the 2nd..nth single-band call of a 10 m run with ``prior``;
     ``maps="dn"`` gives them already encoded (uint16, ``encode.aot_dn``/``wvp_dn``), built strip by strip.
     ``inplace=True``: the caller gives up ``toa``; each band's float32 array is overwritten by its BOA (no
-    second full-size array per band). ``keep_linear``: bands whose working-grid linear coefficients
+    second full-size array per band) and, with a ``sink``, removed from ``toa`` once sunk. ``keep_linear``: bands whose working-grid linear coefficients
     (flat scenes with adjacency) go into ``work["linear"]``, so that a finer run with this result as
     ``prior`` applies them directly (Sen2Cor's 10 m run re-uses the 20 m atmosphere) instead of
     re-deriving the same working-grid atmosphere and environment from block means of its pixels.
@@ -490,6 +490,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             boa[b] = out
         else:                          # the caller encodes/writes the band now and frees it (full tiles)
             sink(b, out)
+            if inplace:
+                del toa[b]             # its array held this BOA: memory falls band by band
         del out
 
     # ---------------------------------------------------------------- metadata
