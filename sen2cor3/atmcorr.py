@@ -71,22 +71,8 @@ class _BandSink:
         self.tci = np.empty((3,) + scl.shape, np.uint8) if tci else None
         self.tci_seen: set[str] = set()
         self.dn60: dict[str, np.ndarray] = {}
-        self.n_done = 0
-        self._hook: tuple[int, object] | None = None
-
-    def after(self, n_bands: int, fn) -> None:
-        """Call ``fn()`` once ``n_bands`` bands have been received (now if already so); ``fn`` None runs a
-        pending hook at once."""
-        if fn is not None:
-            self._hook = (n_bands, fn)
-        if self._hook is not None and (fn is None or self.n_done >= self._hook[0]):
-            hook, self._hook = self._hook[1], None
-            hook()
 
     def __call__(self, band: str, boa: np.ndarray) -> None:
-        self.n_done += 1
-        if self._hook is not None and self.n_done >= self._hook[0]:
-            self.after(0, None)
         if band in self.write_bands or band in self.bands60:
             dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset)
             if band in self.bands60:
@@ -175,16 +161,16 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     ac_nodata = np.asarray(nodata, bool) | (np.asarray(sc.scl) == 0)      # = the correction's ~valid
     sink = _BandSink(writer, base_resolution, ac_nodata, sc.scl, offset, out_bands, bands60,
                      tci=options.tci and all(b in toa for b in TCI_BANDS))
-    if 10 in resolutions and prefetch is not None and ("qi", 10) not in prefetch:
-        # the 10 m decodes start once half of the base-resolution TOA bands are corrected and released
-        # (earlier, the decoder's buffers came on top of the whole TOA: +0.9 GB at the full-tile peak)
-        sink.after(len(out_bands) // 2, lambda: start_10m_reads(product, prefetch, qi_cache, scratch))
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, sensor, base_resolution,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
                             ozone_du=ozone, sink=sink, maps="dn", inplace=True,
                             keep_linear=BANDS_10M if 10 in resolutions else ())
     toa.clear()                                   # the caller's dict too: frees the base-resolution TOA
-    sink.after(0, None)                           # (a run with fewer bands than expected starts it now)
+    if 10 in resolutions and prefetch is not None and ("qi", 10) not in prefetch:
+        # decoded while the 20/60 m images are written (started during the classification or halfway
+        # through the 20 m correction, the decoder's buffers raised the full-tile peak by 0.1-0.9 GB and the
+        # two cores were busy anyway: no gain in wall time)
+        start_10m_reads(product, prefetch, qi_cache, scratch)
     report.progress(55.0, f"Writing {base_resolution} m images")
     _write_maps(writer, base_resolution, ac, sc.scl, also_60=down60)
     sink.write_tci()
