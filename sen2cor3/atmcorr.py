@@ -263,7 +263,8 @@ def _terrain(aux, config, product: L1CProduct, res_m: int, upsample_from=None, d
     if not config.l2a.atmospheric_correction.flags.dem_terrain_correction:
         return z_km, None
     return z_km, terrain_fields(aux.dem.height_m, res_m, product.angles.mean_sun_zenith,
-                                product.angles.mean_sun_azimuth)
+                                product.angles.mean_sun_azimuth,
+                                slope_aspect_deg=(aux.dem.slope_deg, aux.dem.aspect_deg))   # same grid, same Horn
 
 
 def _qi_values(ac: AcResult, aux, aerosol: str, season: str, ozone: float, sensor: str) -> dict[str, Any]:
