@@ -130,12 +130,20 @@ def median3(a: np.ndarray) -> np.ndarray:
         return ndimage.median_filter(a, size=3)
     p = np.pad(a, 1, mode="symmetric")              # scipy "reflect" = numpy "symmetric"
     n0, n1 = a.shape
-    v = [p[i:i + n0, j:j + n1].copy() for i in range(3) for j in range(3)]
-    for i, j in _MED9:
-        lo = np.minimum(v[i], v[j])
-        np.maximum(v[i], v[j], out=v[j])
-        v[i] = lo
-    return v[4]
+    out = np.empty_like(a)
+    step = max(1, _MED_STRIP_PX // max(n1, 1))        # strips: nine views of a whole tile would be ~1 GB
+    for r0 in range(0, n0, step):
+        r1 = min(n0, r0 + step)
+        v = [p[r0 + i:r1 + i, j:j + n1].copy() for i in range(3) for j in range(3)]
+        for i, j in _MED9:
+            lo = np.minimum(v[i], v[j])
+            np.maximum(v[i], v[j], out=v[j])
+            v[i] = lo
+        out[r0:r1] = v[4]
+    return out
+
+
+_MED_STRIP_PX = 1 << 19
 
 
 #: Compare-exchange pairs of the median-of-9 network (Paeth; Devillard's opt_med9).
