@@ -16,9 +16,9 @@ from typing import Any, Callable
 import numpy as np
 from scipy.ndimage import map_coordinates
 
-from . import adjacency, cirrus, terrain
+from . import adjacency, cirrus, grids, terrain
 from .aot import DdvParams, retrieve_aot
-from .atmos import AtmosphereModel, TermGrid, Upsampler, _lin_index, block_mean, relative_azimuth
+from .atmos import AtmosphereModel, TermGrid, Upsampler, block_mean, relative_azimuth
 from .surface import invert, linear_coefficients
 from .wv import column_fraction, retrieve_wv
 
@@ -127,20 +127,6 @@ def choose_luts(look_up_tables: Any, month: int, lat_deg: float, ozone_du_aux: f
     return aerosol, season, oz
 
 
-def resample(a: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear resampling between two grids covering the same extent (pixel centres aligned)."""
-    ri0, ri1, rw = _lin_index(out_shape[0], a.shape[0], out_shape[0] / a.shape[0])
-    ci0, ci1, cw = _lin_index(out_shape[1], a.shape[1], out_shape[1] / a.shape[1])
-    c = a[:, ci0] * (1 - cw) + a[:, ci1] * cw
-    return (c[ri0] * (1 - rw[:, None]) + c[ri1] * rw[:, None]).astype(F32)
-
-
-def _sample(a: np.ndarray, k: int, wshape: tuple[int, int]) -> np.ndarray:
-    r = np.minimum(np.arange(wshape[0]) * k + k // 2, a.shape[0] - 1)
-    c = np.minimum(np.arange(wshape[1]) * k + k // 2, a.shape[1] - 1)
-    return a[np.ix_(r, c)]
-
-
 class _Lru:
     """A small least-recently-used memo: ``get(key, make)`` returns the cached value or stores ``make()``."""
 
@@ -156,55 +142,6 @@ class _Lru:
         if len(self.store) > self.size:
             self.store.popitem(last=False)
         return value
-
-
-def _encoded_map(work: np.ndarray, up: Upsampler, valid: np.ndarray, scl: np.ndarray, scale: float,
-                 rows: int) -> np.ndarray:
-    """uint16 AOT/WVP image (``encode.scaled_u16``) of a working-grid map, interpolated strip by strip."""
-    from .encode import scaled_u16
-    cols = up.cols(work)
-    out = np.empty(valid.shape, np.uint16)
-    for r0 in range(0, valid.shape[0], rows):
-        r1 = min(valid.shape[0], r0 + rows)
-        out[r0:r1] = scaled_u16(up.rows(cols, r0, r1), scale, ~valid[r0:r1], scl[r0:r1])
-    return out
-
-
-def _nearest_fill(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """``a`` with every invalid cell set to the value of the nearest valid cell."""
-    if valid.all() or not valid.any():
-        return a
-    from scipy.ndimage import distance_transform_edt
-    idx = distance_transform_edt(~valid, return_distances=False, return_indices=True)
-    return a[tuple(idx)]
-
-
-def _linear_band(toa_b: np.ndarray, coef_w: tuple[np.ndarray, np.ndarray], up: Upsampler, valid: np.ndarray,
-                 cutoff: float, out: np.ndarray, block_rows: int) -> int:
-    """rho = A toa - C block by block (``surface.linear_coefficients``, A and C on the working grid
-    interpolated by ``up``) into ``out`` (NaN where not valid); returns the number of negative values."""
-    cols = [up.cols(c) for c in coef_w]
-    n_neg = 0
-    for r0 in range(0, toa_b.shape[0], block_rows):
-        r1 = min(toa_b.shape[0], r0 + block_rows)
-        rho = up.rows(cols[0], r0, r1)
-        rho *= toa_b[r0:r1]
-        rho -= up.rows(cols[1], r0, r1)
-        np.minimum(rho, cutoff, out=rho)
-        _store(out, rho, valid, r0, r1)
-        n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
-    return n_neg
-
-
-def _store(out: np.ndarray, rho: np.ndarray, valid: np.ndarray, r0: int, r1: int) -> None:
-    """Rows r0:r1 of a band: the block's reflectance, NaN where there is no valid pixel."""
-    out[r0:r1] = rho
-    np.copyto(out[r0:r1], np.float32(np.nan), where=~valid[r0:r1])
-
-
-def _fill(a: np.ndarray, default: float) -> np.ndarray:
-    m = np.isfinite(a)
-    return np.where(m, a, float(np.mean(a[m])) if m.any() else default)
 
 
 def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast_shadows: bool = True,
@@ -271,14 +208,14 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     wshape = toa_w[bands[0]].shape
     valid_w = np.isfinite(toa_w[bands[0]])
     toa_w = {b: np.where(valid_w, v, 0.0).astype(F32) for b, v in toa_w.items()}
-    scl_w = np.where(valid_w, _sample(scl, k, wshape), 0)
+    scl_w = np.where(valid_w, grids.sample_centres(scl, k, wshape), 0)
     alt = float(_get(calib, "altitude", 0.1))
     z_arr = np.ndim(elevation_km) > 0
     z_o = np.asarray(elevation_km, F32) if z_arr else None
-    z_w = _fill(block_mean(z_o, k, valid), alt).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
+    z_w = grids.fill_mean(block_mean(z_o, k, valid), alt).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
     relief = bool(z_arr and float(np.ptp(z_w[valid_w])) > 0.01) if valid_w.any() else False
     cw = max(1, int(round(opt.cell_m / wres)))
-    z_c = _fill(block_mean(z_w, cw, valid_w), alt)
+    z_c = grids.fill_mean(block_mean(z_w, cw, valid_w), alt)
     cshape = z_c.shape
     yc = (np.arange(cshape[0]) + 0.5) * cw * wres
     xc = (np.arange(cshape[1]) + 0.5) * cw * wres
@@ -293,7 +230,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         return TermGrid(model, bs, aot_c, wv_c, z_c, sza_c, vza_c, raa_c, relief, wv_var)
 
     def cells(a_w, default):
-        return _fill(block_mean(a_w, cw, valid_w), default)
+        return grids.fill_mean(block_mean(a_w, cw, valid_w), default)
 
     # ---------------------------------------------------------------- WV, cirrus, AOT, WV
     start_vis = float(_get(calib, "visibility", 40.0))
@@ -354,10 +291,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     cams = cams or {}
 
     def as_w(v):
-        return None if v is None else (resample(np.asarray(v, F32), wshape) if np.ndim(v) else np.full(wshape, float(v), F32))
+        return None if v is None else (grids.resample(np.asarray(v, F32), wshape) if np.ndim(v) else np.full(wshape, float(v), F32))
 
     if prior is not None:
-        aot_w, wv_w = resample(prior.work["aot"], wshape), resample(prior.work["wv"], wshape)
+        aot_w, wv_w = grids.resample(prior.work["aot"], wshape), grids.resample(prior.work["wv"], wshape)
         meta_prior = dict(prior.metadata)
     else:
         meta_prior = None
@@ -421,7 +358,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     tg = grid(bands, aot_c, wv_c, wv_varies)
     up_px = Upsampler(wshape, k, shape)
     # terms near no data: the WV of the nearest valid cell, not the map's 0 (interpolated into valid pixels)
-    wv_terms = _nearest_fill(wv_w, valid_w)
+    wv_terms = grids.nearest_fill(wv_w, valid_w)
     wv_cols = up_px.cols(wv_terms)    # pixel rows per block (as up_px.full, without a full-size array)
     sq_w = np.sqrt(np.maximum(wv_terms, 0)).astype(F32)
     dem_on = bool(_get(flags, "dem_terrain_correction", False)) and dem_fields is not None
@@ -432,7 +369,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     sky_w = ter_n = None
     if dem_on:
         sky_full = terrain.sky_view(dem_fields["slope"])
-        sky_w = _fill(block_mean(sky_full, k, valid), 1.0).astype(F32)
+        sky_w = grids.fill_mean(block_mean(sky_full, k, valid), 1.0).astype(F32)
         ter_n = 2 * max(int(round(float(_ac(ac_gipp, "ac_rng_nbhd_terrain_corr", 0.5)) * 1000 / wres)), 3) + 1
     brdf_code = int(_get(flags, "brdf_correction", 0)) if dem_on else 0
     boa: dict[str, np.ndarray] = {}
@@ -461,7 +398,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             coef = linear_coefficients(t_w, env_w_b)
             if b in keep_linear:
                 linear_w[b] = coef
-            n_neg = _linear_band(toa[b], coef, up_px, valid, cutoff, out, opt.block_rows)
+            n_neg = grids.linear_band(toa[b], coef, up_px, valid, cutoff, out, opt.block_rows)
             rows = ()
         for r0 in rows:
             r1 = min(shape[0], r0 + opt.block_rows)
@@ -483,7 +420,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code,
                                         float(_get(flags, "brdf_lower_bound", 0.22)), WAVELENGTH_UM.get(b, 0.5))
                 rho *= g
-            _store(out, rho, valid, r0, r1)
+            grids.store_rows(out, rho, valid, r0, r1)
             n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         if sink is None:
@@ -499,8 +436,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     aot_o = wv_o = None
     if maps == "dn":                    # encoded strip by strip: no float32 full-size maps (10 m tiles)
         from .encode import AOT_QUANTIFICATION, WVP_QUANTIFICATION
-        aot_o = _encoded_map(aot_w, up_px, valid, scl, AOT_QUANTIFICATION, opt.block_rows)
-        wv_o = _encoded_map(wv_col_w, up_px, valid, scl, WVP_QUANTIFICATION, opt.block_rows)
+        aot_o = grids.encoded_map(aot_w, up_px, valid, scl, AOT_QUANTIFICATION, opt.block_rows)
+        wv_o = grids.encoded_map(wv_col_w, up_px, valid, scl, WVP_QUANTIFICATION, opt.block_rows)
     elif maps:
         aot_o = np.where(valid, up_px.full(aot_w), 0.0).astype(F32)
         wv_o = np.where(valid, up_px.full(wv_col_w), 0.0).astype(F32)
@@ -546,7 +483,7 @@ def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sin
     n_valid = int(np.count_nonzero(valid))
     for b in bands:
         out = toa[b] if inplace and toa[b].dtype == F32 and toa[b].flags.c_contiguous else np.empty(shape, F32)
-        n_neg = _linear_band(toa[b], linear[b], up_px, valid, cutoff, out, opt.block_rows)
+        n_neg = grids.linear_band(toa[b], linear[b], up_px, valid, cutoff, out, opt.block_rows)
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         if sink is None:
             boa[b] = out
@@ -572,5 +509,5 @@ def stats_vs_truth(boa: dict[str, np.ndarray], truth: dict[str, np.ndarray], mas
     return out
 
 
-__all__ = ["AcOptions", "AcResult", "Geometry", "choose_luts", "correct_resolution", "ddv_params", "resample",
+__all__ = ["AcOptions", "AcResult", "Geometry", "choose_luts", "correct_resolution", "ddv_params",
            "stats_vs_truth", "terrain_fields"]
