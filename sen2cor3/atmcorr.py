@@ -83,26 +83,16 @@ class _BandSink:
             self.tci[TCI_BANDS.index(band)] = encode.tci_channel(boa, nodata=self.nodata, scl=self.scl)
             self.tci_seen.add(band)
             if self.tci_seen == set(TCI_BANDS):       # encode it now, overlapping the remaining bands
-                self.write_tci()
-
-    def write_tci(self) -> None:
-        """Hand the TCI to the writer once all three channels are in (a no-op afterwards or without them)."""
-        if self.tci is not None and self.tci_seen == set(TCI_BANDS):
-            self.writer.image("TCI", self.res_m, self.tci)
-        self.tci = None
+                self.writer.image("TCI", self.res_m, self.tci)
+                self.tci = None
 
 
 #: TCI channel order (red, green, blue).
 TCI_BANDS = ("B04", "B03", "B02")
 
 
-def _write_maps(writer, res_m: int, ac: AcResult, scl: np.ndarray, also_60: bool = False) -> None:
-    """AOT and WVP images of one resolution (and their 60 m block means)."""
-    if ac.aot.dtype == np.uint16:                 # maps="dn": already encoded
-        aot, wvp = ac.aot, ac.wv
-    else:
-        aot = encode.aot_dn(ac.aot, nodata=ac.nodata, scl=scl)
-        wvp = encode.wvp_dn(ac.wv, nodata=ac.nodata, scl=scl)
+def _write_maps(writer, res_m: int, aot: np.ndarray, wvp: np.ndarray, also_60: bool = False) -> None:
+    """Encoded AOT and WVP images of one resolution (and their 60 m block means)."""
     writer.image("AOT", res_m, aot)
     writer.image("WVP", res_m, wvp)
     if also_60:
@@ -139,8 +129,8 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     ``toa`` is consumed: emptied once the base resolution is corrected (a full tile cannot keep it through
     the 10 m run). Bands are encoded and handed to ``writer`` one by one as the correction produces them;
     the 10 m run corrects one band at a time with the retrieval of the base run (``prior``), which gives the
-    same result as correcting the four bands together. ``prefetch``: a :class:`~sen2cor3.io.background.
-    Prefetcher` on which :func:`start_10m_reads` may already have queued the 10 m reads.
+    same result as correcting the four bands together. ``prefetch``: the :class:`~sen2cor3.io.background.
+    Prefetcher` on which :func:`start_10m_reads` queues the 10 m decodes (None: they run when collected).
     """
     from sen2cor3.processing import BANDS_10M  # shared constants of the tile stage
     from sen2cor3.products import l1c as l1c_io
@@ -166,14 +156,16 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                             ozone_du=ozone, sink=sink, maps="dn", inplace=True,
                             keep_linear=BANDS_10M if 10 in resolutions else ())
     toa.clear()                                   # the caller's dict too: frees the base-resolution TOA
-    if 10 in resolutions and prefetch is not None and ("qi", 10) not in prefetch:
+    if 10 in resolutions:
         # decoded while the 20/60 m images are written (started during the classification or halfway
         # through the 20 m correction, the decoder's buffers raised the full-tile peak by 0.1-0.9 GB and the
-        # two cores were busy anyway: no gain in wall time)
+        # two cores were busy anyway: no gain in wall time); without a prefetcher they run when collected
+        if prefetch is None:
+            from sen2cor3.io.background import Prefetcher
+            prefetch = Prefetcher(enabled=False)
         start_10m_reads(product, prefetch, qi_cache, scratch)
     report.progress(55.0, f"Writing {base_resolution} m images")
-    _write_maps(writer, base_resolution, ac, sc.scl, also_60=down60)
-    sink.write_tci()
+    _write_maps(writer, base_resolution, ac.aot, ac.wv, also_60=down60)      # maps="dn": encoded
     results.qi.update(_qi_values(ac, aux, aerosol, season, ozone, sensor))
 
     if down60:
@@ -189,10 +181,6 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
 
     if 10 in resolutions:
         report.progress(70.0, "Reading L1C bands at 10 m")
-        if prefetch is None or ("qi", 10) not in prefetch:
-            from sen2cor3.io.background import Prefetcher
-            prefetch = Prefetcher(enabled=False)
-            start_10m_reads(product, prefetch, qi_cache, scratch)
         dn10 = {b: _dn_10m(prefetch, scratch, b) for b in BANDS_10M}
         nodata10 = prefetch.get(("qi", 10))["nodata"]
         for b in BANDS_10M:
@@ -218,7 +206,6 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                     writer.image(name, 10, _upsampled_dn(dn, factor, sink10.nodata, scl10))
         del maps_base
         report.progress(85.0, "Writing 10 m images")
-        sink10.write_tci()
 
 
 def _upsampled_dn(dn: np.ndarray, factor: int, nodata: np.ndarray, scl: np.ndarray) -> np.ndarray:

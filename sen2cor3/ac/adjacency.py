@@ -76,12 +76,6 @@ def env_kernel(kind: str, res_m: float, rmax_km: float = ENV_RMAX_KM) -> np.ndar
     return w
 
 
-def _pad(a: np.ndarray, n: int) -> np.ndarray:
-    """The tile mirrored at its borders by ``n`` pixels, any ``n`` (numpy repeats the reflection when ``n``
-    exceeds the tile: the even, 2-tile-periodic extension)."""
-    return np.pad(a, n, mode="symmetric")
-
-
 class EnvConvolver:
     """The 6S environment weighting on one grid with one no-data mask (``environment_6s``), prepared once.
 
@@ -111,7 +105,8 @@ class EnvConvolver:
     def _convolve(self, field: np.ndarray) -> dict[str, np.ndarray]:
         ny, nx = field.shape
         n = self.n
-        spec = self._fft.rfft2(_pad(np.asarray(field, F32), n), s=self.fshape)
+        # the tile mirrored by n pixels (any n: numpy repeats the reflection, 2-tile periodic)
+        spec = self._fft.rfft2(np.pad(np.asarray(field, F32), n, mode="symmetric"), s=self.fshape)
         out = {}
         for k in self.KINDS:
             full = self._fft.irfft2(spec * self.spectra[k], s=self.fshape)

@@ -234,6 +234,21 @@ def fill_map(values: np.ndarray, known: np.ndarray, valid: np.ndarray, res_m: fl
     return np.where(valid, out, 0.0).astype(F32)
 
 
+def aot_from_cams(cams_aot: np.ndarray, valid: np.ndarray, z_mean: float, terms: TermsAt, toa: dict,
+                  sel45: np.ndarray, p: DdvParams, nodes: np.ndarray, start_vis_km: float,
+                  env: EnvAt | None = None) -> AotResult:
+    """Sen2Cor's CAMS fallback (no DDV pixels): the CAMS map, shifted down when the negative-reflectance
+    check (run when B04 and B8A are there) asks for clearer air."""
+    c_mean = float(np.mean(cams_aot[valid])) if valid.any() else float(np.mean(cams_aot))
+    vis = vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))
+    if "B04" in toa and "B8A" in toa:
+        vis = negative_check(vis_c, z_mean, terms, toa, sel45, p, env=env)
+    shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + 1e-6 else 0.0
+    amap = np.where(valid, np.maximum(cams_aot - shift, float(nodes[0])), 0.0).astype(F32)
+    return AotResult(amap, "CAMS", 0.0, start_vis_km, 0.0, vis, np.zeros(valid.shape, bool), 0.0,
+                     {"cams_mean": c_mean})
+
+
 def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray, z_km: np.ndarray,
                  res_m: float, terms: TermsAt, nodes: np.ndarray, p: DdvParams, start_vis_km: float,
                  vis_update_mode: int = 1, cams_aot: np.ndarray | None = None, env: EnvAt | None = None
@@ -268,12 +283,7 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
                          float(visibility_from_aot(float(np.mean(amap[valid])), z_mean)), ddv, thr,
                          {"aot_ddv_mean": a_mean, "vis_range": (lo, hi), **chk})
     if cams_aot is not None and vis_update_mode > 0:
-        c_mean = float(np.mean(cams_aot[valid])) if valid.any() else float(np.mean(cams_aot))
-        vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))
-        vis = negative_check(vis_c, z_mean, terms, toa, sel45, p, env=env)
-        shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + 1e-6 else 0.0
-        amap = np.where(valid, np.maximum(cams_aot - shift, float(nodes[0])), 0.0).astype(F32)
-        return AotResult(amap, "CAMS", 0.0, start_vis_km, 0.0, vis, ddv, 0.0, {"cams_mean": c_mean})
+        return aot_from_cams(cams_aot, valid, z_mean, terms, toa, sel45, p, nodes, start_vis_km, env)
     vis = start_vis_km
     if vis_update_mode > 0:
         vis = negative_check(vis, z_mean, terms, toa, sel45, p, env=env)

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 
 from . import adjacency, cirrus, grids, terrain
-from .aot import DdvParams, retrieve_aot
+from .aot import DdvParams, aot_from_cams, retrieve_aot
 from .atmos import AtmosphereModel, TermGrid, Upsampler, block_mean, relative_azimuth
 from .surface import invert, linear_coefficients
 from .wv import column_fraction, retrieve_wv
@@ -319,7 +319,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         memo_e: dict = {}
 
         def env_a(b, a):
-            """Adjacency environment of band b at AOT a: the final step's model (box mean of a uniform
+            """Adjacency environment of band b at AOT a: the final step's model (``env_of`` a uniform
             inversion), so that the DDV AOT does not take the neighbours' light for path radiance."""
             if (b, a) not in memo_e:
                 if adjacency.band_skipped(WAVELENGTH_UM.get(b, 0.5)):
@@ -332,20 +332,11 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                                ddv_params(ac_gipp), start_vis, int(_get(flags, "vis_update_mode", 1)),
                                as_w(cams.get("aot550")), env=env_a if use_adj else None)
         elif cams.get("aot550") is not None and int(_get(flags, "vis_update_mode", 1)) > 0:
-            # no DDV without B04/B8A/B12: CAMS before DEFAULT (Sen2Cor's order DDV -> CAMS -> DEFAULT), as the
-            # CAMS branch of retrieve_aot; its negative-reflectance check runs when B04 and B8A are there
-            from .aot import AotResult, negative_check
-            from .atmos import visibility_from_aot
-            c_w = as_w(cams["aot550"])
+            # no DDV without B04/B8A/B12: CAMS before DEFAULT (Sen2Cor's order DDV -> CAMS -> DEFAULT)
             z_mean = float(np.mean(z_w[valid_w])) if valid_w.any() else float(np.mean(z_w))
-            c_mean = float(np.mean(c_w[valid_w])) if valid_w.any() else float(np.mean(c_w))
-            vis = vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))
-            if "B04" in toa_w and "B8A" in toa_w:
-                vis = negative_check(vis_c, z_mean, terms_a, toa_w, valid_w & np.isin(scl_w, (4, 5)),
-                                     ddv_params(ac_gipp), env=env_a if use_adj else None)
-            shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + 1e-6 else 0.0
-            res = AotResult(np.where(valid_w, np.maximum(c_w - shift, float(model.aot_axis[0])), 0.0).astype(F32),
-                            "CAMS", 0.0, start_vis, 0.0, vis, np.zeros(wshape, bool), 0.0, {"cams_mean": c_mean})
+            res = aot_from_cams(as_w(cams["aot550"]), valid_w, z_mean, terms_a, toa_w,
+                                valid_w & np.isin(scl_w, (4, 5)), ddv_params(ac_gipp), model.aot_axis, start_vis,
+                                env=env_a if use_adj else None)
         else:
             res = None
         aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
@@ -387,9 +378,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             env_o = up_px.cols(env_w_b)
         if dem_on and opt.terrain_reflected:
             ter_o = up_px.cols(adjacency.environment(rho1, valid_w, None, ter_n))
-        # the band's own TOA array receives its BOA when the caller gives it up (``inplace``): each block's
-        # TOA rows are read before they are overwritten
-        out = toa[b] if inplace and toa[b].dtype == F32 and toa[b].flags.c_contiguous else np.empty(shape, F32)
+        out = _band_output(toa, b, shape, inplace)
         n_neg = 0
         rows = range(0, shape[0], opt.block_rows)
         if env_o is not None and opt.linear_inversion and not dem_on and not relief:
@@ -423,12 +412,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             grids.store_rows(out, rho, valid, r0, r1)
             n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
-        if sink is None:
-            boa[b] = out
-        else:                          # the caller encodes/writes the band now and frees it (full tiles)
-            sink(b, out)
-            if inplace:
-                del toa[b]             # its array held this BOA: memory falls band by band
+        _deliver(b, out, boa, sink, toa, inplace)
         del out
 
     # ---------------------------------------------------------------- metadata
@@ -467,6 +451,24 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres, "linear": linear_w})
 
 
+def _band_output(toa: dict, b: str, shape: tuple[int, int], inplace: bool) -> np.ndarray:
+    """Where band b's BOA goes: its own TOA array when the caller gives it up (each block's TOA rows are read
+    before they are overwritten), else a new float32 array."""
+    t = toa[b]
+    return t if inplace and t.dtype == F32 and t.flags.c_contiguous else np.empty(shape, F32)
+
+
+def _deliver(b: str, out: np.ndarray, boa: dict, sink, toa: dict, inplace: bool) -> None:
+    """Keep band b's BOA in ``boa``, or hand it to ``sink`` (the caller encodes/writes it now, full tiles) and,
+    in place, drop the TOA entry that held it: memory falls band by band."""
+    if sink is None:
+        boa[b] = out
+        return
+    sink(b, out)
+    if inplace:
+        del toa[b]
+
+
 def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sink, inplace, maps):
     """The AcResult of ``correct_resolution`` when ``prior`` holds the working-grid linear coefficients of
     every band (``keep_linear``) on this grid's working grid; None when it cannot be used."""
@@ -482,13 +484,10 @@ def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sin
     boa, neg = {}, {}
     n_valid = int(np.count_nonzero(valid))
     for b in bands:
-        out = toa[b] if inplace and toa[b].dtype == F32 and toa[b].flags.c_contiguous else np.empty(shape, F32)
+        out = _band_output(toa, b, shape, inplace)
         n_neg = grids.linear_band(toa[b], linear[b], up_px, valid, cutoff, out, opt.block_rows)
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
-        if sink is None:
-            boa[b] = out
-        else:
-            sink(b, out)
+        _deliver(b, out, boa, sink, toa, inplace)
         del out
     meta = dict(prior.metadata)
     meta["NEGATIVE_BOA_PERCENTAGE"] = neg
