@@ -10,27 +10,12 @@ import re
 import sys
 from typing import Sequence
 
-PROCESSOR_NAME = "Sen2Cor"
-PROCESSOR_VERSION = "03.02.00"
-PROCESSOR_DATE = "2024.12.18"
-PRODUCT_VERSION = "15.0"
-
-#: The start line Sen2Cor prints, per input type.
-PROCESSOR_ID_S2 = (f"{PROCESSOR_NAME}. Version: {PROCESSOR_VERSION}, created: {PROCESSOR_DATE}, "
-                   f"supporting Level-1C product version {PRODUCT_VERSION}")
-PROCESSOR_ID_LANDSAT = (f"{PROCESSOR_NAME}. Version: {PROCESSOR_VERSION}, created: {PROCESSOR_DATE}, "
-                        "supporting Level-1TP Collection_1-2 Landsat_8-9")
-PROCESSOR_ID_HYPER = (f"{PROCESSOR_NAME}. Version: {PROCESSOR_VERSION}, created: {PROCESSOR_DATE}, "
-                      "supporting Hyper MS Level-1C")
-DESCRIPTION = (f"{PROCESSOR_ID_S2}, supporting Level-1TP Collection_1-2 Landsat_8-9, "
-               "supporting Hyper MS Level-1C.")
+from sen2cor3.version import (DESCRIPTION, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_SUCCESS,  # noqa: F401 (re-export)
+                               PROCESSOR_ID_HYPER, PROCESSOR_ID_LANDSAT, PROCESSOR_ID_S2, PROCESSOR_VERSION,
+                               PRODUCT_VERSION)
 
 CENTRE_PATTERN = re.compile(r"^[A-Z_]{4}$")
 BASELINE_PATTERN = re.compile(r"^\d{2}\.\d{2}$")
-
-EXIT_SUCCESS = 0
-EXIT_FAILURE = 1
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,10 +64,9 @@ def validate_args(args: argparse.Namespace) -> str | None:
         return f"--processing_baseline '{args.processing_baseline}' is not in the format dd.dd"
     if args.mode is not None and args.mode not in ("generate_datastrip", "process_tile"):
         return f"wrong operation mode: {args.mode}"
-    if args.Hyper_MS and args.resolution not in (None, 30):
+    if args.Hyper_MS and args.resolution != 30:
+        # Sen2Cor 3 (L2A_ProcessTileToolbox): an absent --resolution counts as 0 and is refused as well
         return "An Hyper_MS has been selected, Please set the resolution to 30 m"
-    if args.resolution == 30 and not args.Hyper_MS:
-        return "--resolution 30 is for Landsat and Hyper MS products only (use 10, 20 or 60 for Sentinel-2)"
     if args.raw and args.tif:
         return "--raw and --tif are exclusive: choose one output format"
     return None

@@ -14,18 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sen2cor3 import cli
+from sen2cor3 import version as cli
+from sen2cor3.errors import ProcessingError, Terminated  # noqa: F401 (re-export: the historical home)
 from sen2cor3.products.staging import StagingArea, remove_stale_staging
 
 log = logging.getLogger("sen2cor3")
-
-
-class ProcessingError(Exception):
-    """A run-stopping problem whose message is one line naming the file and the fault."""
-
-
-class Terminated(BaseException):
-    """Raised from the SIGTERM handler so that staging clean-up runs like for Ctrl-C."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +71,8 @@ def _raise_terminated(signum, frame):  # pragma: no cover - exercised through su
 
 def run(args: argparse.Namespace) -> int:
     """Run one product; return the process exit status (0 success, 1 failure, 130 interrupted)."""
+    from sen2cor3.errors import InputError, RasterError
     from sen2cor3.io import report
-    from sen2cor3.io.raster import RasterError
-    from sen2cor3.products.l1c import L1CError
 
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
     paths: RunPaths | None = None
@@ -98,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         status = cli.EXIT_INTERRUPTED
     except ProcessingError as exc:
         _report_error(str(exc))
-    except (L1CError, RasterError) as exc:          # raised while pixels were read or images written
+    except (InputError, RasterError) as exc:        # raised while pixels were read or images written
         _report_error(str(exc))
     except OSError as exc:                          # disk full, I/O error, a product of the same name (staging)
         _report_error(_os_error_line(exc, paths.output_dir if paths else None))
@@ -130,26 +122,28 @@ def _report_error(message: str) -> None:
 
 
 def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
-    from sen2cor3.config import GippError, load_config
+    from sen2cor3.config import load_config
+    from sen2cor3.errors import GippError, InputError
     from sen2cor3.io import report
-    from sen2cor3.products import naming
-    from sen2cor3.products.l1c import L1CError, open_l1c
+    from sen2cor3.plan import plan_for
     from sen2cor3.processing import OutputOptions, process_tile
-    from sen2cor3.products.l2a import create_l2a_tree, finalize_l2a_metadata
+    from sen2cor3.products import naming
+    from sen2cor3.readers import open_input
+    from sen2cor3.writers import writer_for
 
     if args.mode is not None:
         raise ProcessingError(f"--mode {args.mode}: the ground-segment modes (generate_datastrip, process_tile) are "
                               "not implemented in this version; run without --mode on the L1C user product")
-    if "LC08_L1" in str(paths.input_dir) or "LC09_L1" in str(paths.input_dir):
-        raise ProcessingError(f"{paths.input_dir}: Landsat 8/9 L1TP input is not supported yet (not implemented in this version)")
     generation_time = datetime.now(timezone.utc).replace(microsecond=0)
     try:
         config = load_config(args.GIP_L2A, args.GIP_L2A_SC, args.GIP_L2A_AC, args.GIP_L2A_PB)
-        product = open_l1c(paths.input_dir)
-    except (GippError, L1CError) as exc:
+        product = open_input(paths.input_dir, hyper_ms=args.Hyper_MS)
+    except (GippError, InputError) as exc:
         raise ProcessingError(str(exc)) from exc
-    if args.sc_only and args.resolution == 10:
-        raise ProcessingError("--sc_only runs at 20 or 60 m (Sen2Cor classifies at 60 or 20 m only)")
+    sensor = product.sensor
+    plan = plan_for(sensor, args.resolution, sc_only=args.sc_only,
+                    downsample_20_to_60=config.l2a.common.downsample_20_to_60)
+    writer = writer_for(product)
 
     baseline = args.processing_baseline or config.pb.baseline_version
     product_name = naming.l2a_product_name(product.product_name, baseline, generation_time)
@@ -157,27 +151,27 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
     remove_stale_staging(paths.output_dir)
     run_log = report.setup_logging(paths.work_dir or default_log_dir(), safe_name, generation_time,
                                    debug=args.debug, log_level=config.l2a.common.log_level)
-    report.stream("%s started ..." % (cli.PROCESSOR_ID_HYPER if args.Hyper_MS else cli.PROCESSOR_ID_S2))
+    report.stream("%s started ..." % getattr(cli, f"PROCESSOR_ID_{sensor.processor_kind}"))
     report.stream("Product version: %s" % cli.PRODUCT_VERSION)
     report.stream("Operation mode: TOOLBOX")
     report.stream("Processing baseline: %s" % baseline)
     with StagingArea(paths.output_dir, safe_name) as stage:
         report.progress(0.0, "Creating L2A product tree")
-        l2a = create_l2a_tree(product, stage.product_dir, generation_time=generation_time, baseline=baseline,
-                              processing_centre=args.processing_centre or _l1c_centre(product),
-                              archiving_centre=args.archiving_centre or _l1c_centre(product),
-                              config_paths=config.paths, resolutions=_resolutions(args, config),
-                              image_ext=_image_ext(args))
+        l2a = writer.create(product, stage.product_dir, generation_time=generation_time, baseline=baseline,
+                            processing_centre=args.processing_centre or _l1c_centre(product),
+                            archiving_centre=args.archiving_centre or _l1c_centre(product),
+                            config_paths=config.paths, resolutions=plan.outputs, image_ext=_image_ext(args))
         files, qi_values, aux_info = [], {}, {}
         if not args.cr_only:
-            results = process_tile(product, l2a, config, resolutions=l2a.resolutions,
+            results = process_tile(product, l2a, config, plan=plan,
                                    options=OutputOptions(tif=args.tif, raw=args.raw, sc_cog=args.sc_cog,
                                                          sc_only=args.sc_only,
                                                          tci=config.l2a.common.generate_tci_output),
-                                   classic=args.sc_classic or args.Hyper_MS, scratch_dir=stage.root / "scratch")
+                                   classic=args.sc_classic or sensor.classic_sc_only,
+                                   scratch_dir=stage.root / "scratch")
             files, qi_values, aux_info = results.files, results.qi, results.aux_info
         report.progress(95.0, "Writing L2A metadata")
-        finalize_l2a_metadata(l2a, image_files_written=files, qi_values=qi_values, aux_info=aux_info)
+        writer.finalize(l2a, image_files_written=files, qi_values=qi_values, aux_info=aux_info)
         report.copy_report_into(run_log, stage.product_dir / "rep_info")
         final = stage.commit()
         report.stream("L2A product written: %s" % final)
@@ -195,20 +189,6 @@ def default_log_dir() -> Path:
     which must hold nothing but the product, nor the input product, which is never written to)."""
     home = os.environ.get("SEN2COR_HOME") or os.path.join(os.path.expanduser("~"), "sen2cor", "3.02")
     return Path(home) / "log"
-
-
-def _resolutions(args: argparse.Namespace, config) -> tuple[int, ...]:
-    """The resolutions a run produces (Sen2Cor: none -> 20, 10 (+60 by downsampling); 10 -> 20, 10, 60)."""
-    downsample = config.l2a.common.downsample_20_to_60
-    if args.sc_only:
-        return (60,) if args.resolution == 60 else ((20, 60) if downsample else (20,))
-    if args.Hyper_MS or args.resolution == 30:
-        return (30,)
-    if args.resolution == 60:
-        return (60,)
-    if args.resolution == 20:
-        return (20, 60) if downsample else (20,)
-    return (20, 10, 60) if downsample else (20, 10)
 
 
 def _image_ext(args: argparse.Namespace) -> str:

@@ -1,9 +1,9 @@
-"""Per-resolution processing of one tile: read TOA, classify, correct, write the L2A images.
+"""The tile loop: read TOA, classify, correct, write the L2A images, driven by the sensor and the plan.
 
-Sen2Cor's order (03.02.00 toolbox): the 20 m run (scene classification + AOT/WV retrieval + correction),
-then the 10 m run re-using the 20 m SCL/AOT/WVP (nearest up-sampling), then 60 m by 3x3 block averaging of
-the 20 m results (``Downsample_20_to_60``); ``--resolution 60`` processes natively at 60 m. This module keeps
-that order and hands pixels to the science packages (``sc``, ``ac``), which never see files.
+The sensor description (:mod:`sen2cor3.sensors`) says which bands are read and which role each plays; the
+resolution plan (:mod:`sen2cor3.plan`) says which grid is classified and corrected (the base run) and what is
+derived from it (Sentinel-2: 60 m by block means, 10 m re-using the 20 m retrieval; Hyper MS and Landsat: a
+single 30 m pass). This module hands pixels to the science packages (``sc``, ``ac``), which never see files.
 """
 from __future__ import annotations
 
@@ -13,22 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.io.writers import extension, image_format, write_raster
 from sen2cor3.products import l1c as l1c_io
 from sen2cor3.products.l2a import L2AProduct
+from sen2cor3.plan import ResolutionPlan
 from sen2cor3.products.model import L1CProduct
 from sen2cor3.sc import classify, scl_percentages
 from sen2cor3.sc.masks import downsample_scl_20_to_60, upsample_nearest
 
 log = logging.getLogger("sen2cor3.processing")
-
-#: Bands imported by Sen2Cor's 20 m / 60 m runs (B08 is not used there; B10 only for the classification).
-SC_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B10", "B11", "B12")
-#: Bands of the 10 m run.
-BANDS_10M = ("B02", "B03", "B04", "B08")
-#: Sensor key of the radiative-transfer tables for each mission id (Hyper MS bands are MSI bands).
-TABLE_SENSOR = {"S2A": "S2A", "S2B": "S2B", "S2C": "S2C", "S2D": "S2C", "S2P": "S2A"}
 
 
 @dataclass
@@ -86,8 +81,10 @@ def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
 
 
 def geometry(product: L1CProduct, resolution_m: int) -> dict[str, float]:
-    """Tile-mean angles (degrees): Sen2Cor's classification uses one sun position per tile."""
-    view_bands = [b for b in ("B8A", "B04", "B02") if b in product.angles.mean_view_zenith]
+    """Tile-mean angles (degrees): Sen2Cor's classification uses one sun position per tile; the view angle of
+    the NIR band (else red, else blue)."""
+    roles = product.sensor.roles
+    view_bands = [b for b in (roles.nir, roles.red, roles.blue) if b in product.angles.mean_view_zenith]
     vb = view_bands[0] if view_bands else next(iter(product.angles.mean_view_zenith), None)
     return {
         "sun_zenith_deg": product.angles.mean_sun_zenith,
@@ -145,7 +142,9 @@ def _write_logged(base: Path, data: np.ndarray, kwargs: dict) -> Path:
 def classify_tile(product: L1CProduct, toa: dict, nodata: np.ndarray, saturated: np.ndarray, config,
                   resolution_m: int, classic: bool, aux=None):
     """Run the scene classification with the GIPP's thresholds on one resolution grid (DEM and ESA CCI maps
-    from the aux data when present)."""
+    from the aux data when present), with the roles of the product's sensor."""
+    sensor = product.sensor
+    cirrus = sensor.roles.cirrus
     dem = None
     esacci = {}
     if aux is not None:
@@ -159,14 +158,13 @@ def classify_tile(product: L1CProduct, toa: dict, nodata: np.ndarray, saturated:
                     thresholds=config.sc.thresholds, classificators=config.sc.classificators,
                     median_filter=config.l2a.scene_classification.median_filter, classic=classic,
                     dem=dem, esacci=esacci or None, qlt_mask_handling=config.l2a.common.handle_l1c_qlt_mask,
-                    sensor=TABLE_SENSOR.get(product.mission_id, "S2A"))
+                    sensor=sensor.table_sensor, roles=sensor.roles, cirrus_native_m=_native_m(product, cirrus))
 
 
-def block_mean_3x3(a: np.ndarray) -> np.ndarray:
-    """20 m -> 60 m: Sen2Cor's 3x3 block mean (rounded for integers)."""
-    r, c = a.shape[0] // 3 * 3, a.shape[1] // 3 * 3
-    m = a[:r, :c].reshape(r // 3, 3, c // 3, 3).astype(np.float32).mean(axis=(1, 3))
-    return (m + 0.5).astype(a.dtype) if np.issubdtype(a.dtype, np.integer) else m
+def _native_m(product: L1CProduct, band: str | None) -> float:
+    """Native pixel of a band in this product (60 m for MSI B10, 30 m for Hyper MS); 60 when absent."""
+    info = product.bands.get(band) if band else None
+    return float(info.resolution_m) if info is not None else 60.0
 
 
 #: GDAL block cache for the run (bytes) unless GDAL_CACHEMAX is set: whole-band JPEG 2000 reads never
@@ -174,9 +172,9 @@ def block_mean_3x3(a: np.ndarray) -> np.ndarray:
 GDAL_CACHE_BYTES = 256 * 1024 * 1024
 
 
-def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: tuple[int, ...],
+def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, plan: ResolutionPlan,
                  options: OutputOptions, classic: bool, scratch_dir: Path | None = None) -> TileResults:
-    """Run every requested resolution in Sen2Cor's order and write the layers; returns files and QI values.
+    """Run the plan in Sen2Cor's order and write the layers; returns files and QI values.
 
     Images are encoded on a background thread, so JPEG 2000 encoding overlaps the numpy work. The 10 m
     B02/B03/B04 that the 20 m run decodes to average them are parked in ``scratch_dir`` (a folder of the
@@ -194,10 +192,9 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
     prefetch = Prefetcher()
     writer = TileWriter(product, l2a, options, results, background)
     from sen2cor3.io.scratch import ScratchArrays
-    scratch = ScratchArrays(scratch_dir) if (10 in resolutions and 20 in resolutions
-                                             and not options.sc_only) else None
+    scratch = ScratchArrays(scratch_dir) if (plan.refined and not options.sc_only) else None
     try:
-        _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a, scratch)
+        _process(product, config, plan, options, classic, results, writer, prefetch, l2a, scratch)
         background.close()                       # every image on disk (a failed write raises here)
     except BaseException:
         prefetch.discard()
@@ -210,12 +207,13 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, resolutions: t
     return results
 
 
-def _process(product, config, resolutions, options, classic, results, writer, prefetch, l2a, scratch) -> None:
-    base = 60 if 20 not in resolutions else 20
+def _process(product, config, plan: ResolutionPlan, options, classic, results, writer, prefetch, l2a,
+             scratch) -> None:
+    base = plan.base_m
     qi_cache: dict = {}
     report.progress(5.0, f"Reading L1C bands at {base} m")
-    toa, nodata, saturated = read_toa(product, SC_BANDS, base, qi_cache=qi_cache, keep_native=scratch,
-                                      prefetch=prefetch)
+    toa, nodata, saturated = read_toa(product, product.sensor.base_bands, base, qi_cache=qi_cache,
+                                      keep_native=scratch, prefetch=prefetch)
     for layers in qi_cache.values():             # the 10 m run needs only the coarse no-data masks
         for name in [n for n in layers if n != "nodata"]:
             del layers[name]
@@ -227,16 +225,15 @@ def _process(product, config, resolutions, options, classic, results, writer, pr
     writer.image("SCL", base, sc.scl)
     writer.qi("MSK_CLDPRB", base, sc.cloud_prob)
     writer.qi("MSK_SNWPRB", base, sc.snow_prob)
-    if base == 20 and 60 in resolutions:
-        writer.image("SCL", 60, downsample_scl_20_to_60(sc.scl))
-        writer.qi("MSK_CLDPRB", 60, block_mean_3x3(sc.cloud_prob))
-        writer.qi("MSK_SNWPRB", 60, block_mean_3x3(sc.snow_prob))
+    for res in plan.downsampled:                 # Sentinel-2: 60 m from the 20 m classification
+        writer.image("SCL", res, downsample_scl_20_to_60(sc.scl))
+        writer.qi("MSK_CLDPRB", res, block_mean_dn(sc.cloud_prob, plan.factor(res), nodata="none"))
+        writer.qi("MSK_SNWPRB", res, block_mean_dn(sc.snow_prob, plan.factor(res), nodata="none"))
     if options.sc_only:
         results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
         return
     from sen2cor3 import atmcorr
-    atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, base_resolution=base,
-                         resolutions=resolutions, writer=writer, results=results, options=options, aux=aux,
+    atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, plan=plan, writer=writer, results=results, options=options, aux=aux,
                          prefetch=prefetch, qi_cache=qi_cache, scratch=scratch)
 
 
@@ -253,9 +250,9 @@ def load_tile_aux(product: L1CProduct, config, resolution_m: int):
                         ozone_content=config.l2a.atmospheric_correction.look_up_tables.ozone_content,
                         cams_factor=max(1, 1200 // resolution_m))
     except AuxDataError as exc:
-        from sen2cor3.pipeline import ProcessingError
+        from sen2cor3.errors import ProcessingError
         raise ProcessingError(str(exc)) from exc
 
 
-__all__ = ["OutputOptions", "TileResults", "TileWriter", "block_mean_3x3", "classify_tile", "process_tile",
+__all__ = ["OutputOptions", "TileResults", "TileWriter", "classify_tile", "process_tile",
            "read_toa", "upsample_nearest"]

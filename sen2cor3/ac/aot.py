@@ -30,6 +30,8 @@ from typing import Callable
 import numpy as np
 from scipy.ndimage import uniform_filter
 
+from sen2cor3.sensors import MSI_ROLES, Roles
+
 from .atmos import koschmieder_aot, visibility_from_aot
 from .smooth import gaussian_nearest
 from .surface import forward, invert
@@ -132,15 +134,15 @@ def raise_visibility(vis: float) -> float:
 
 
 def negative_check(vis: float, z_km: float, terms: TermsAt, toa: dict, sel: np.ndarray, p: DdvParams,
-                   max_iter: int = 12, env: EnvAt | None = None) -> float:
+                   max_iter: int = 12, env: EnvAt | None = None, roles: Roles = MSI_ROLES) -> float:
     """Raise visibility while > 1 % of SCL 4/5 pixels have red < cut-off (veg.) or B8A < cut-off (water)."""
     if not sel.any():
         return vis
-    red, nir = toa["B04"][sel], toa["B8A"][sel]
+    red, nir = toa[roles.red][sel], toa[roles.nir][sel]
     for _ in range(max_iter):
         a = float(koschmieder_aot(vis, z_km))
-        tr, tn = ({k: _pick(v, sel) for k, v in terms(b, a).items()} for b in ("B04", "B8A"))
-        e_red, e_nir = (None, None) if env is None else (env("B04", a)[sel], env("B8A", a)[sel])
+        tr, tn = ({k: _pick(v, sel) for k, v in terms(b, a).items()} for b in (roles.red, roles.nir))
+        e_red, e_nir = (None, None) if env is None else (env(roles.red, a)[sel], env(roles.nir, a)[sel])
         r_red, r_nir = invert(red, tr, rho_env=e_red, cutoff=None), invert(nir, tn, rho_env=e_nir, cutoff=None)
         bad = max(np.mean(r_red < p.cut_off_aot_iter_vegetation), np.mean(r_nir < p.cut_off_aot_iter_water))
         if bad <= 0.01 or vis >= 120.0:
@@ -172,7 +174,8 @@ def rho_at_aot(band: str, toa_sel: np.ndarray, a_sel: np.ndarray, sel: np.ndarra
 
 def checked_map(a_px: np.ndarray, ddv: np.ndarray, known: np.ndarray, vis_ddv: float, z_km: float,
                 terms: TermsAt, nodes: np.ndarray, toa: dict, sel45: np.ndarray, valid: np.ndarray, res_m: float,
-                p: DdvParams, env: EnvAt | None = None) -> tuple[np.ndarray, float, dict]:
+                p: DdvParams, env: EnvAt | None = None, roles: Roles = MSI_ROLES
+                ) -> tuple[np.ndarray, float, dict]:
     """(AOT map, final visibility, info): the map of the DDV values, then Sen2Cor's negative-reflectance check
     (<= 12 steps) and green/red check (<= 6 steps) on that map (module docstring). Each step raises the
     visibility (``raise_visibility``) from the DDV mean and pulls the DDV values above its AOT down by the
@@ -189,22 +192,22 @@ def checked_map(a_px: np.ndarray, ddv: np.ndarray, known: np.ndarray, vis_ddv: f
     vis, steps = vis_ddv, {"negative": 0, "green_red": 0}
     amap, a_fin = build(vis)
     if sel45.any():
-        red, nir = toa["B04"][sel45], toa["B8A"][sel45]
+        red, nir = toa[roles.red][sel45], toa[roles.nir][sel45]
         for _ in range(12):
             a_sel = amap[sel45]
-            r_red = rho_at_aot("B04", red, a_sel, sel45, terms, nodes, env)
-            r_nir = rho_at_aot("B8A", nir, a_sel, sel45, terms, nodes, env)
+            r_red = rho_at_aot(roles.red, red, a_sel, sel45, terms, nodes, env)
+            r_nir = rho_at_aot(roles.nir, nir, a_sel, sel45, terms, nodes, env)
             bad = max(np.mean(r_red < p.cut_off_aot_iter_vegetation), np.mean(r_nir < p.cut_off_aot_iter_water))
             if bad <= 0.01 or vis >= 120.0:
                 break
             vis = raise_visibility(vis)
             steps["negative"] += 1
             amap, a_fin = build(vis)
-    if ddv.any() and "B03" in toa:
+    if ddv.any() and roles.green in toa:
         for _ in range(6):
             a_sel = amap[ddv]
-            g = rho_at_aot("B03", toa["B03"][ddv], a_sel, ddv, terms, nodes, env)
-            r = rho_at_aot("B04", toa["B04"][ddv], a_sel, ddv, terms, nodes, env)
+            g = rho_at_aot(roles.green, toa[roles.green][ddv], a_sel, ddv, terms, nodes, env)
+            r = rho_at_aot(roles.red, toa[roles.red][ddv], a_sel, ddv, terms, nodes, env)
             if g.sum() >= 1.08 * r.sum() or vis >= 120.0:
                 break
             vis = raise_visibility(vis)
@@ -236,13 +239,13 @@ def fill_map(values: np.ndarray, known: np.ndarray, valid: np.ndarray, res_m: fl
 
 def aot_from_cams(cams_aot: np.ndarray, valid: np.ndarray, z_mean: float, terms: TermsAt, toa: dict,
                   sel45: np.ndarray, p: DdvParams, nodes: np.ndarray, start_vis_km: float,
-                  env: EnvAt | None = None) -> AotResult:
+                  env: EnvAt | None = None, roles: Roles = MSI_ROLES) -> AotResult:
     """Sen2Cor's CAMS fallback (no DDV pixels): the CAMS map, shifted down when the negative-reflectance
     check (run when B04 and B8A are there) asks for clearer air."""
     c_mean = float(np.mean(cams_aot[valid])) if valid.any() else float(np.mean(cams_aot))
     vis = vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))
-    if "B04" in toa and "B8A" in toa:
-        vis = negative_check(vis_c, z_mean, terms, toa, sel45, p, env=env)
+    if roles.red in toa and roles.nir in toa:
+        vis = negative_check(vis_c, z_mean, terms, toa, sel45, p, env=env, roles=roles)
     shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + 1e-6 else 0.0
     amap = np.where(valid, np.maximum(cams_aot - shift, float(nodes[0])), 0.0).astype(F32)
     return AotResult(amap, "CAMS", 0.0, start_vis_km, 0.0, vis, np.zeros(valid.shape, bool), 0.0,
@@ -251,41 +254,44 @@ def aot_from_cams(cams_aot: np.ndarray, valid: np.ndarray, z_mean: float, terms:
 
 def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray, z_km: np.ndarray,
                  res_m: float, terms: TermsAt, nodes: np.ndarray, p: DdvParams, start_vis_km: float,
-                 vis_update_mode: int = 1, cams_aot: np.ndarray | None = None, env: EnvAt | None = None
-                 ) -> AotResult:
+                 vis_update_mode: int = 1, cams_aot: np.ndarray | None = None, env: EnvAt | None = None,
+                 roles: Roles = MSI_ROLES) -> AotResult:
     """AOT map and metadata on the working grid (``toa``: B03 B04 B8A B12 TOA reflectance there);
     ``env``: environment reflectance when adjacency is corrected (module docstring), None: uniform surface."""
     z_mean = float(np.mean(z_km[valid])) if np.ndim(z_km) and valid.any() else float(np.mean(z_km))
     a_start = float(koschmieder_aot(start_vis_km, z_mean))
     a12 = a_start if cams_aot is None else float(np.mean(cams_aot[valid]))
-    b12 = invert(toa["B12"], terms("B12", a12), rho_env=None if env is None else env("B12", a12), cutoff=None)
-    ddv, thr, pct = ddv_mask(b12, toa["B04"], toa["B8A"], scl, valid, sza, res_m, p)
+    b12 = invert(toa[roles.swir2], terms(roles.swir2, a12), rho_env=None if env is None else env(roles.swir2, a12),
+                 cutoff=None)
+    ddv, thr, pct = ddv_mask(b12, toa[roles.red], toa[roles.nir], scl, valid, sza, res_m, p)
     sel45 = valid & np.isin(scl, (4, 5))
     lo, hi = float(visibility_from_aot(float(nodes[-1]), z_mean)), float(visibility_from_aot(max(float(nodes[0]), 1e-3), z_mean))
     if ddv.any():
         def t_red(a):
-            return {k: _pick(v, ddv) for k, v in terms("B04", a).items()}
+            return {k: _pick(v, ddv) for k, v in terms(roles.red, a).items()}
 
         def e_red(a):
-            return None if env is None else env("B04", a)[ddv]
+            return None if env is None else env(roles.red, a)[ddv]
         b12_ddv = b12[ddv]
         for _ in range(2):   # 2nd pass: B12 surface re-derived with the retrieved AOT (Sen2Cor keeps 23 km)
             target = (p.swir_22um_red_refl_ratio * b12_ddv).astype(F32)
-            a_px = aot_per_pixel(toa["B04"][ddv], target, t_red, nodes, e_red)
+            a_px = aot_per_pixel(toa[roles.red][ddv], target, t_red, nodes, e_red)
             a_mean = float(np.mean(a_px))
             a_near = float(nodes[np.argmin(np.abs(nodes - a_mean))])
-            b12_ddv = invert(toa["B12"][ddv], {k: _pick(v, ddv) for k, v in terms("B12", a_near).items()},
-                             rho_env=None if env is None else env("B12", a_near)[ddv], cutoff=None)
+            b12_ddv = invert(toa[roles.swir2][ddv],
+                             {k: _pick(v, ddv) for k, v in terms(roles.swir2, a_near).items()},
+                             rho_env=None if env is None else env(roles.swir2, a_near)[ddv], cutoff=None)
         vis_ddv = float(np.clip(visibility_from_aot(a_mean, z_mean), 5.0, 120.0))
         known = ddv if vis_update_mode > 0 else np.zeros_like(ddv)
-        amap, _, chk = checked_map(a_px, ddv, known, vis_ddv, z_mean, terms, nodes, toa, sel45, valid, res_m, p, env)
+        amap, _, chk = checked_map(a_px, ddv, known, vis_ddv, z_mean, terms, nodes, toa, sel45, valid, res_m, p, env,
+                                    roles=roles)
         return AotResult(amap, "SEN2COR_DDV", pct, start_vis_km, vis_ddv,
                          float(visibility_from_aot(float(np.mean(amap[valid])), z_mean)), ddv, thr,
                          {"aot_ddv_mean": a_mean, "vis_range": (lo, hi), **chk})
     if cams_aot is not None and vis_update_mode > 0:
-        return aot_from_cams(cams_aot, valid, z_mean, terms, toa, sel45, p, nodes, start_vis_km, env)
+        return aot_from_cams(cams_aot, valid, z_mean, terms, toa, sel45, p, nodes, start_vis_km, env, roles=roles)
     vis = start_vis_km
     if vis_update_mode > 0:
-        vis = negative_check(vis, z_mean, terms, toa, sel45, p, env=env)
+        vis = negative_check(vis, z_mean, terms, toa, sel45, p, env=env, roles=roles)
     amap = np.where(valid, koschmieder_aot(vis, z_km), 0.0).astype(F32)   # per-pixel elevation, as Sen2Cor
     return AotResult(amap, "DEFAULT", 0.0, start_vis_km, 0.0, vis, ddv, 0.0, {})

@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from sen2cor3.blocks import block_mean  # noqa: F401  (re-export: the working-grid means)
+
 F32 = np.float32
 
 #: AOT550 nodes used when the tables do not expose their own axis.
@@ -214,48 +216,6 @@ def _lin_index(n_out: int, n_in: int, cell_px: float) -> tuple[np.ndarray, np.nd
     i1 = np.minimum(i0 + 1, n_in - 1)
     return i0, i1, (pos - i0).astype(F32)
 
-
-def block_mean(a: np.ndarray, k: int, valid: np.ndarray | None = None) -> np.ndarray:
-    """Mean over k x k blocks (partial edge blocks included); with ``valid``, NaN where a block has none.
-
-    Works in strips of whole block rows and sums the k x k phases of each strip into float64 (one read of
-    the input, no float64 copy of it): a 10980^2 band needs a few MB of temporaries. Sums of float32
-    reflectances in float64 are exact, so the values do not depend on the summation order."""
-    a = np.asarray(a)
-    ny, nx = a.shape
-    cy, cx = -(-ny // k), -(-nx // k)
-    s = np.empty((cy, cx))
-    n = np.empty((cy, cx))
-    step = max(1, _BLOCK_MEAN_STRIP_PX // (k * k * cx))          # block rows per strip
-    for i0 in range(0, cy, step):
-        i1 = min(cy, i0 + step)
-        r0, r1 = i0 * k, min(ny, i1 * k)
-        rows = a[r0:r1]
-        m = None if valid is None else valid[r0:r1]
-        if m is not None and not m.all():
-            rows = np.where(m, rows, rows.dtype.type(0))
-        if (r1 - r0, nx) != ((i1 - i0) * k, cx * k):            # partial edge blocks: zero-pad the strip
-            pad = np.zeros(((i1 - i0) * k, cx * k), rows.dtype)
-            pad[: r1 - r0, :nx] = rows
-            rows = pad
-            w = np.zeros(pad.shape, bool)
-            w[: r1 - r0, :nx] = True if m is None else m
-            m = w
-        blk = rows.reshape(i1 - i0, k, cx, k)
-        acc = np.zeros((i1 - i0, cx))
-        for i in range(k):
-            for j in range(k):
-                acc += blk[:, i, :, j]
-        s[i0:i1] = acc
-        if m is None or m.all():
-            n[i0:i1] = k * k
-        else:
-            n[i0:i1] = m.reshape(i1 - i0, k, cx, k).sum(axis=(1, 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
-
-
-_BLOCK_MEAN_STRIP_PX = 1 << 22        # input pixels per strip of block_mean (32 MB of float64)
 
 
 # ------------------------------------------------------------------ per-band term model on cells

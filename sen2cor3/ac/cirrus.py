@@ -13,13 +13,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
+from sen2cor3.sensors import MSI_ROLES, Roles
+
 F32 = np.float32
 GAMMAS = np.round(np.arange(0.6, 1.0001, 0.05), 2)
-VIS_BANDS = ("B01", "B02", "B03")
+#: Roles whose cirrus-free level fixes gamma (coastal, blue, green).
+VIS_ROLES = ("coastal", "blue", "green")
 
 
-def estimate_gamma(toa: dict, rho_c: np.ndarray, ok: np.ndarray, min_cirrus: int = 100, min_clear: int = 50
-                   ) -> float | None:
+def estimate_gamma(toa: dict, rho_c: np.ndarray, ok: np.ndarray, min_cirrus: int = 100, min_clear: int = 50,
+                   roles: Roles = MSI_ROLES) -> float | None:
     """gamma whose removal best matches cirrus and clear means of coastal/blue/green; None if too few."""
     cir = ok & (rho_c > 0.02)
     if cir.sum() < min_cirrus:
@@ -27,7 +30,7 @@ def estimate_gamma(toa: dict, rho_c: np.ndarray, ok: np.ndarray, min_cirrus: int
     clear = ok & (rho_c > 0.001) & (rho_c < 0.008)
     if cir.sum() < min_cirrus or clear.sum() < min_clear:
         return None
-    bands = [b for b in VIS_BANDS if b in toa]
+    bands = [b for b in (roles.band(r) for r in VIS_ROLES) if b is not None and b in toa]
     if not bands:
         return None
     cost = []
@@ -38,9 +41,9 @@ def estimate_gamma(toa: dict, rho_c: np.ndarray, ok: np.ndarray, min_cirrus: int
 
 
 def correct(toa: dict, b10: np.ndarray, wv: np.ndarray, valid: np.ndarray, clear_land: np.ndarray,
-            wavelengths_um: dict[str, float], wv_threshold: float = 0.25, gamma: float | None = None
-            ) -> tuple[dict, dict]:
-    """Cirrus-corrected TOA dict (B10 dropped) and info {'applied', 'gamma', 'cirrus_pct'}."""
+            wavelengths_um: dict[str, float], wv_threshold: float = 0.25, gamma: float | None = None,
+            roles: Roles = MSI_ROLES) -> tuple[dict, dict]:
+    """Cirrus-corrected TOA dict (the cirrus band dropped) and info {'applied', 'gamma', 'cirrus_pct'}."""
     wv_thr = float(np.clip(wv_threshold, 0.1, 1.0))
     if not valid.any() or float(np.mean(wv[valid])) < wv_thr:
         return dict(toa), {"applied": False, "gamma": None, "reason": "mean WV below threshold"}
@@ -49,12 +52,13 @@ def correct(toa: dict, b10: np.ndarray, wv: np.ndarray, valid: np.ndarray, clear
     rho_c = np.where(ok, np.clip(rho_c, 0.0, None), 0.0).astype(F32)
     if gamma is None:
         n = valid.size
-        gamma = estimate_gamma(toa, rho_c, ok & clear_land, max(50, int(3.3e-4 * n)), max(20, int(6.6e-5 * n)))
+        gamma = estimate_gamma(toa, rho_c, ok & clear_land, max(50, int(3.3e-4 * n)), max(20, int(6.6e-5 * n)),
+                               roles=roles)
     if gamma is None:
         return dict(toa), {"applied": False, "gamma": None, "reason": "too few cirrus/clear pixels"}
     out = {}
     for b, v in toa.items():
-        if b == "B10":
+        if b == roles.cirrus:
             continue
         g = gamma * (2.0 if wavelengths_um.get(b, 0.0) >= 1.5 else 1.0)
         out[b] = (v - rho_c / g).astype(F32)

@@ -16,6 +16,8 @@ from typing import Any, Callable
 import numpy as np
 from scipy.ndimage import map_coordinates
 
+from sen2cor3.sensors import MSI_ROLES, S2A, Roles
+
 from . import adjacency, cirrus, grids, terrain
 from .aot import DdvParams, aot_from_cams, retrieve_aot
 from .atmos import AtmosphereModel, TermGrid, Upsampler, block_mean, relative_azimuth
@@ -23,9 +25,8 @@ from .surface import invert, linear_coefficients
 from .wv import column_fraction, retrieve_wv
 
 F32 = np.float32
-WAVELENGTH_UM = {"B01": 0.443, "B02": 0.490, "B03": 0.560, "B04": 0.665, "B05": 0.705, "B06": 0.740,
-                 "B07": 0.783, "B08": 0.842, "B8A": 0.865, "B09": 0.945, "B10": 1.375, "B11": 1.610,
-                 "B12": 2.190}
+#: Centre wavelengths (um) of the default sensor (Sentinel-2 MSI); callers pass their sensor's.
+WAVELENGTH_UM = S2A.wavelength_um
 
 
 @dataclass
@@ -171,7 +172,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                        model: AtmosphereModel | None = None, aerosol: str = "rural", season: str = "summer",
                        ozone_du: float = 331.0, prior: AcResult | None = None,
                        options: AcOptions | None = None, sink: Callable[[str, np.ndarray], None] | None = None,
-                       maps: bool = True, inplace: bool = False, keep_linear: tuple[str, ...] = ()) -> AcResult:
+                       maps: bool = True, inplace: bool = False, keep_linear: tuple[str, ...] = (),
+                       roles: Roles = MSI_ROLES, wavelength_um: dict[str, float] | None = None) -> AcResult:
     """Surface reflectance of every band in ``toa`` (B10 only feeds the cirrus step), AOT/WV maps, metadata.
 
     ``toa``: TOA reflectance (float32) on one grid; ``nodata``: True where no data; ``scl``: SCL codes on the
@@ -187,9 +189,12 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     (flat scenes with adjacency) go into ``work["linear"]``, so that a finer run with this result as
     ``prior`` applies them directly (Sen2Cor's 10 m run re-uses the 20 m atmosphere) instead of
     re-deriving the same working-grid atmosphere and environment from block means of its pixels.
+    ``roles`` / ``wavelength_um``: the sensor description's (default Sentinel-2 MSI): the water-vapour pair,
+    the DDV bands, the cirrus band (no BOA output) and the spectral position of each band.
     """
     opt = options or AcOptions()
-    bands = [b for b in toa if b != "B10"]
+    wl_um = WAVELENGTH_UM if wavelength_um is None else wavelength_um
+    bands = [b for b in toa if b != roles.cirrus]
     shape = next(iter(toa.values())).shape
     scl = np.full(shape, 4, np.uint8) if scl is None else np.asarray(scl)
     valid = ~np.asarray(nodata, bool) & (scl != 0)
@@ -284,7 +289,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 return memo.get((b, u), lambda: grid([b], aot_c, np.full(cshape, u), False).block(
                     b, up_w, 0, wshape[0], z_w, None))
             return f
-        return retrieve_wv(src["B8A"], src["B09"], t_at("B8A"), t_at("B09"), nodes, valid_w, wv_land, wres,
+        return retrieve_wv(src[roles.wv_reference], src[roles.wv_absorption], t_at(roles.wv_reference),
+                           t_at(roles.wv_absorption), nodes, valid_w, wv_land, wres,
                            float(_get(calib, "smooth_wv_map", 100.0)), int(_get(flags, "wv_watermask", 1)),
                            wv_start / float(np.mean(wv_frac_w)))
 
@@ -298,7 +304,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         meta_prior = dict(prior.metadata)
     else:
         meta_prior = None
-        can_wv = wv_mode > 0 and "B09" in toa_w and "B8A" in toa_w
+        can_wv = (wv_mode > 0 and roles.has("wv_reference", "wv_absorption")
+                  and roles.wv_absorption in toa_w and roles.wv_reference in toa_w)
         if can_wv:
             wv_w, info["wv"] = do_wv(np.full(cshape, a_start), toa_w)
             wv_method = "SEN2COR_APDA"
@@ -306,10 +313,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             wv_w, wv_method = (as_w(cams["wv"]) / wv_frac_w).astype(F32), "CAMS"
         else:
             wv_w, wv_method = (np.full(wshape, wv_start, F32) / wv_frac_w).astype(F32), "DEFAULT"
-        if bool(_get(flags, "cirrus_correction", False)) and "B10" in toa_w:
-            toa_w, info["cirrus"] = cirrus.correct(toa_w, toa_w["B10"], wv_w * wv_frac_w, valid_w,
-                                                   land & (scl_w != 10), WAVELENGTH_UM,
-                                                   float(_get(calib, "wv_threshold_cirrus", 0.25)))
+        if bool(_get(flags, "cirrus_correction", False)) and roles.cirrus in toa_w:
+            toa_w, info["cirrus"] = cirrus.correct(toa_w, toa_w[roles.cirrus], wv_w * wv_frac_w, valid_w,
+                                                   land & (scl_w != 10), wl_um,
+                                                   float(_get(calib, "wv_threshold_cirrus", 0.25)), roles=roles)
         wv_c = cells(wv_w, wv_start)
         memo_a = _Lru(4)      # working-grid terms (5 fields each): recent ones only, env_a keeps its results
 
@@ -322,21 +329,21 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             """Adjacency environment of band b at AOT a: the final step's model (``env_of`` a uniform
             inversion), so that the DDV AOT does not take the neighbours' light for path radiance."""
             if (b, a) not in memo_e:
-                if adjacency.band_skipped(WAVELENGTH_UM.get(b, 0.5)):
+                if adjacency.band_skipped(wl_um.get(b, 0.5)):
                     memo_e[(b, a)] = invert(toa_w[b], terms_a(b, a), cutoff=None)
                 else:
                     memo_e[(b, a)] = env_of(b, invert(toa_w[b], terms_a(b, a), cutoff=None), np.full(cshape, a), wv_c)
             return memo_e[(b, a)]
-        if all(b in toa_w for b in ("B04", "B8A", "B12")):
+        if all(b is not None and b in toa_w for b in (roles.red, roles.nir, roles.swir2)):
             res = retrieve_aot(toa_w, scl_w, valid_w, sza_w, z_w, wres, terms_a, model.aot_axis,
                                ddv_params(ac_gipp), start_vis, int(_get(flags, "vis_update_mode", 1)),
-                               as_w(cams.get("aot550")), env=env_a if use_adj else None)
+                               as_w(cams.get("aot550")), env=env_a if use_adj else None, roles=roles)
         elif cams.get("aot550") is not None and int(_get(flags, "vis_update_mode", 1)) > 0:
             # no DDV without B04/B8A/B12: CAMS before DEFAULT (Sen2Cor's order DDV -> CAMS -> DEFAULT)
             z_mean = float(np.mean(z_w[valid_w])) if valid_w.any() else float(np.mean(z_w))
             res = aot_from_cams(as_w(cams["aot550"]), valid_w, z_mean, terms_a, toa_w,
                                 valid_w & np.isin(scl_w, (4, 5)), ddv_params(ac_gipp), model.aot_axis, start_vis,
-                                env=env_a if use_adj else None)
+                                env=env_a if use_adj else None, roles=roles)
         else:
             res = None
         aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
@@ -373,7 +380,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         rho1 = invert(toa_w[b], t_w, cutoff=cutoff)
         env_o = ter_o = None
         env_w_b = None
-        if use_adj and not adjacency.band_skipped(WAVELENGTH_UM.get(b, 0.5)):
+        if use_adj and not adjacency.band_skipped(wl_um.get(b, 0.5)):
             env_w_b = env_of(b, rho1, aot_c, wv_c)
             env_o = up_px.cols(env_w_b)
         if dem_on and opt.terrain_reflected:
@@ -407,7 +414,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                          None if env_o is None else up_px.rows(env_o, r0, r1), cutoff)
             if brdf_code:
                 g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code,
-                                        float(_get(flags, "brdf_lower_bound", 0.22)), WAVELENGTH_UM.get(b, 0.5))
+                                        float(_get(flags, "brdf_lower_bound", 0.22)), wl_um.get(b, 0.5))
                 rho *= g
             grids.store_rows(out, rho, valid, r0, r1)
             n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
@@ -495,8 +502,11 @@ def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sin
 
 
 def stats_vs_truth(boa: dict[str, np.ndarray], truth: dict[str, np.ndarray], mask: np.ndarray,
-                   skip: tuple[str, ...] = ("B01", "B09", "B10")) -> dict[str, dict[str, float]]:
-    """Per band mean difference and RMSE of BOA minus true surface reflectance over ``mask`` (issue 6 check)."""
+                   skip: tuple[str, ...] | None = None) -> dict[str, dict[str, float]]:
+    """Per band mean difference and RMSE of BOA minus true surface reflectance over ``mask`` (issue 6 check);
+    ``skip`` defaults to the MSI coastal, water-vapour and cirrus bands (not bounded)."""
+    if skip is None:
+        skip = tuple(MSI_ROLES.band(r) for r in ("coastal", "wv_absorption", "cirrus"))
     out = {}
     for b, v in boa.items():
         if b in skip or b not in truth:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-WL = {"B01": 0.443, "B02": 0.490, "B03": 0.560, "B04": 0.665, "B05": 0.705, "B06": 0.740, "B07": 0.783,
-      "B08": 0.842, "B8A": 0.865, "B09": 0.945, "B10": 1.375, "B11": 1.610, "B12": 2.190}
+from sen2cor3.sensors import S2A
+
+#: Centre wavelengths (um) of the MSI bands (the sensor description's).
+WL = S2A.wavelength_um
+#: Made-up water-vapour and ozone absorption strengths per MSI band (an analytic test atmosphere).
 K_WV = {"B05": 0.01, "B06": 0.005, "B07": 0.005, "B08": 0.012, "B8A": 0.006, "B09": 0.45, "B10": 2.0,
         "B11": 0.012, "B12": 0.03}
 TG_O3 = {"B02": 0.99, "B03": 0.965, "B04": 0.975, "B05": 0.99}

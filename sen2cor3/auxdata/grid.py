@@ -25,9 +25,8 @@ _RESAMPLING = {"nearest": "near", "near": "near", "bilinear": "bilinear", "cubic
                "cubicspline": "cubicspline", "average": "average", "mode": "mode"}
 
 
-class AuxDataError(RuntimeError):
-    """Aux data missing or unusable where the run must stop (``Force_Exit_On_DEM_Error``), or a reader's
-    internal failure (caught by the loaders and turned into a fallback)."""
+from sen2cor3.errors import AuxDataError  # noqa: E402,F401  (also a reader's internal failure, turned into a
+#                                           fallback by the loaders)
 
 
 def gdal_call(fn: Callable[[], T], what: str) -> T:

@@ -24,8 +24,7 @@ _NUMBER_WORDS = {
 }
 
 
-class GippError(Exception):
-    """A GIPP file is missing, malformed or invalid; the message is one line naming file and element."""
+from sen2cor3.errors import GippError  # noqa: E402,F401  (one line naming the file and the element)
 
 
 @cache

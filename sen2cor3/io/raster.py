@@ -28,8 +28,7 @@ _RESAMPLE = {
 }
 
 
-class RasterError(RuntimeError):
-    """A raster file could not be opened, decoded or written."""
+from sen2cor3.errors import RasterError  # noqa: E402,F401  (a raster cannot be opened, decoded or written)
 
 
 class Window(NamedTuple):

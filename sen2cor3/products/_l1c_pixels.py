@@ -18,6 +18,8 @@ from scipy import ndimage
 from sen2cor3.io.raster import RasterError, Window, gdal_config, gdal_threads, open_dataset, read_window
 
 from .l1c import L1CError
+from sen2cor3.blocks import block_mean_dn as _block_mean_dn
+
 from .model import S2_BANDS, BandInfo, L1CProduct
 
 __all__ = ["QUALIT_LAYERS", "toa_reflectance", "read_band", "read_qi_masks", "has_raster_qi_masks",
@@ -87,31 +89,8 @@ def _read_multi(ds: gdal.Dataset, win: Window, out_shape: tuple[int, int], resam
 
 
 def block_mean_dn(full_res: np.ndarray, f: int) -> np.ndarray:
-    """f x f block means of native pixels (integers: rounded half to even as ``np.rint``, and a block touching
-    DN 0 is no data), in strips of rows: integer sums of the f x f phases, no float copy of a 10 m band."""
-    nr, nc = full_res.shape[0] // f, full_res.shape[1] // f
-    integer = np.issubdtype(full_res.dtype, np.integer)
-    out = np.empty((nr, nc), full_res.dtype)
-    step = max(1, (1 << 22) // max(1, nc * f * f))
-    for r0 in range(0, nr, step):
-        r1 = min(nr, r0 + step)
-        blk = full_res[r0 * f: r1 * f, : nc * f].reshape(r1 - r0, f, nc, f)
-        if not integer:
-            out[r0:r1] = blk.astype(np.float64).mean(axis=(1, 3))
-            continue
-        s = np.zeros((r1 - r0, nc), np.uint64)
-        zero = np.zeros((r1 - r0, nc), bool)
-        for i in range(f):
-            for j in range(f):
-                v = blk[:, i, :, j]
-                s += v
-                zero |= v == 0
-        m = np.rint(s / float(f * f))                 # exact quotient in float64, as the mean was
-        info = np.iinfo(full_res.dtype)
-        o = np.clip(m, info.min, info.max).astype(full_res.dtype)
-        o[zero] = 0
-        out[r0:r1] = o
-    return out
+    """f x f block means of native pixels (integers: rounded half to even, a block touching DN 0 is no data)."""
+    return _block_mean_dn(full_res, f, nodata="any")
 
 
 def _resampled(path, native_m: float, target_m: float, window: Window | None, down: str, up: str,

@@ -28,8 +28,7 @@ __all__ = ["L1CError", "open_l1c", "parse_product_name", "toa_reflectance", "rea
            "has_raster_qi_masks", "angle_fields", "QUALIT_LAYERS"]
 
 
-class L1CError(RuntimeError):
-    """The input is not a readable L1C product; the message is one line naming the file and the fault."""
+from sen2cor3.errors import L1CError  # noqa: E402  (one line naming the file and the fault)
 
 
 _NAME_RE = re.compile(r"^(S2[A-DP])_MSIL1C_(\d{8}T\d{6})(?:_N(\d{4}))?_R(\d{3})_T(\d{2}[A-Z]{3})_(\d{8}T\d{6})$")

@@ -47,6 +47,8 @@ class L2AProduct:
     l1c_manifest: Path | None = None
     hyper: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    #: IMG_DATA layers per resolution (the sensor description's ``l2a_layers``).
+    layers: Mapping[int, tuple[str, ...]] = field(default_factory=lambda: dict(naming.L2A_BANDS))
 
     @property
     def product_name(self) -> str:
@@ -95,7 +97,7 @@ class L2AProduct:
 
     def image_path(self, band: str, resolution: int) -> Path:
         """IMG_DATA path of a layer (B02, SCL, AOT, WVP, TCI...) WITHOUT extension (the writer adds it)."""
-        if resolution not in naming.L2A_BANDS or band not in naming.L2A_BANDS[resolution]:
+        if resolution not in self.layers or band not in self.layers[resolution]:
             raise KeyError(f"{band} is not an L2A layer at {resolution} m")
         return self.img_dirs[resolution] / naming.image_stem(self.file_prefix, band, resolution)
 
@@ -117,7 +119,8 @@ class L2AProduct:
 
     def image_entries(self) -> list[str]:
         """Every IMAGE_FILE the product would list for its resolutions (before the run)."""
-        return naming.image_file_entries(self.granule_name, self.file_prefix, self.resolutions)
+        return naming.image_file_entries(self.granule_name, self.file_prefix, self.resolutions,
+                                         layers=dict(self.layers))
 
     def relocated(self, new_dir: Path) -> L2AProduct:
         """The same product after the caller moved the build folder (e.g. to output_dir/product_uri)."""
@@ -155,7 +158,7 @@ def create_l2a_tree(l1c: L1CProduct, out_root: Path, *, generation_time: datetim
         file_prefix=naming.file_prefix(l1c.tile_id, l1c.datatake_sensing), resolutions=res, image_ext=ext,
         baseline=baseline, generation_time=gen, mission=l1c.mission_id,
         l1c_manifest=(l1c.safe_path / "manifest.safe") if (l1c.safe_path / "manifest.safe").is_file() else None,
-        hyper=l1c.is_hyper_ms)
+        hyper=l1c.is_hyper_ms, layers=dict(l1c.sensor.l2a_layers))
 
     # folders ----------------------------------------------------------------------------------------------
     for d in (l2a.product_dir / "AUX_DATA", l2a.product_dir / "HTML", l2a.rep_info_dir, l2a.datastrip_dir / "QI_DATA",
@@ -199,11 +202,13 @@ def create_l2a_tree(l1c: L1CProduct, out_root: Path, *, generation_time: datetim
                              generation_time_iso=gen_iso, sensing_start_iso=iso_safe(start),
                              datatake_start_iso=iso_safe(start))
     write_xml(ds, l2a.mtd_datastrip_path)
-    write_inspire(l2a.product_dir / "INSPIRE.xml", prod, product_uri, gen)
+    if not l2a.hyper:               # Sen2Cor 3 writes neither INSPIRE.xml nor manifest.safe for Hyper MS
+        write_inspire(l2a.product_dir / "INSPIRE.xml", prod, product_uri, gen)
     write_quality(l2a.quality_path, {}, mission=l1c.mission_id, granule_name=l2a.granule_name,
                   granule_url=_final_granule_url(l2a), psd=psd_major(prod.getroot()), hyper=l1c.is_hyper_ms)
-    write_manifest(l2a.product_dir, l2a.l1c_manifest, checksums=checksums,
-                   fallback={"start": iso_safe(start)})
+    if not l2a.hyper:
+        write_manifest(l2a.product_dir, l2a.l1c_manifest, checksums=checksums,
+                       fallback={"start": iso_safe(start)})
     return l2a
 
 
@@ -223,12 +228,12 @@ def _entry(l2a: L2AProduct, f: Path | str) -> str:
     return p.with_suffix("").as_posix() if p.suffix else p.as_posix()
 
 
-def _sort_key(entry: str) -> tuple[int, int, str]:
-    """Sen2Cor's toolbox order: resolution 20, 60, 10; inside, the L2A_BANDS order."""
+def _sort_key(entry: str, layers: Mapping[int, tuple[str, ...]] | None = None) -> tuple[int, int, str]:
+    """Sen2Cor's toolbox order: resolution 20, 60, 10; inside, the order of the sensor's layers."""
     stem = entry.rsplit("/", 1)[-1]
     band, res_txt = stem.split("_")[-2:]
     res = int(res_txt.rstrip("m"))
-    order = naming.L2A_BANDS.get(res, ())
+    order = (naming.L2A_BANDS if layers is None else layers).get(res, ())
     return (naming.RESOLUTION_ORDER.index(res) if res in naming.RESOLUTION_ORDER else 99,
             order.index(band) if band in order else 99, stem)
 
@@ -247,7 +252,7 @@ def finalize_l2a_metadata(l2a: L2AProduct, *, image_files_written: Iterable[Path
     aux_info = dict(aux_info or {})
     if "LUT_FILENAME" not in aux_info and "LUT_DATA_FILES" in qi_values:
         aux_info["LUT_FILENAME"] = qi_values["LUT_DATA_FILES"]
-    entries = sorted({_entry(l2a, f) for f in image_files_written}, key=_sort_key)
+    entries = sorted({_entry(l2a, f) for f in image_files_written}, key=lambda e: _sort_key(e, l2a.layers))
     # sen2like derives the granule from the LAST IMAGE_FILE: it must sit in GRANULE/<g>/IMG_DATA/R..m/.
     prod = read_xml(l2a.mtd_product_path)
     set_image_files(prod, entries)
@@ -267,7 +272,8 @@ def finalize_l2a_metadata(l2a: L2AProduct, *, image_files_written: Iterable[Path
                       float(tile.getroot().findtext(".//Image_Content_QI/DEGRADED_MSI_DATA_PERCENTAGE") or 0.0))
     write_quality(l2a.quality_path, values, mission=l2a.mission, granule_name=l2a.granule_name,
                   granule_url=_final_granule_url(l2a), psd=psd_major(prod.getroot()), hyper=l2a.hyper)
-    write_manifest(l2a.product_dir, l2a.l1c_manifest, checksums=checksums)
+    if not l2a.hyper:
+        write_manifest(l2a.product_dir, l2a.l1c_manifest, checksums=checksums)
 
 
 def read_image_files(mtd_product: Path) -> list[str]:

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-#: Sentinel-2 MSI band names in band_id order (band_id 0..12, as in MTD_MSIL1C ``bandId``).
-S2_BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A",
-                             "B09", "B10", "B11", "B12")
+from sen2cor3.sensors import S2A, Sensor, sensor_for
+
+#: Sentinel-2 MSI band names in band_id order (band_id 0..12, as in MTD_MSIL1C ``bandId``): the sensor
+#: description's, kept under their historical names.
+S2_BANDS: tuple[str, ...] = S2A.band_names
 #: Native resolution (m) of each MSI band.
-S2_BAND_RESOLUTION_M: dict[str, int] = {
-    "B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10,
-    "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20,
-}
+S2_BAND_RESOLUTION_M: dict[str, int] = S2A.resolution_m
 #: Tile side (pixels) per resolution for a full 109.8 km MGRS tile.
 S2_TILE_SIZE: dict[int, int] = {10: 10980, 20: 5490, 60: 1830}
 
@@ -111,6 +110,11 @@ class L1CProduct:
     aux_paths: dict[str, Path] = field(default_factory=dict)      # 'AUX_ECMWFT', 'AUX_CAMSFO', ...
     cloud_coverage_percent: float = float("nan")
     is_hyper_ms: bool = False
+
+    @property
+    def sensor(self) -> Sensor:
+        """The spacecraft's description (bands, roles, tables, encodings)."""
+        return sensor_for(self.mission_id)
 
     @property
     def has_radiometric_offset(self) -> bool:

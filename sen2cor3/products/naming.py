@@ -9,22 +9,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-#: The Sen2Cor release we re-implement (written into L2A_QUALITY.xml ``gippVersion`` and the report).
-SEN2COR_VERSION = "03.02.00"
-SEN2COR_DATE = "2024.12.18"
+from sen2cor3.sensors import S2A, S2P
 
-#: Image layers per output resolution, in the order Sen2Cor's toolbox mode lists them in MTD_MSIL2A.xml
-#: (real Sen2Cor-made product S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT: bands, SCL, AOT, WVP, TCI).
-L2A_BANDS: dict[int, tuple[str, ...]] = {
-    10: ("B02", "B03", "B04", "B08", "AOT", "WVP", "TCI"),
-    20: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12", "SCL", "AOT", "WVP", "TCI"),
-    60: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12", "SCL", "AOT", "WVP",
-         "TCI"),
-    # Hyper MS (S2P) at 30 m: the 60 m set without B08/B10 (Sen2Cor 3 L2A_Quality: "B08 is not present in
-    # the L1C S2P"); (confirm) against a real S2P L2A.
-    30: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12", "SCL", "AOT", "WVP",
-         "TCI"),
-}
+#: The Sen2Cor release we re-implement (written into L2A_QUALITY.xml ``gippVersion`` and the report).
+from sen2cor3.version import PROCESSOR_DATE as SEN2COR_DATE  # noqa: E402
+from sen2cor3.version import PROCESSOR_VERSION as SEN2COR_VERSION  # noqa: E402
+
+#: Image layers per output resolution of the SAFE products (Sentinel-2 10/20/60 m, Hyper MS 30 m), from the
+#: sensor descriptions (:mod:`sen2cor3.sensors`), in the order Sen2Cor lists them in MTD_MSIL2A.xml.
+L2A_BANDS: dict[int, tuple[str, ...]] = {**S2A.l2a_layers, **S2P.l2a_layers}
 #: Order in which Sen2Cor's toolbox writes the resolutions (20 m, then 60 m downsampled, then 10 m).
 RESOLUTION_ORDER: tuple[int, ...] = (20, 60, 10, 30)
 #: Layers that are not surface reflectance.
@@ -140,7 +133,7 @@ def file_prefix(tile_id: str, datatake_sensing: str) -> str:
 
 
 def resolution_folder(resolution: int) -> str:
-    """'R10m' / 'R20m' / 'R60m' (and 'R30m' for Hyper MS, (confirm))."""
+    """'R10m' / 'R20m' / 'R60m' (and 'R30m' for Hyper MS: Sen2Cor 3 ``L2A_ProcessTileToolbox``)."""
     return f"R{int(resolution)}m"
 
 
@@ -155,11 +148,13 @@ def image_file_entry(granule: str, prefix: str, band: str, resolution: int) -> s
 
 
 def image_file_entries(granule: str, prefix: str, resolutions: tuple[int, ...] | list[int],
-                       with_tci: bool = True) -> list[str]:
-    """Every IMAGE_FILE of the product for these resolutions, in Sen2Cor's toolbox order."""
+                       with_tci: bool = True, layers: dict[int, tuple[str, ...]] | None = None) -> list[str]:
+    """Every IMAGE_FILE of the product for these resolutions, in Sen2Cor's toolbox order (``layers``: the
+    sensor's layers per resolution, default :data:`L2A_BANDS`)."""
+    layers = L2A_BANDS if layers is None else layers
     out: list[str] = []
     for res in sorted(set(resolutions), key=RESOLUTION_ORDER.index):
-        out += [image_file_entry(granule, prefix, b, res) for b in L2A_BANDS[res] if with_tci or b != "TCI"]
+        out += [image_file_entry(granule, prefix, b, res) for b in layers[res] if with_tci or b != "TCI"]
     return out
 
 

@@ -48,6 +48,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
+from sen2cor3.blocks import block_mean
+
 F32 = np.float32
 #: Sensor whose tables give the band water transmittances when the caller does not say (S2A/S2B/S2C
 #: B09/B10 spectral responses differ by a few nm; the effect on the estimate is far below its bounds).
@@ -89,14 +91,8 @@ def _curves(sensor: str, elevation_km: float) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _block_mean(a: np.ndarray, n: int) -> np.ndarray:
-    """Mean over n x n blocks (edge blocks over their valid part)."""
-    if n == 1:
-        return a
-    h, w = a.shape
-    ph, pw = -h % n, -w % n
-    s = np.pad(a, ((0, ph), (0, pw))).reshape((h + ph) // n, n, (w + pw) // n, n).sum(axis=(1, 3))
-    k = np.pad(np.ones((h, w), F32), ((0, ph), (0, pw))).reshape(s.shape[0], n, s.shape[1], n).sum(axis=(1, 3))
-    return (s / k).astype(F32)
+    """Mean over n x n blocks (edge blocks over their valid part), float32."""
+    return a if n == 1 else block_mean(a, n).astype(F32)
 
 
 def _cell_median(r: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
@@ -116,7 +112,7 @@ def _cell_median(r: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
 
 def ground_b10(b8a: np.ndarray, b09: np.ndarray | None, b11: np.ndarray, reference: np.ndarray, *,
                resolution_m: float = 20.0, elevation_m: float = 0.0,
-               sensor: str | None = None) -> np.ndarray | None:
+               sensor: str | None = None, native_m: float = SIXTY_M) -> np.ndarray | None:
     """Upper estimate of the clear-sky TOA B10 reflectance sent by the surface (see module doc).
 
     ``reference``: clear land pixels (vegetation, not vegetated) whose B09/B8A ratio measures the water
@@ -130,7 +126,7 @@ def ground_b10(b8a: np.ndarray, b09: np.ndarray | None, b11: np.ndarray, referen
     xw, t9, t10 = cur
     b8a = np.asarray(b8a, F32)
     h, w = b8a.shape
-    n = max(1, int(round(SIXTY_M / float(resolution_m))))
+    n = max(1, int(round(float(native_m) / float(resolution_m))))   # B09/B10 native pixels
     # the water column: B09/B8A on the 60 m grid (B09's own), median per cell over reference pixels
     b8a60, b0960 = _block_mean(b8a, n), _block_mean(np.asarray(b09, F32), n)
     ok60 = (_block_mean(reference.astype(F32), n) >= 0.5) & (b8a60 >= REF_B8A_MIN)

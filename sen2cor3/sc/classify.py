@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from sen2cor3.sensors import MSI_ROLES, Roles
+
 from . import cirrus_ground, masks, recover, shadows, terrain
 from . import tests as T
 from .qi import scl_percentages  # noqa: F401  (re-export)
@@ -27,7 +29,11 @@ SNC_RARE_SNOW_MEAN = 10.0
 DEM_WATER_SHADOW_MAX, DEM_WATER_SLOPE_MIN = 128, 15.0
 DEM_CLOUD_SHADOW_MAX = 32
 
-REQUIRED_BANDS = ("B02", "B03", "B04", "B05", "B8A", "B10", "B11", "B12")
+#: Roles the chain cannot run without. The red edge (snow exclusion, Hollstein branch), the cirrus band (cirrus
+#: classes and recoveries) and the water-vapour band (B10/B09 land recovery, cirrus ground guard) are
+#: optional: a sensor without them (Landsat OLI has no red edge and no 945 nm band) skips those steps, as
+#: Sen2Cor 3 does for its Landsat input.
+REQUIRED_ROLES = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,8 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
              classic: bool, dem: np.ndarray | None = None, esacci: dict | None = None,
              qlt_mask_handling: bool = False, could_have_snow: bool = True,
              shadow_view_parallax: bool = False, cirrus_ground_guard: bool = True,
-             sensor: str | None = None) -> SceneClassification:
+             sensor: str | None = None, roles: Roles = MSI_ROLES,
+             cirrus_native_m: float = 60.0) -> SceneClassification:
     """Classify one tile (or window) of TOA reflectance at 20 m or 60 m.
 
     ``nodata``: L1C no-data (the caller may OR it with :func:`masks.nodata_from_bands`; here
@@ -64,21 +71,23 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
     (physically right, not what Sen2Cor does; off by default).  ``cirrus_ground_guard``: compare
     the B10 excess over the surface's own dry-air signal with the cirrus thresholds instead of the
     raw B10 (a deviation from Sen2Cor, on by default, see :mod:`sen2cor3.sc.cirrus_ground`;
-    ``sensor`` picks the atmosphere tables it reads, default S2A).
+    ``sensor`` picks the atmosphere tables it reads, default S2A; ``cirrus_native_m`` is the native pixel
+    of the cirrus band, whose footprint the guard averages to). ``roles``: which band of ``toa`` plays each
+    role (the sensor description's; default Sentinel-2 MSI).
     """
-    missing = [b for b in REQUIRED_BANDS if b not in toa]
+    missing = [r for r in REQUIRED_ROLES if roles.band(r) not in toa]
     if missing:
-        raise KeyError(f"scene classification needs bands {missing}")
+        raise KeyError(f"scene classification needs bands {[roles.band(r) or r for r in missing]}")
     esacci = esacci or {}
     c, th = classificators, thresholds
-    b = {k: np.asarray(v, dtype=F32) for k, v in toa.items()}
-    shape = b["B02"].shape
+    b = {k: np.asarray(v, dtype=F32) for k, v in roles.select(toa).items()}
+    shape = b["blue"].shape
     sza, saa = _scalar(sun_zenith_deg), _scalar(sun_azimuth_deg)
 
     scl = np.full(shape, NOT_CLASSIFIED, dtype=np.uint8)
     if qlt_mask_handling and saturated is not None:
         scl[saturated] = c.saturated_defective
-    scl[nodata | masks.nodata_from_bands(b)] = c.no_data
+    scl[nodata | masks.nodata_from_bands({k: np.asarray(v) for k, v in toa.items()})] = c.no_data
     valid = (scl != c.no_data) & (scl != c.saturated_defective)
     st = State(scl, np.zeros(shape, F32), np.zeros(shape, F32), valid, c)
     if not valid.any():
@@ -86,8 +95,8 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
 
     topo = terrain.terrain_maps(dem, sza, saa, resolution_m) if dem is not None else None
     _spectral_tests(st, b, th, esacci.get("snow_condition"), could_have_snow, classic)
-    if cirrus_ground_guard:
-        _cirrus_signal(st, b, dem, sensor, resolution_m)
+    if cirrus_ground_guard and "cirrus" in b:
+        _cirrus_signal(st, b, dem, sensor, resolution_m, cirrus_native_m)
     if classic:
         _classic_tail(st, b, th, topo, dem, esacci, sza, saa, resolution_m,
                       _scalar(view_zenith_deg), _scalar(view_azimuth_deg), shadow_view_parallax)
@@ -104,7 +113,7 @@ def _spectral_tests(st: State, b: dict, th: Any, snc: np.ndarray | None, could_h
                     classic: bool) -> None:
     """Steps 1 to 6: cloud probability, snow, vegetation, soil, water, rocks, B04/B11."""
     c, v = st.c, st.valid
-    b02, b03, b04, b8a, b11 = b["B02"], b["B03"], b["B04"], b["B8A"], b["B11"]
+    b02, b03, b04, b8a, b11 = b["blue"], b["green"], b["red"], b["nir"], b["swir1"]
     # 1. brightness and dark features
     st.p = T.brightness_confidence(b04, th)
     st.set(T.dark_feature_candidates(b04, b8a) & st.is_(NOT_CLASSIFIED), c.dark_features)
@@ -131,7 +140,7 @@ def _spectral_tests(st: State, b: dict, th: Any, snc: np.ndarray | None, could_h
     amb &= st.is_(NOT_CLASSIFIED)
     st.p[amb] *= fac[amb]
     # 5. water (ambiguous factor applies whatever the class, as in Sen2Cor)
-    water, amb, fac = T.water_test(b02, b04, b8a, b11, b["B12"], th)
+    water, amb, fac = T.water_test(b02, b04, b8a, b11, b["swir2"], th)
     st.set(water & st.is_(NOT_CLASSIFIED), c.water)
     st.p[st.is_(c.water)] = 0
     st.p[amb] *= fac[amb]
@@ -166,16 +175,17 @@ def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) ->
         s[(snc == SNC_WATER) & v] = 0
     st.s = s
     st.set((s == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
-    st.s[T.snow_red_edge_excluded(b["B05"], b["B8A"])] = 0
+    if "red_edge" in b:
+        st.s[T.snow_red_edge_excluded(b["red_edge"], b["nir"])] = 0
     st.set((st.s == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
-    for f in (T.snow_b8a_confidence(b["B8A"], th), T.snow_b02_confidence(b["B02"], th),
-              T.snow_b02_b04_confidence(b["B02"], b["B04"], th)):
+    for f in (T.snow_b8a_confidence(b["nir"], th), T.snow_b02_confidence(b["blue"], th),
+              T.snow_b02_b04_confidence(b["blue"], b["red"], th)):
         st.set((f == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
         st.s *= f
     snow = (st.s > F32(th.t1_snow)) & v
     st.scl[snow] = c.snow_ice
     ring = masks.dilate(snow, masks.diamond(3)) ^ snow
-    st.p[(ring & T.snow_ring_not_cloud(b["B12"], th)) | st.is_(c.snow_ice)] = 0
+    st.p[(ring & T.snow_ring_not_cloud(b["swir2"], th)) | st.is_(c.snow_ice)] = 0
     st.set(st.is_(NOT_SNOW), NOT_CLASSIFIED)
     if snc is None:
         return
@@ -190,10 +200,11 @@ def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) ->
 
 
 #: Key of the cirrus-test B10 (the B10 excess over the surface's dry-air signal) in the band dict.
-B10_CIRRUS = "B10_cirrus"
+B10_CIRRUS = "cirrus_excess"
 
 
-def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | None, res: float) -> None:
+def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | None, res: float,
+                   cirrus_native_m: float = 60.0) -> None:
     """Deviation from Sen2Cor (see :mod:`cirrus_ground`): on pixels the spectral tests recognised as a
     surface (vegetation, not vegetated, water, or still unclassified with cloud probability 0; not snow,
     whose 1375 nm reflectance the ice absorption keeps far below the bound), the cirrus tests see B10
@@ -201,8 +212,8 @@ def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | Non
     c = st.c
     elev = float(np.nanmean(dem[st.valid])) if dem is not None and st.valid.any() else 0.0
     land = st.is_(c.vegetation, c.not_vegetated) & st.valid
-    g = cirrus_ground.ground_b10(b["B8A"], b.get("B09"), b["B11"], land, resolution_m=res, elevation_m=elev,
-                                 sensor=sensor)
+    g = cirrus_ground.ground_b10(b["nir"], b.get("wv_absorption"), b["swir1"], land, resolution_m=res, elevation_m=elev,
+                                 sensor=sensor, native_m=cirrus_native_m)
     if g is None:
         return
     surface = (st.is_(c.vegetation, c.not_vegetated, c.water) | (st.is_(NOT_CLASSIFIED) & (st.p == 0))) & st.valid
@@ -210,7 +221,7 @@ def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | Non
     # recovery never puts the clear-land B10 threshold below 0.003 (CIRRUS_LAND_FLOOR). Only the estimated
     # ground signal beyond that allowance is taken off, so moist scenes keep Sen2Cor's classes.
     excess = np.maximum(g - F32(recover.CIRRUS_LAND_FLOOR), F32(0))
-    b[B10_CIRRUS] = np.where(surface, b["B10"] - excess, b["B10"]).astype(F32)
+    b[B10_CIRRUS] = np.where(surface, b["cirrus"] - excess, b["cirrus"]).astype(F32)
 
 
 def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: bool) -> None:
@@ -225,9 +236,11 @@ def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: 
     st.scl[un & (p > lp) & (p < mp)] = c.unclassified
     st.scl[un & (p >= mp) & (p < hp)] = c.medium_proba_clouds
     st.scl[un & (p >= hp)] = c.high_proba_clouds
+    if "cirrus" not in b:                          # no 1375 nm band: no cirrus classes
+        return
     low = T.below_cirrus_altitude(dem, p.shape)
-    b10 = b.get(B10_CIRRUS, b["B10"])
-    st.set(T.thin_cirrus_candidates(b10, b["B02"], th) & low & (p < mp), c.thin_cirrus)
+    b10 = b.get(B10_CIRRUS, b["cirrus"])
+    st.set(T.thin_cirrus_candidates(b10, b["blue"], th) & low & (p < mp), c.thin_cirrus)
     thick = T.thick_cirrus(b10, th) & (p < hp)
     if classic:
         st.set(thick, c.medium_proba_clouds)
@@ -238,11 +251,11 @@ def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: 
 # ----------------------------------------------------------------------------- classic tail
 def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, parallax) -> None:
     c = st.c
-    b02, b03, b04, b8a, b11 = b["B02"], b["B03"], b["B04"], b["B8A"], b["B11"]
+    b02, b03, b04, b8a, b11 = b["blue"], b["green"], b["red"], b["nir"], b["swir1"]
     wbi, lcm = esacci.get("water_bodies"), esacci.get("land_cover")
     cloud_classes(st, b, th, dem, classic=True)
     # cloud shadows
-    radio = shadows.radiometric_shadow_classic(b02, b03, b04, b8a, b11, b["B12"], th,
+    radio = shadows.radiometric_shadow_classic(b02, b03, b04, b8a, b11, b["swir2"], th,
                                                st.is_(c.thin_cirrus))
     geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
                                                 resolution_m=res, vza_deg=vza, vaa_deg=vaa,
@@ -265,8 +278,9 @@ def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, paralla
     grow = masks.dilate(st.is_(c.snow_ice), masks.diamond(3))
     st.set(grow & (b11 < b03) & st.is_(NOT_CLASSIFIED), c.snow_ice)
     recover.soil_recovery_dark(st, b02, b11, zero_probs=False)
-    recover.land_recovery_b10_b09(st, b["B10"], b.get("B09"), b8a, lcm, res)
-    recover.cirrus_recovery_classic(st, b["B10"], lcm, dem)
+    if "cirrus" in b:
+        recover.land_recovery_b10_b09(st, b["cirrus"], b.get("wv_absorption"), b8a, lcm, res)
+        recover.cirrus_recovery_classic(st, b["cirrus"], lcm, dem)
     if lcm is not None:
         recover.urban_bare_recovery(st, lcm, urban=lcm == recover.LCM_URBAN,
                                     ring_urban=recover.RING_CLOUDY_MAX_CLASSIC, zero_probs=False)

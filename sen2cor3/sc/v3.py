@@ -60,7 +60,7 @@ def _enhance_lines(x: np.ndarray) -> np.ndarray:
 def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: float,
          res: float, vza: float, vaa: float, parallax: bool) -> None:
     c = st.c
-    b02, b03, b04, b8a, b10, b11 = b["B02"], b["B03"], b["B04"], b["B8A"], b["B10"], b["B11"]
+    b02, b03, b04, b8a, b10, b11 = b["blue"], b["green"], b["red"], b["nir"], b.get("cirrus"), b["swir1"]
     wbi, lcm = esacci.get("water_bodies"), esacci.get("land_cover")
     cloud_classes(st, b, th, dem, classic=False)
     recover.dark_vegetation(st, T.ndvi(b8a, b04), T.senescent_ratio(b8a, b03), th, zero_probs=True)
@@ -82,7 +82,8 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
     st.set((st.p > 0) & (st.p < SOIL_LOW_PROB_MAX) & st.is_(NOT_CLASSIFIED), c.not_vegetated, 0.0, 0.0)
     recover.soil_recovery_dark(st, b02, b11, zero_probs=True)
     if lcm is not None:
-        _cirrus_recovery(st, b10, th, topo, dem, sza)
+        if b10 is not None:
+            _cirrus_recovery(st, b10, th, topo, dem, sza)
         urban = masks.dilate_disk(lcm == recover.LCM_URBAN, URBAN_DISK)
         recover.urban_bare_recovery(st, lcm, urban=urban, ring_urban=recover.RING_CLOUDY_MAX_URBAN_V3,
                                     zero_probs=True)
@@ -95,7 +96,7 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
     if topo is not None and sza < TOPO_SZA_MAX:
         lit = st.is_(c.dark_features) & shadows.local_incidence_ok(topo.shadow_map / F32(255), sza)
     radio = shadows.radiometric_shadow_v3(
-        b02, b03, b04, b8a, b11, b["B12"], land=st.is_(c.not_vegetated, c.vegetation),
+        b02, b03, b04, b8a, b11, b["swir2"], land=st.is_(c.not_vegetated, c.vegetation),
         snow=st.is_(c.snow_ice), valid=st.valid, geometric=geom,
         exclude=st.is_(c.thin_cirrus, c.medium_proba_clouds, c.high_proba_clouds),
         water_bodies=wbi, dark_features_lit=lit)
@@ -113,7 +114,7 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
 def _topographic_shadows(st: State, b: dict, topo, sza: float) -> None:
     """DEM cast shadows -> class 2; dark pixels elsewhere are re-examined."""
     c = st.c
-    b02, b04, b8a = b["B02"], b["B04"], b["B8A"]
+    b02, b04, b8a = b["blue"], b["red"], b["nir"]
     cast = topo.shadow_map == 1
     near = masks.median_bool(masks.dilate(cast, np.ones((TOPO_DILATE, TOPO_DILATE), bool)), TOPO_DILATE)
     dark_not_shadow = st.is_(c.dark_features) & ~near
@@ -165,12 +166,16 @@ def _cirrus_recovery(st: State, b10, th, topo, dem, sza: float) -> None:
 
 def _bright_pixels(st: State, b: dict, wbi) -> None:
     """Small bright 'clouds' that look like bright surfaces (Hollstein branch or Fmask NDBI)."""
-    if "B01" not in b:
+    if "coastal" not in b:
         return
     c = st.c
-    b03, b05, b10, b11, b04, b8a = b["B03"], b["B05"], b["B10"], b["B11"], b["B04"], b["B8A"]
-    holl = ((b03 > F32(HOLLSTEIN_B03)) & (T.ratio(b05, b11) < F32(HOLLSTEIN_R_B05_B11))
-            & ((b11 - b10) > F32(HOLLSTEIN_B11_B10)) & (b["B01"] < F32(HOLLSTEIN_B01)))
+    b03, b11, b04, b8a = b["green"], b["swir1"], b["red"], b["nir"]
+    if "red_edge" in b and "cirrus" in b:         # the Hollstein branch needs the red edge and B10
+        b05, b10 = b["red_edge"], b["cirrus"]
+        holl = ((b03 > F32(HOLLSTEIN_B03)) & (T.ratio(b05, b11) < F32(HOLLSTEIN_R_B05_B11))
+                & ((b11 - b10) > F32(HOLLSTEIN_B11_B10)) & (b["coastal"] < F32(HOLLSTEIN_B01)))
+    else:
+        holl = np.zeros(b03.shape, bool)
     ndbi = _enhance_lines(T.norm_diff(b11, b8a))
     fm = (ndbi > 0) & (ndbi > T.ndvi(b8a, b04))
     water = (wbi == recover.WBI_WATER) if wbi is not None else T.norm_diff(b03, b8a) > F32(BRIGHT_WATER_NDWI)
