@@ -17,10 +17,10 @@ from scipy import ndimage
 
 from sen2cor3.io.raster import RasterError, Window, gdal_config, gdal_threads, open_dataset, read_window
 
-from .l1c import L1CError
+from sen2cor3.errors import L1CError
 from sen2cor3.blocks import block_mean_dn as _block_mean_dn
 
-from .model import S2_BANDS, BandInfo, L1CProduct
+from .model import BandInfo, L1CProduct
 
 __all__ = ["QUALIT_LAYERS", "toa_reflectance", "read_band", "read_qi_masks", "has_raster_qi_masks",
            "target_shape"]
@@ -234,7 +234,7 @@ def read_qi_masks(product: L1CProduct, resolution_m: int, window: Window | None 
         return out
     acc: dict[str, np.ndarray] = {n: np.zeros(shape, dtype=bool) for n in need}
     coarse: dict[int, list[str]] = {}                # native resolution -> bands to OR before up-sampling
-    for b in bands or S2_BANDS:
+    for b in bands or product.sensor.band_names:
         path = product.qi_mask_paths.get(f"MSK_QUALIT_{b}")
         if path is None or not path.is_file():
             continue

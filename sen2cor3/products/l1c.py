@@ -22,7 +22,9 @@ import numpy as np
 from lxml import etree
 
 from .angles import merge_detector_grids
-from .model import S2_BAND_RESOLUTION_M, S2_BANDS, AngleGrids, BandInfo, Geoposition, L1CProduct
+from sen2cor3.sensors import Sensor, sensor_for
+
+from .model import AngleGrids, BandInfo, Geoposition, L1CProduct
 
 __all__ = ["L1CError", "open_l1c", "parse_product_name", "toa_reflectance", "read_band", "read_qi_masks",
            "has_raster_qi_masks", "angle_fields", "QUALIT_LAYERS"]
@@ -151,7 +153,20 @@ def _band_key(stem: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _image_paths(safe: Path, granule_el: etree._Element | None, mtd: Path, check: bool) -> dict[str, Path]:
+def _with_extension(p: Path, ext: str) -> Path:
+    """An IMAGE_FILE path (listed without extension) with the one the file really has: ``imageFormat`` gives
+    JPEG 2000 or GeoTIFF; prisma4sen2like writes upper-case ``.TIF``, so both cases are tried."""
+    if p.suffix.lower() in (".jp2", ".tif"):
+        return p
+    for e in (ext, ext.upper()):
+        cand = p.with_name(p.name + e)
+        if cand.is_file():
+            return cand
+    return p.with_name(p.name + ext)
+
+
+def _image_paths(safe: Path, granule_el: etree._Element | None, mtd: Path, check: bool,
+                 band_names: tuple[str, ...]) -> dict[str, Path]:
     """Band -> image file, from IMAGE_FILE (extension added from imageFormat), else by globbing IMG_DATA."""
     paths: dict[str, Path] = {}
     if granule_el is not None:
@@ -160,18 +175,17 @@ def _image_paths(safe: Path, granule_el: etree._Element | None, mtd: Path, check
             rel = (f.text or "").strip()
             key = _band_key(Path(rel).name.removesuffix(".jp2"))
             if key:
-                p = safe / rel
-                paths[key] = p if p.suffix.lower() in (".jp2", ".tif") else p.with_name(p.name + ext)
+                paths[key] = _with_extension(safe / rel, ext)
     if not paths:
-        for p in sorted(safe.glob("GRANULE/*/IMG_DATA/*.jp2")) + sorted(safe.glob("GRANULE/*/IMG_DATA/*.tif")):
+        for p in sorted(q for q in safe.glob("GRANULE/*/IMG_DATA/*") if q.suffix.lower() in (".jp2", ".tif")):
             key = _band_key(p.stem)
             if key:
                 paths.setdefault(key, p)
-    missing = [b for b in S2_BANDS if b not in paths]
+    missing = [b for b in band_names if b not in paths]
     if missing:
         raise L1CError(f"{mtd}: no image file listed for band(s) {', '.join(missing)}")
     if check:
-        for b in (*S2_BANDS, "TCI"):
+        for b in (*band_names, "TCI"):
             if b in paths and not paths[b].is_file():
                 raise L1CError(f"{paths[b]}: band image {b} missing")
     return paths
@@ -188,7 +202,9 @@ def _granule_dir(safe: Path, images: dict[str, Path], mtd: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------- sections
-def _bands(root: etree._Element, mtd: Path, hyper: bool) -> dict[str, BandInfo]:
+def _bands(root: etree._Element, mtd: Path, sensor: Sensor) -> dict[str, BandInfo]:
+    """Band facts from MTD_MSIL1C; the native resolution is the sensor description's (Hyper MS products keep
+    the S2 nominal RESOLUTION values in Spectral_Information while their files are 30 m, B01 60 m)."""
     irr = {int(e.get("bandId")): _float(e, mtd) for e in _findall(root, "SOLAR_IRRADIANCE")}
     off = {int(e.get("band_id", e.get("bandId", -1))): _float(e, mtd) for e in _findall(root, "RADIO_ADD_OFFSET")}
     wl: dict[int, tuple[float, float, float]] = {}
@@ -199,11 +215,12 @@ def _bands(root: etree._Element, mtd: Path, hyper: bool) -> dict[str, BandInfo]:
             vals.append(_float(e, mtd) if e is not None else float("nan"))
         wl[int(si.get("bandId"))] = tuple(vals)  # type: ignore[assignment]
     bands = {}
-    for i, name in enumerate(S2_BANDS):
+    for info in sensor.bands:
+        i, name = info.band_id, info.name
         if i not in irr:
             raise L1CError(f"{mtd}: no <SOLAR_IRRADIANCE bandId=\"{i}\"> for {name}")
         wmin, wmax, wc = wl.get(i, (float("nan"),) * 3)
-        bands[name] = BandInfo(name=name, band_id=i, resolution_m=30 if hyper else S2_BAND_RESOLUTION_M[name],
+        bands[name] = BandInfo(name=name, band_id=i, resolution_m=info.resolution_m,
                                solar_irradiance=irr[i], radio_add_offset=off.get(i, 0.0),
                                wavelength_central_nm=wc, wavelength_min_nm=wmin, wavelength_max_nm=wmax)
     return bands
@@ -225,18 +242,18 @@ def _geopositions(tl: etree._Element, mtd_tl: Path) -> dict[int, Geoposition]:
     return out
 
 
-def _angles(tl: etree._Element, mtd_tl: Path) -> AngleGrids:
+def _angles(tl: etree._Element, mtd_tl: Path, band_names: tuple[str, ...]) -> AngleGrids:
     sun = _find(tl, "Sun_Angles_Grid", mtd_tl)
     zen, azi = _find(sun, "Zenith", mtd_tl), _find(sun, "Azimuth", mtd_tl)
     per_det: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for vg in _findall(tl, "Viewing_Incidence_Angles_Grids"):
-        name = S2_BANDS[int(vg.get("bandId"))]
+        name = band_names[int(vg.get("bandId"))]
         z, a = per_det.setdefault(name, ([], []))
         z.append(_grid(_find(vg, "Zenith", mtd_tl), mtd_tl))
         a.append(_grid(_find(vg, "Azimuth", mtd_tl), mtd_tl))
     mean_vz, mean_va = {}, {}
     for m in _findall(tl, "Mean_Viewing_Incidence_Angle"):
-        name = S2_BANDS[int(m.get("bandId"))]
+        name = band_names[int(m.get("bandId"))]
         mean_vz[name] = _number(m, "ZENITH_ANGLE", mtd_tl)
         mean_va[name] = _number(m, "AZIMUTH_ANGLE", mtd_tl)
     msa = _find(tl, "Mean_Sun_Angle", mtd_tl)
@@ -303,9 +320,10 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
         product_name = uri[:-5] if uri.upper().endswith(".SAFE") else uri
     mission = fields["mission"]
     hyper = mission == "S2P"
+    sensor = sensor_for(mission)
 
     granule_el = _find(root, "Granule", mtd, required=False)
-    images = _image_paths(safe, granule_el, mtd, check_images)
+    images = _image_paths(safe, granule_el, mtd, check_images, sensor.band_names)
     gdir = _granule_dir(safe, images, mtd)
     mtd_tl = gdir / "MTD_TL.xml"
     tl = _parse_xml(mtd_tl)
@@ -339,10 +357,10 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
         sensing_orbit_direction=_text(root, "SENSING_ORBIT_DIRECTION", mtd, default=""),
         datatake_identifier=datatake.get("datatakeIdentifier", ""), tile_id=fields["tile_id"],
         quantification_value=_number(root, "QUANTIFICATION_VALUE", mtd), u=_number(root, "U", mtd),
-        bands=_bands(root, mtd, hyper), nodata_value=specials.get("NODATA", 0),
+        bands=_bands(root, mtd, sensor), nodata_value=specials.get("NODATA", 0),
         saturated_value=specials.get("SATURATED", 65535), epsg=epsg,
         crs_name=_text(tl, "HORIZONTAL_CS_NAME", mtd_tl), geopositions=_geopositions(tl, mtd_tl),
-        angles=_angles(tl, mtd_tl), mtd_product_path=mtd, mtd_tile_path=mtd_tl,
+        angles=_angles(tl, mtd_tl, sensor.band_names), mtd_product_path=mtd, mtd_tile_path=mtd_tl,
         mtd_datastrip_path=ds_files[0] if ds_files else None, granule_name=gdir.name,
         datastrip_name=ds_dirs[0].name if ds_dirs else None, tile_long_id=tile_long,
         datastrip_long_id=_text(tl, "DATASTRIP_ID", mtd_tl, default=""), image_paths=images,

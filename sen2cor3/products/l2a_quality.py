@@ -13,6 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from sen2cor3.sensors import S2A
+
 from . import naming
 from .l2a_metadata import XSI, fmt_number, write_xml
 
@@ -35,7 +37,9 @@ AC_VALUES: tuple[str, ...] = (
 AC_CONTROL: tuple[tuple[str, str], ...] = (
     ("AC_ENABLED", "True"), ("WV_RETRIEVAL_METHOD", "SEN2COR_APDA"), ("AOT_RETRIEVAL_METHOD", "NA"),
     ("VISIBILITY_LESS_THAN_5_KM", "False"), ("AOT_ABOVE_1", "False"), ("GRANULE_WV_ABOVE_5_CM", "False"))
-NEGATIVE_BOA_BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+#: Bands of the negative-BOA check: every MSI band but the water-vapour and cirrus ones (Sen2Cor's template).
+NEGATIVE_BOA_BANDS: tuple[str, ...] = tuple(
+    b for b in S2A.band_names if b not in (S2A.roles.wv_absorption, S2A.roles.cirrus))
 AUX_NUMERIC: tuple[str, ...] = ("DEM_MEAN_ALTITUDE_KM", "DEM_MEAN_SLOPE")
 _COMMENTS = {
     "WV_RETRIEVAL_METHOD": " WV_RETRIEVAL_METHOD: SEN2COR_APDA | NA ",
@@ -135,7 +139,9 @@ def build_quality(values: Mapping[str, object], *, mission: str, granule_name: s
             for n in AC_VALUES])
     _check(ac, "Atmospheric correction quality control", [(n, txt(n, d)) for n, d in AC_CONTROL])
     neg = values.get("NEGATIVE_BOA_PERCENTAGE", {})
-    bands = [b for b in NEGATIVE_BOA_BANDS if not (hyper and b == "B08")]
+    # Hyper MS: Sen2Cor 3 (L2A_Quality.update_qi) skips B08, which has no L2A output and would keep the
+    # template's "NA"; we leave the entry out rather than write a non-numeric value
+    bands = [b for b in NEGATIVE_BOA_BANDS if not (hyper and b == S2A.roles.nir_broad)]
     _check(ac, "Percentage of negative BOA pixels",
            [(b, fmt_number(neg.get(b, values.get(b, 0.0)) if isinstance(neg, Mapping) else values.get(b, 0.0)))
             for b in bands])

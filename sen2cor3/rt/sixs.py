@@ -227,19 +227,18 @@ def run_many(decks: list[str], processes: int = 2, timeout: float = 60.0, chunks
 
 
 # --------------------------------------------------------------------------- spectral responses
+#: Sensors with their own tables (S2D and the Hyper MS S2P use S2C's / S2A's: see ``sensors``).
 SENSORS = ("S2A", "S2B", "S2C", "L8", "L9")
-_S2 = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
-_OLI = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9")
 
 
 def band_names(sensor: str) -> tuple[str, ...]:
-    """Bands tabulated for ``sensor`` (S2 MSI: B01..B12 + B8A; Landsat OLI: B1..B7, B9)."""
+    """Bands tabulated for ``sensor``: the table bands of its description (S2 MSI: B01..B12 + B8A; Landsat
+    OLI: B1..B7, B9)."""
+    from sen2cor3.sensors import sensor_for
     s = sensor.upper()
-    if s in ("S2A", "S2B", "S2C"):
-        return _S2
-    if s in ("L8", "L9"):
-        return _OLI
-    raise ValueError(f"unknown sensor {sensor!r}; expected one of {SENSORS}")
+    if s not in SENSORS:
+        raise ValueError(f"unknown sensor {sensor!r}; expected one of {SENSORS}")
+    return tuple(b.table_band for b in sensor_for(s).bands)
 
 
 def normalize_band(sensor: str, band: str) -> str:

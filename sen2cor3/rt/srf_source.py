@@ -1,7 +1,7 @@
 """Build-time readers of the original spectral responses and solar spectrum (``/work/shared/data``).
 
-Only the table builder and ``python -m sen2cor3.lut srf`` use these; the package ships the responses
-resampled to 6S's 2.5 nm grid in ``rt/data/srf/<sensor>.npz``.  Sources (public data):
+Only the table builder uses these (``rt.sixs.load_srf`` falls back to them when the shipped
+``rt/data/srf/<sensor>.npz``, the responses resampled to 6S's 2.5 nm grid, are absent).  Sources (public data):
 S2A/S2B/S2C MSI: ESA COPE-GSEG-EOPG-TN-15-0007 "Sentinel-2 Spectral Response Functions" v4.0 (2024),
 Copernicus free and open data terms; Landsat 8/9 OLI: NASA/USGS relative spectral responses (US
 Government work, public domain).  Both read from the ACOLITE tabulation (data files only).
@@ -74,20 +74,3 @@ def read_solar() -> tuple[np.ndarray, np.ndarray]:
     arr = np.array(rows)
     return arr[:, 0] / 1000.0, arr[:, 1] * 1000.0 / 1000.0  # mW m-2 nm-1 == W m-2 um-1
 
-
-def write_shipped_srfs(out_dir: Path) -> dict:
-    """Resample every tabulated band to 6S's grid and write ``<sensor>.npz``; returns manifest info."""
-    from .sixs import band_names, grid_srf
-    out_dir.mkdir(parents=True, exist_ok=True)
-    info = {}
-    for sensor in SRF_FILES:
-        allb = read_acolite_file(sensor)
-        arrays = {}
-        for b in band_names(sensor):
-            wl, r = grid_srf(*allb[b])
-            arrays[f"{b}_wl"] = wl.astype(np.float32)
-            arrays[f"{b}_r"] = r.astype(np.float32)
-        np.savez_compressed(out_dir / f"{sensor}.npz", **arrays)
-        info[sensor] = {"file": f"srf/{sensor}.npz", "source": SRF_SOURCES[sensor],
-                        "grid": "0.25 um + k * 2.5 nm, linear interpolation, trimmed < 1e-3 of peak, peak = 1"}
-    return info

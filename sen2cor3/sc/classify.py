@@ -7,17 +7,16 @@ tests (steps 1 to 6); they differ from the cloud-class step on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from sen2cor3.sensors import MSI_ROLES, Roles
 
 from . import cirrus_ground, masks, recover, shadows, terrain
-from . import tests as T
+from . import spectral_tests as T
 from .qi import scl_percentages  # noqa: F401  (re-export)
+from .common import B10_CIRRUS, SceneClassification, cloud_classes, finish as _finish, to_percent  # noqa: F401
 from .recover import NOT_CLASSIFIED, NOT_SNOW, State
 
 F32 = np.float32
@@ -35,14 +34,6 @@ DEM_CLOUD_SHADOW_MAX = 32
 #: Sen2Cor 3 does for its Landsat input.
 REQUIRED_ROLES = ("blue", "green", "red", "nir", "swir1", "swir2")
 
-
-@dataclass(frozen=True)
-class SceneClassification:
-    """SCL (uint8 codes of the GIPP classificators) and cloud/snow probabilities in percent."""
-
-    scl: np.ndarray
-    cloud_prob: np.ndarray
-    snow_prob: np.ndarray
 
 
 def _scalar(angle: float | np.ndarray) -> float:
@@ -199,10 +190,6 @@ def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) ->
         st.set((snc == SNC_WATER) & st.is_(c.snow_ice), c.medium_proba_clouds)
 
 
-#: Key of the cirrus-test B10 (the B10 excess over the surface's dry-air signal) in the band dict.
-B10_CIRRUS = "cirrus_excess"
-
-
 def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | None, res: float,
                    cirrus_native_m: float = 60.0) -> None:
     """Deviation from Sen2Cor (see :mod:`cirrus_ground`): on pixels the spectral tests recognised as a
@@ -222,30 +209,6 @@ def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | Non
     # ground signal beyond that allowance is taken off, so moist scenes keep Sen2Cor's classes.
     excess = np.maximum(g - F32(recover.CIRRUS_LAND_FLOOR), F32(0))
     b[B10_CIRRUS] = np.where(surface, b["cirrus"] - excess, b["cirrus"]).astype(F32)
-
-
-def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: bool) -> None:
-    """Step 7: cloud classes from the probability, then thin and thick cirrus from B10.
-
-    Both cirrus tests use ``b[B10_CIRRUS]`` when the ground guard made it (a deviation, see
-    :func:`_cirrus_signal`), else Sen2Cor's raw B10."""
-    c = st.c
-    un = st.is_(NOT_CLASSIFIED)
-    p = st.p
-    lp, mp, hp = F32(th.t_cloud_lp), F32(th.t_cloud_mp), F32(th.t_cloud_hp)
-    st.scl[un & (p > lp) & (p < mp)] = c.unclassified
-    st.scl[un & (p >= mp) & (p < hp)] = c.medium_proba_clouds
-    st.scl[un & (p >= hp)] = c.high_proba_clouds
-    if "cirrus" not in b:                          # no 1375 nm band: no cirrus classes
-        return
-    low = T.below_cirrus_altitude(dem, p.shape)
-    b10 = b.get(B10_CIRRUS, b["cirrus"])
-    st.set(T.thin_cirrus_candidates(b10, b["blue"], th) & low & (p < mp), c.thin_cirrus)
-    thick = T.thick_cirrus(b10, th) & (p < hp)
-    if classic:
-        st.set(thick, c.medium_proba_clouds)
-    else:
-        st.set(thick & low, c.medium_proba_clouds, p=0.65, s=0.0)
 
 
 # ----------------------------------------------------------------------------- classic tail
@@ -284,24 +247,3 @@ def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, paralla
     if lcm is not None:
         recover.urban_bare_recovery(st, lcm, urban=lcm == recover.LCM_URBAN,
                                     ring_urban=recover.RING_CLOUDY_MAX_CLASSIC, zero_probs=False)
-
-
-def _finish(st: State, median_filter: int, classic: bool, leftover: int | None = None) -> SceneClassification:
-    """Leftovers to their final class, optional median filter, probabilities in percent."""
-    c = st.c
-    if leftover is None:
-        leftover = c.unclassified if classic else c.not_vegetated
-    st.scl[st.scl == NOT_CLASSIFIED] = leftover
-    scl = st.scl
-    if median_filter and median_filter > 0:
-        scl = ndimage.median_filter(scl, size=int(median_filter))
-    invalid = (scl == c.no_data) | (scl == c.saturated_defective)
-    p, s = st.p, st.s
-    p[invalid] = 0
-    s[invalid] = 0
-    return SceneClassification(scl.astype(np.uint8, copy=False), to_percent(p), to_percent(s))
-
-
-def to_percent(x: np.ndarray) -> np.ndarray:
-    """0..1 float to 0..100 uint8, rounded half up as Sen2Cor (x*100 + 0.5, truncated)."""
-    return (np.clip(x, 0, 1) * F32(100) + F32(0.5)).astype(np.uint8)

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import masks
-from .tests import F32, ratio
+from .spectral_tests import F32, ratio
 
 # Internal working codes (hard-coded in Sen2Cor).
 NOT_CLASSIFIED = 100

@@ -25,7 +25,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from . import masks
-from .tests import F32, norm_diff, ratio
+from .spectral_tests import F32, norm_diff, ratio
 
 # Sen2Cor's reference cloud-shadow spectrum for B02 B03 B04 B8A B11 B12, which it uses
 # instead of the GIPP RV_B* values (hard-coded in Sen2Cor).

@@ -20,8 +20,8 @@ import numpy as np
 from scipy import ndimage
 
 from . import masks, recover, shadows
-from . import tests as T
-from .classify import SceneClassification, _finish, cloud_classes, to_percent
+from . import spectral_tests as T
+from .common import SceneClassification, cloud_classes, finish as _finish, to_percent
 from .recover import DARK_NOT_SHADOW, NOT_CLASSIFIED, State
 
 F32 = np.float32

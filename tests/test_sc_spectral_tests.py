@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sen2cor3.sc import tests as T
+from sen2cor3.sc import spectral_tests as T
 from test_sc_common import EXPECTED, SPECTRA, band, run, sc_config, uniform_toa
 
 
