@@ -146,7 +146,7 @@ def create_l2a_tree(l1c: L1CProduct, out_root: Path, *, generation_time: datetim
     naming.check_baseline(baseline)
     ext = image_ext if image_ext.startswith(".") else "." + image_ext
     res = tuple(sorted(set(int(r) for r in resolutions), key=naming.RESOLUTION_ORDER.index))
-    ds_sensing = naming.datastrip_sensing(l1c.datastrip_name or l1c.datastrip_long_id)
+    ds_sensing = _datastrip_sensing(l1c)
     product_uri = naming.l2a_product_uri(l1c.product_name, baseline, gen)
     l2a = L2AProduct(
         product_dir=Path(out_root), product_uri=product_uri,
@@ -210,6 +210,17 @@ def create_l2a_tree(l1c: L1CProduct, out_root: Path, *, generation_time: datetim
         write_manifest(l2a.product_dir, l2a.l1c_manifest, checksums=checksums,
                        fallback={"start": iso_safe(start)})
     return l2a
+
+
+def _datastrip_sensing(l1c: L1CProduct) -> str:
+    """The datastrip sensing start: from the DS folder name, else the MTD_TL DATASTRIP_ID (prisma4sen2like cuts
+    the last digit off its DS folder names), else the product's start time."""
+    for name in (l1c.datastrip_name, l1c.datastrip_long_id):
+        try:
+            return naming.datastrip_sensing(name or "")
+        except ValueError:
+            continue
+    return naming.compact_time(l1c.sensing_start)
 
 
 def _final_granule_url(l2a: L2AProduct) -> str:
