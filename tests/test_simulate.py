@@ -241,3 +241,207 @@ def test_flat_lake_is_6s_itself(product, sim):
         rho_out = (env - fr * rho) / (1 - fr)
         _, expected = _direct_terms(spec, elev, band, tail=f"1\n0 0 {rad}\n{rho:.5f}\n{rho_out:.5f}\n-1\n")
         assert _toa_from_product(product, band, r, c) == pytest.approx(expected, abs=1.5e-4), band
+
+
+# ------------------------------------------------------------------------------------------ Hyper MS (S2P)
+S2P_ARGS = [a if a != "S2A" else "S2P" for a in ARGS]
+S2P_BANDS_RES = {b: 60 if b == "B01" else 30 for b in BANDS}
+NOMINAL_RES = (60, 10, 10, 10, 20, 20, 20, 10, 20, 60, 60, 20, 20)
+
+
+@pytest.fixture(scope="module")
+def s2p_product(tmp_path_factory) -> Path:
+    """A Hyper MS L1C of the same scene as ``product`` (same seed and arguments, spacecraft S2P)."""
+    import contextlib
+    import io
+    out = tmp_path_factory.mktemp("sim_s2p") / "p"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli.main([str(out), *S2P_ARGS]) == 0
+    path = Path(buf.getvalue().strip().splitlines()[-1])
+    assert path.is_dir() and path.name.endswith(".SAFE")
+    return path
+
+
+@pytest.fixture(scope="module")
+def s2p_sim():
+    return cli.simulate(size=SIZE, seed=3, tile="31TCJ", date="2023-06-20", relief="hills", aot=0.2, wv=1.8,
+                        spacecraft="S2P", log=lambda m: None)
+
+
+def _s2p_parts(safe: Path) -> tuple[str, Path]:
+    """(sensing stamp of the product name, granule folder)."""
+    import re
+    m = re.fullmatch(r"S2P_MSIL1C_(\d{8}T\d{6})_N0000_R099_T31TCJ_\d{8}T\d{6}\.SAFE", safe.name)
+    assert m, safe.name
+    granules = list((safe / "GRANULE").iterdir())
+    assert len(granules) == 1
+    return m.group(1), granules[0]
+
+
+def test_s2p_layout_and_names(s2p_product):
+    s, gdir = _s2p_parts(s2p_product)
+    assert gdir.name == f"L1C_T31TCJ_A028524_{s}"         # prisma4sen2like: orbit A028524, ds start = sensing
+    prefix = f"T31TCJ_{s}"
+    assert {p.name for p in (gdir / "IMG_DATA").iterdir()} == {f"{prefix}_{b}.TIF" for b in (*BANDS, "TCI")}
+    assert {p.name for p in (gdir / "QI_DATA").iterdir()} == {"MSK_CLASSI_B00.tif", f"{prefix}_PVI.tif"}
+    assert not list(s2p_product.rglob("*.jp2")) and not list(s2p_product.rglob("MSK_DETFOO*"))
+    assert not list(s2p_product.rglob("MSK_QUALIT*"))
+    assert (gdir / "MTD_TL.xml").is_file() and (s2p_product / "MTD_MSIL1C.xml").is_file()
+    assert len(list(s2p_product.glob("DATASTRIP/*/MTD_DS.xml"))) == 1
+    assert not (s2p_product / "manifest.safe").exists()       # prisma4sen2like writes none
+
+
+def test_s2p_product_metadata(s2p_product):
+    from lxml import etree
+    from sen2cor3.simulate.l1c_writer import SOLAR_IRRADIANCE
+    s, gdir = _s2p_parts(s2p_product)
+    r = etree.parse(str(s2p_product / "MTD_MSIL1C.xml")).getroot()
+    assert r.findtext(".//PRODUCT_URI") == s2p_product.name
+    assert r.findtext(".//PROCESSING_BASELINE") == "00.00"
+    assert r.findtext(".//SPACECRAFT_NAME") == "Prisma"
+    assert r.findtext(".//PRODUCT_TYPE") == "S2MSI1C"
+    assert r.findtext(".//SENSING_ORBIT_NUMBER") == "99"
+    assert float(r.findtext(".//QUANTIFICATION_VALUE")) == 10000
+    offs = r.findall(".//Radiometric_Offset_List/RADIO_ADD_OFFSET")
+    assert [o.get("band_id") for o in offs] == [str(i) for i in range(13)]
+    assert all(float(o.text) == -1000 for o in offs)
+    gr = r.findall(".//Granule_List/Granule")
+    assert len(gr) == 1 and gr[0].get("imageFormat") == "GEOTIFF"
+    files = [e.text for e in gr[0].findall("IMAGE_FILE")]
+    assert files == [f"GRANULE/{gdir.name}/IMG_DATA/T31TCJ_{s}_{b}" for b in (*BANDS, "TCI")]
+    for f in files:
+        assert (s2p_product / f"{f}.TIF").is_file()
+    assert [int(e.findtext("RESOLUTION")) for e in r.iter("Spectral_Information")] == list(NOMINAL_RES)
+    e0 = {int(e.get("bandId")): float(e.text) for e in r.iter("SOLAR_IRRADIANCE")}
+    assert [e0[i] for i in range(13)] == [SOLAR_IRRADIANCE["S2B"][b] for b in BANDS]
+    ds = etree.parse(str(next(s2p_product.glob("DATASTRIP/*/MTD_DS.xml")))).getroot()
+    assert ds.findtext(".//PROCESSING_BASELINE") == "00.00" and ds.findtext(".//SPACECRAFT_NAME") == "Prisma"
+    assert [float(o.text) for o in ds.iter("RADIO_ADD_OFFSET")] == [-1000.0] * 13
+
+
+def test_s2p_tile_metadata(s2p_product, s2p_sim):
+    from lxml import etree
+    s, gdir = _s2p_parts(s2p_product)
+    r = etree.parse(str(gdir / "MTD_TL.xml")).getroot()
+    ulx, uly = mgrs.tile_ul("31TCJ")
+    tg = r.find(".//Tile_Geocoding")
+    assert tg.findtext("HORIZONTAL_CS_CODE") == f"EPSG:{mgrs.tile_epsg('31TCJ')}"
+    sizes = tg.findall("Size")
+    assert [int(e.get("resolution")) for e in sizes] == [10, 20, 30, 60]
+    for e in sizes:
+        n = SIZE * 10 // int(e.get("resolution"))
+        assert (int(e.findtext("NROWS")), int(e.findtext("NCOLS"))) == (n, n)
+    geo = tg.findall("Geoposition")
+    assert [int(e.get("resolution")) for e in geo] == [10, 20, 30, 60]
+    for e in geo:
+        res = int(e.get("resolution"))
+        assert (float(e.findtext("ULX")), float(e.findtext("ULY"))) == (ulx, uly)
+        assert (int(e.findtext("XDIM")), int(e.findtext("YDIM"))) == (res, -res)
+    g = s2p_sim.geometry
+    zen = np.array([[float(v) for v in row.text.split()] for row in
+                    r.findall(".//Sun_Angles_Grid/Zenith/Values_List/VALUES")])
+    np.testing.assert_allclose(zen, g.sun_zenith_grid, atol=1e-3)
+    grids = r.findall(".//Viewing_Incidence_Angles_Grids")
+    assert sorted({int(e.get("bandId")) for e in grids}) == list(range(13))
+    b8a = next(e for e in grids if e.get("bandId") == "8")
+    vz = np.array([[float(v) for v in row.text.split()] for row in b8a.findall("Zenith/Values_List/VALUES")])
+    np.testing.assert_allclose(vz, g.view_zenith_grid["B8A"], atol=1e-4)
+    masks = r.findall(".//Pixel_Level_QI/MASK_FILENAME")
+    assert [(m.get("type"), m.text) for m in masks] == [
+        ("MSK_CLASSI", f"GRANULE/{gdir.name}/QI_DATA/MSK_CLASSI_B00.tif")]
+    assert (s2p_product / r.findtext(".//PVI_FILENAME")).is_file()
+
+
+def test_s2p_images_with_gdal(s2p_product):
+    s, gdir = _s2p_parts(s2p_product)
+    epsg = str(mgrs.tile_epsg("31TCJ"))
+    for b in BANDS:
+        res = S2P_BANDS_RES[b]
+        ds = gdal.Open(str(gdir / "IMG_DATA" / f"T31TCJ_{s}_{b}.TIF"))
+        assert ds.GetDriver().ShortName == "GTiff"
+        assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (SIZE * 10 // res, SIZE * 10 // res, 1)
+        assert ds.GetGeoTransform() == pytest.approx(mgrs.tile_geotransform("31TCJ", res))
+        assert ds.GetSpatialRef().GetAuthorityCode(None) == epsg
+        band = ds.GetRasterBand(1)
+        assert band.DataType == gdal.GDT_UInt16 and band.GetNoDataValue() == 0
+        a = band.ReadAsArray()
+        assert (a == 0).any() and (a[a > 0] >= 1000).all() and a.max() < 20000
+    tci = gdal.Open(str(gdir / "IMG_DATA" / f"T31TCJ_{s}_TCI.TIF"))
+    assert (tci.RasterXSize, tci.RasterCount, tci.GetRasterBand(1).DataType) == (SIZE // 3, 3, gdal.GDT_Byte)
+    assert tci.GetGeoTransform() == pytest.approx(mgrs.tile_geotransform("31TCJ", 30))
+    cl = gdal.Open(str(gdir / "QI_DATA" / "MSK_CLASSI_B00.tif"))
+    assert (cl.RasterXSize, cl.RasterYSize, cl.RasterCount) == (SIZE // 6, SIZE // 6, 3)
+    assert cl.GetRasterBand(1).DataType == gdal.GDT_Byte
+    assert cl.GetGeoTransform() == pytest.approx(mgrs.tile_geotransform("31TCJ", 60))
+    layers = cl.ReadAsArray()
+    assert set(np.unique(layers)) <= {0, 1} and layers[0].any()          # band 1 = (opaque) cloud
+    pvi = gdal.Open(str(gdir / "QI_DATA" / f"T31TCJ_{s}_PVI.tif"))
+    assert pvi.RasterCount == 3 and pvi.GetRasterBand(1).DataType == gdal.GDT_Byte
+
+
+def test_s2p_dn_is_the_simulated_toa(s2p_product, s2p_sim, product):
+    """DN = rint(rho_toa * 10000 + 1000) of the simulator's 30 m (B01 60 m) TOA, which is the 3x3 (6x6) mean of
+    its 10 m TOA; the 6S runs are the S2A ones, so the S2A product of the same scene agrees at 10 m."""
+    s, gdir = _s2p_parts(s2p_product)
+    sc = s2p_sim.scene
+    for b in BANDS:
+        res = S2P_BANDS_RES[b]
+        dn = gdal.Open(str(gdir / "IMG_DATA" / f"T31TCJ_{s}_{b}.TIF")).ReadAsArray()
+        toa = s2p_sim.toa[b]
+        assert toa.shape == dn.shape
+        nodata = sc.nodata(res)
+        assert (dn[nodata] == 0).all() and (dn[~nodata] > 0).all()
+        expected = np.clip(np.rint(toa * 10000.0 + 1000.0), 1, 65535)
+        assert np.array_equal(dn[~nodata], expected[~nodata]), b
+    for b in ("B04", "B11", "B01"):
+        _, toa10 = cli.band_toa(s2p_sim, b, 10)
+        f = S2P_BANDS_RES[b] // 10
+        n = SIZE // f
+        np.testing.assert_allclose(s2p_sim.toa[b], toa10.reshape(n, f, n, f).mean(axis=(1, 3)), rtol=0, atol=1e-12)
+    # the S2A product's 10 m bands, averaged over 3x3 pixels, are the same TOA (up to the two DN roundings)
+    for b in ("B02", "B04", "B08"):
+        dn10 = gdal.Open(str(_img(product, b))).ReadAsArray().astype(np.float64)
+        ok10 = dn10 > 0
+        n = SIZE // 3
+        mean30 = ((dn10 - 1000.0) / 10000.0).reshape(n, 3, n, 3).mean(axis=(1, 3))
+        full = ok10.reshape(n, 3, n, 3).all(axis=(1, 3))
+        assert np.abs(mean30 - s2p_sim.toa[b])[full].max() <= 0.5e-4 + 1e-9, b
+
+
+def test_s2p_truth_at_30m(s2p_product):
+    import json
+    from sen2cor3.simulate.truth import TRUTH_KINDS, truth_file
+    t = s2p_product.parent / "truth"
+    gt30 = mgrs.tile_geotransform("31TCJ", 30)
+    n = SIZE // 3
+    for kind in (*(f"BOA_{b}" for b in BANDS), *TRUTH_KINDS):
+        path = truth_file(t, kind, 30)
+        assert path.name == f"{kind}_30m.tif"
+        ds = gdal.Open(str(path))
+        assert (ds.RasterXSize, ds.RasterYSize) == (n, n), kind
+        assert ds.GetGeoTransform() == pytest.approx(gt30), kind
+    assert not (t / "SCL.tif").exists() and not (t / "BOA_B04.tif").exists()
+    scl = gdal.Open(str(truth_file(t, "SCL", 30))).ReadAsArray()
+    assert scl.max() <= 11 and {0, 4}.issubset(set(np.unique(scl)))
+    aot = gdal.Open(str(truth_file(t, "AOT", 30))).ReadAsArray()
+    assert np.mean(np.unique(aot)) == pytest.approx(0.2, abs=1e-3)
+    meta = json.loads((t / "truth.json").read_text())
+    assert meta["sensor"] == "S2P" and meta["spacecraft"] == "S2P" and meta["srf_sensor"] == "S2A"
+    assert meta["truth_files"]["SCL_30m.tif"] == 30 and len(meta["truth_files"]) == 13 + len(TRUTH_KINDS)
+    assert list((t / "dem").glob("Copernicus_DSM_COG_10_*_DEM.tif"))
+
+
+def test_truth_file_finds_s2_truth_by_resolution(product):
+    from sen2cor3.simulate.truth import truth_file
+    t = product.parent / "truth"
+    assert truth_file(t, "SCL", 20).name == "SCL.tif" and truth_file(t, "BOA_B04", 10).name == "BOA_B04.tif"
+    assert truth_file(t, "BOA_B01").name == "BOA_B01.tif"
+    with pytest.raises(FileNotFoundError):
+        truth_file(t, "SCL", 30)
+
+
+def test_s2p_refuses_other_baseline(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main([str(tmp_path / "x"), *S2P_ARGS, "--baseline", "05.11"])
+    assert e.value.code == 2 and "00.00" in capsys.readouterr().err

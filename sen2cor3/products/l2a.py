@@ -181,11 +181,14 @@ def create_l2a_tree(l1c: L1CProduct, out_root: Path, *, generation_time: datetim
 
     # metadata ---------------------------------------------------------------------------------------------
     gen_iso = naming.iso_time(gen)
+    enc = l1c.sensor.boa
     prod = build_product_mtd(l1c.mtd_product_path, product_uri=product_uri, baseline=baseline,
                              product_doi=product_doi, generation_time_iso=gen_iso,
                              datastrip_id=l2a.datastrip_long_id, tile_id=l2a.tile_long_id,
                              image_files=l2a.image_entries(), image_ext=ext,
-                             with_offset=l1c.has_radiometric_offset)
+                             with_offset=enc.offset_for(l1c.has_radiometric_offset) > 0,
+                             boa_quantification=int(enc.quantification), boa_offset_dn=enc.offset_dn,
+                             band_ids=tuple(b.band_id for b in l1c.sensor.bands))
     write_xml(prod, l2a.mtd_product_path)
     masks = [(kind, naming.qi_mask_name(kind, r) + ext) for r in naming.QI_MASK_RESOLUTIONS
              for kind in naming.QI_MASK_KINDS if r in res]

@@ -167,8 +167,10 @@ def image_content_qi(fields: Iterable[str], values: Mapping[str, object], dark_n
 def build_product_mtd(l1c_mtd: Path, *, product_uri: str, baseline: str, product_doi: str,
                       generation_time_iso: str, datastrip_id: str, tile_id: str, image_files: list[str],
                       image_ext: str, with_offset: bool, boa_quantification: int = 10000,
-                      l2a_gipp_version: str = "") -> etree._ElementTree:
-    """MTD_MSIL2A.xml from MTD_MSIL1C.xml (structure of real PB 04.00/05.09 L2A files)."""
+                      l2a_gipp_version: str = "", boa_offset_dn: int = 1000,
+                      band_ids: tuple[int, ...] = tuple(range(13))) -> etree._ElementTree:
+    """MTD_MSIL2A.xml from MTD_MSIL1C.xml (structure of real PB 04.00/05.09 L2A files); the BOA quantification,
+    offset and band ids are the sensor description's encoding rule."""
     src = read_xml(l1c_mtd).getroot()
     root, ns = _new_root(src, "Level-1C", "Level-2A")
     psd = psd_major(src)
@@ -216,8 +218,8 @@ def build_product_mtd(l1c_mtd: Path, *, product_uri: str, baseline: str, product
         _child(ql, "WVP_QUANTIFICATION_VALUE", "1000.0", unit="cm")
         if with_offset:
             ol = _child(pic, "BOA_ADD_OFFSET_VALUES_LIST")
-            for band_id in range(13):
-                _child(ol, "BOA_ADD_OFFSET", "-1000", band_id=str(band_id))
+            for band_id in band_ids:
+                _child(ol, "BOA_ADD_OFFSET", str(-int(boa_offset_dn)), band_id=str(band_id))
 
     for el in (list(s_pic) if s_pic is not None else []):
         tag = el.tag if isinstance(el.tag, str) else ""

@@ -2,6 +2,11 @@
 
 Order of work: tile geometry and sensing time -> sun/view angle grids -> scene -> 6S runs (cached, 2
 processes) -> TOA and DN per band at its native resolution -> L1C SAFE (``l1c_writer``) -> ``truth/``.
+
+``--spacecraft S2P`` makes a Hyper MS L1C instead (PRISMA spectra aggregated to the MSI bands by
+prisma4sen2like, which Sen2Cor 3 processes with ``--Hyper_MS --resolution 30``): the 6S runs use the S2A
+responses, every band's TOA is computed on the 10 m grid and averaged over 3x3 pixels to 30 m (6x6 to 60 m for
+B01), DN = rint(rho * 10000) + 1000, and the truth is written on the 30 m grid (``*_30m.tif``).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from osgeo import osr
 from sen2cor3.rt import sixs
 
 from . import forward as fw
-from .l1c_writer import angle_grid_size, earth_sun_u, write_l1c_safe
+from .l1c_writer import S2P_RESOLUTION_M, angle_grid_size, earth_sun_u, write_l1c_safe, write_s2p_safe
 from .scene import BANDS, CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, SPECTRA, Scene, build_scene
 
 RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10, "B8A": 20,
@@ -26,6 +31,12 @@ RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 
 ORBIT_ALT_M = 786_000.0
 GRID_STEP_M = 5000.0
 GRID_N = 23
+#: Band resolution (m) of a Hyper MS (S2P) product: 30 m, B01 60 m; its truth grid.
+RES_S2P = dict(S2P_RESOLUTION_M)
+HYPER_RES = 30
+#: 6S spectral responses used for a spacecraft when not its own: prisma4sen2like aggregates PRISMA spectra
+#: with the S2A MSI responses (and Sen2Cor's Hyper MS LUTs are S2A's).
+SRF_SENSOR = {"S2P": "S2A"}
 #: Along-track view-angle offset of each band (deg): the MSI focal plane staggers bands along track.
 BAND_ALONG_DEG = dict(zip(BANDS, (-0.9, -0.3, 0.0, 0.3, 0.45, 0.6, 0.75, -0.15, 0.9, -1.05, 1.2, -0.6, -0.75)))
 
@@ -158,6 +169,17 @@ class Simulation:
     boa: dict[str, np.ndarray] = field(default_factory=dict)
     cast20: np.ndarray | None = None
     illum20: tuple[np.ndarray, np.ndarray] | None = None
+    illum30: tuple[np.ndarray, np.ndarray] | None = None      # Hyper MS: 3x3 means of the 10 m factors
+
+    @property
+    def hyper_ms(self) -> bool:
+        """A Hyper MS (S2P) simulation: bands at 30 m (B01 60 m), ``boa`` on the 30 m truth grid."""
+        return self.sensor == "S2P"
+
+    @property
+    def band_res(self) -> dict[str, int]:
+        """Resolution (m) of each band in the product."""
+        return RES_S2P if self.hyper_ms else RES
 
 
 def _zone_centres(scene: Scene) -> np.ndarray:
@@ -223,9 +245,10 @@ def terrain_reflectance(sim: Simulation, rho: np.ndarray, f_dir: np.ndarray, sky
     return uniform_filter(rho.astype(np.float64) * rel, size=n, mode="mirror")
 
 
-def band_toa(sim: Simulation, band: str) -> tuple[np.ndarray, np.ndarray]:
-    """(BOA truth, TOA reflectance) of one band at its native resolution."""
-    sc, res = sim.scene, RES[band]
+def band_toa(sim: Simulation, band: str, res: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(BOA truth, TOA reflectance) of one band at ``res`` (default: its S2 native resolution)."""
+    sc = sim.scene
+    res = RES[band] if res is None else res
     rho = sc.surface(band, res)
     dem = sc.dem(res)
     zones = sc.zones(res)
@@ -280,11 +303,15 @@ def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str 
                                         view_mean[b][0], raa) for e in nodes]
     log(f"scene {size}x{size} @10 m, relief {relief}, {len(scene.zone_aot)} zones, "
         f"{sum(len(v) for v in specs.values())} 6S runs needed ({time.time() - t0:.1f} s)")
-    atm = fw.build_atmosphere(specs, spacecraft, processes=processes, log=log)
+    atm = fw.build_atmosphere(specs, SRF_SENSOR.get(spacecraft, spacecraft), processes=processes, log=log)
     log(f"6S done ({time.time() - t0:.1f} s)")
     sim = Simulation(g, scene, spacecraft, aerosol, season, float(ozone), zone_sun, view_mean, specs, atm)
     if relief != "flat":
         sim.cast20 = fw.cast_shadow(scene.dem(20), 20.0, sza_c, saa_c + g.north_grid_az)
+    if sim.hyper_ms:
+        _hyper_ms_bands(sim)
+        log(f"TOA (10 m -> 30/60 m) and DN of 13 bands done ({time.time() - t0:.1f} s)")
+        return sim
     offset = -1000.0 if float(baseline) >= 4.0 else 0.0
     for b in BANDS:
         rho, toa = band_toa(sim, b)
@@ -293,6 +320,38 @@ def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str 
     sim.illum20 = tuple(a.astype(np.float32) for a in illumination(sim, 20))
     log(f"TOA and DN of 13 bands done ({time.time() - t0:.1f} s)")
     return sim
+
+
+def block_mean64(a: np.ndarray, f: int) -> np.ndarray:
+    """Mean over f x f blocks, in float64 (how 10 m reflectance becomes 30 m / 60 m for Hyper MS)."""
+    if f == 1:
+        return np.asarray(a, np.float64)
+    n = a.shape[0] // f
+    return np.asarray(a, np.float64).reshape(n, f, n, f).mean(axis=(1, 3))
+
+
+def _hyper_ms_bands(sim: Simulation) -> None:
+    """S2P: TOA of every band on the 10 m grid, 3x3 means to 30 m (6x6 to 60 m for B01), DN = rint(rho *
+    10000) + 1000 (RADIO_ADD_OFFSET -1000 whatever the baseline); BOA truth and illumination on the 30 m grid."""
+    sc = sim.scene
+    for b in BANDS:
+        _, toa10 = band_toa(sim, b, 10)
+        res = RES_S2P[b]
+        sim.toa[b] = block_mean64(toa10, res // 10)
+        sim.boa[b] = sc.surface(b, HYPER_RES)
+        sim.dn[b] = fw.to_dn(sim.toa[b], sc.nodata(res), -1000.0)
+    f_dir, sky = illumination(sim, 10)
+    sim.illum30 = tuple(block_mean64(a, HYPER_RES // 10).astype(np.float32) for a in (f_dir, sky))
+
+
+def cast_at(sim: Simulation, res: int) -> np.ndarray | None:
+    """Cast-shadow fraction at ``res`` from the 20 m ray marching (10 m repetition averaged to ``res``)."""
+    if sim.cast20 is None:
+        return None
+    if res == 20:
+        return sim.cast20
+    cast10 = np.repeat(np.repeat(sim.cast20.astype(np.float32), 2, axis=0), 2, axis=1)
+    return block_mean64(cast10, res // 10).astype(np.float32)
 
 
 def truth_meta(sim: Simulation, args: dict) -> dict:
@@ -317,17 +376,36 @@ def truth_meta(sim: Simulation, args: dict) -> dict:
                   "(f_ray*env_rayleigh + (1-f_ray)*env_aerosol, 20 m grid, 5 km, scene mirrored); rho_ter = 1 km "
                   "box mean of rho x relative irradiance; DN = rint(rho_toa*10000) - RADIO_ADD_OFFSET. "
                   "ILLUM_DIR.tif = F_dir, ILLUM_DIF.tif = V (sky-view factor) at 20 m"),
+    } | (_hyper_meta(sim) if sim.hyper_ms else {})
+
+
+def _hyper_meta(sim: Simulation) -> dict:
+    """Extra truth.json entries of a Hyper MS (S2P) simulation."""
+    return {
+        "spacecraft": "S2P", "srf_sensor": SRF_SENSOR["S2P"], "truth_resolution_m": HYPER_RES,
+        "band_resolution_m": RES_S2P,
+        "hyper_ms": ("Hyper MS (S2P, PRISMA aggregated to MSI bands by prisma4sen2like): the 6S runs use the S2A "
+                     "responses; rho_toa of every band is computed with the model above on the 10 m grid "
+                     "(10 m DEM, illumination, cast shadow repeated from 20 m, environment repeated from 20 m) "
+                     "and averaged over 3x3 pixels to 30 m (6x6 to 60 m for B01); DN = rint(rho_toa*10000) + 1000 "
+                     "(RADIO_ADD_OFFSET -1000 at baseline 00.00), 0 = no data. Truth on the 30 m grid: "
+                     "BOA_Bxx_30m.tif = 3x3 mean of the 10 m surface (all 13 bands), SCL_30m.tif = class covering "
+                     "the largest area of the pixel with the 20 m rules on 30 m fractions, AOT/WVP_30m.tif = "
+                     "zone values, DEM_30m.tif = 3x3 mean of the 10 m DEM, ILLUM_DIR_30m.tif / "
+                     "ILLUM_DIF_30m.tif = 3x3 means of the 10 m F_dir / V"),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring); prints the product path on stdout."""
     p = argparse.ArgumentParser(prog="python -m sen2cor3.simulate",
-                                description="Simulate a Sentinel-2 L1C SAFE (6S forward model) and its truth.")
+                                description="Simulate a Sentinel-2 (or Hyper MS S2P) L1C SAFE (6S forward model) "
+                                            "and its truth.")
     p.add_argument("out_dir", type=Path)
     p.add_argument("--size", type=int, default=1098, help="side in 10 m pixels, a multiple of 6 (default 1098)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--baseline", default="05.11", help="processing baseline dd.dd (default 05.11)")
+    p.add_argument("--baseline", default=None,
+                   help="processing baseline dd.dd (default 05.11; S2P products are always 00.00)")
     p.add_argument("--aot", type=float, default=0.15, help="mean AOT at 550 nm")
     p.add_argument("--wv", type=float, default=1.5, help="mean water vapour column (g/cm2)")
     p.add_argument("--ozone", type=float, default=330.0, help="ozone column (DU)")
@@ -336,10 +414,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sun-zenith", type=float, default=None, help="force the sun zenith at the scene centre")
     p.add_argument("--date", default="2023-07-15", help="YYYY-MM-DD (or full ISO time, UTC)")
     p.add_argument("--tile", default="32TQM", help="MGRS tile id")
-    p.add_argument("--spacecraft", choices=("S2A", "S2B", "S2C"), default="S2B")
+    p.add_argument("--spacecraft", choices=("S2A", "S2B", "S2C", "S2P"), default="S2B",
+                   help="S2A/S2B/S2C: Sentinel-2 L1C (10/20/60 m, JPEG 2000); S2P = Hyper MS (PRISMA aggregated "
+                        "to MSI bands, 30 m; GeoTIFF as prisma4sen2like writes it, for Sen2Cor's --Hyper_MS "
+                        "--resolution 30). Default S2B")
     p.add_argument("--zones", type=int, default=None, help="atmosphere zones per side (default 3, 2 if small)")
     p.add_argument("--processes", type=int, default=2, help="parallel 6S processes")
     a = p.parse_args(argv)
+    if a.spacecraft == "S2P":
+        if a.baseline not in (None, "00.00"):
+            p.error("--baseline: a Hyper MS (S2P) product always has processing baseline 00.00")
+        a.baseline = "00.00"
+    elif a.baseline is None:
+        a.baseline = "05.11"
     if a.size % 6 or a.size < 12 or a.size > 10980:
         p.error("--size must be a multiple of 6 between 12 and 10980")
     if not (0 <= a.aot <= 3 and 0 <= a.wv <= 8 and 100 <= a.ozone <= 700):
@@ -358,8 +445,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_simulation_truth(sim: Simulation, out_dir: Path, args: dict) -> Path:
     """``out_dir/truth`` for this simulation."""
-    from .truth import write_truth
+    from .truth import write_truth, write_truth_grid
     sc, g = sim.scene, sim.geometry
+    if sim.hyper_ms:
+        r = HYPER_RES
+        z = sc.zones(r)
+        return write_truth_grid(out_dir, epsg=g.epsg, res=r, ulx=g.ulx, uly=g.uly, boa=sim.boa,
+                                scl=sc.scl(r, cast_at(sim, r)), aot=sc.zone_aot[z].astype(np.float32),
+                                wvp=sc.zone_wv[z].astype(np.float32), dem=sc.dem(r), dem10=sc.dem10,
+                                illum=sim.illum30, meta=truth_meta(sim, args))
     gts = {r: (g.ulx, float(r), 0.0, g.uly, 0.0, -float(r)) for r in (10, 20, 60)}
     z20 = sc.zones(20)
     return write_truth(out_dir, epsg=g.epsg, geotransforms=gts, boa=sim.boa, scl20=sc.scl20(sim.cast20),
@@ -372,6 +466,8 @@ def write_product(sim: Simulation, out_dir: Path, baseline: str) -> Path:
     g, sc = sim.geometry, sim.scene
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if sim.hyper_ms:
+        return write_product_s2p(sim, out_dir)
     scl = sc.scl20(sim.cast20)
     n60 = sc.size // 6
 
@@ -387,3 +483,24 @@ def write_product(sim: Simulation, out_dir: Path, baseline: str) -> Path:
         view_zenith=g.view_zenith_grid, view_azimuth=g.view_azimuth_grid, spacecraft=sim.sensor,
         baseline=baseline, u=earth_sun_u(g.sensing), classi_masks=classi, size_10m=sc.size,
         angle_step_m=GRID_STEP_M, cloud_coverage=round(cloud_pct, 4), threads=2)
+
+
+def write_product_s2p(sim: Simulation, out_dir: Path) -> Path:
+    """The Hyper MS (S2P) L1C of this simulation: 30 m bands (B01 60 m), MSK_CLASSI (cloud, snow, cirrus at
+    60 m: a 60 m pixel is flagged when at least 2 of its 4 true 30 m classes are of that kind)."""
+    g, sc = sim.geometry, sim.scene
+    scl = sc.scl(HYPER_RES, cast_at(sim, HYPER_RES))
+    n60 = sc.size // 6
+
+    def to60(mask30: np.ndarray) -> np.ndarray:
+        return mask30.reshape(n60, 2, n60, 2).mean(axis=(1, 3)) >= 0.5
+
+    classi = {"opaque": to60(np.isin(scl, (8, 9))), "snow": to60(scl == 11), "cirrus": to60(scl == 10)}
+    valid = scl > 0
+    cloud_pct = float(np.isin(scl, (8, 9, 10))[valid].mean() * 100.0) if valid.any() else 0.0
+    snow_pct = float((scl == 11)[valid].mean() * 100.0) if valid.any() else 0.0
+    return write_s2p_safe(
+        out_dir, tile_id=g.tile, sensing_time=g.sensing, dn_bands=sim.dn, sun_zenith_grid=g.sun_zenith_grid,
+        sun_azimuth_grid=g.sun_azimuth_grid, view_zenith=g.view_zenith_grid, view_azimuth=g.view_azimuth_grid,
+        u=earth_sun_u(g.sensing), classi_masks=classi, size_10m=sc.size, angle_step_m=GRID_STEP_M,
+        cloud_coverage=round(cloud_pct, 4), snow_coverage=round(snow_pct, 4))

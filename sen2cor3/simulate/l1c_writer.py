@@ -17,6 +17,19 @@ Layout written::
                   PB <  04.00: MSK_{DEFECT,DETFOO,NODATA,SATURA,TECQUA}_Bxx.gml, MSK_CLOUDS_B00.gml (empty)
                   T<tile>_<sensing>_PVI.jp2
          AUX_DATA/ (AUX_ECMWFT, AUX_CAMSFO when given)
+
+:func:`write_s2p_safe` writes a Hyper MS ("S2P") L1C instead, as prisma4sen2like (senbox-org/sen2like) makes
+one from a PRISMA product for Sen2Cor 3's ``--Hyper_MS --resolution 30``::
+
+    <S2P_MSIL1C_<sensing>_N0000_R099_T<tile>_<gen>>.SAFE/
+      MTD_MSIL1C.xml  AUX_DATA/  HTML/  rep_info/          (no manifest.safe, no INSPIRE.xml)
+      DATASTRIP/<DS id[17:56]>/MTD_DS.xml  QI_DATA/
+      GRANULE/L1C_T<tile>_A028524_<ds start>/
+         MTD_TL.xml                                         (Size/Geoposition 10, 20, 30, 60 m)
+         IMG_DATA/T<tile>_<sensing>_B01.TIF .. B12.TIF, B8A.TIF   GeoTIFF uint16, 30 m, B01 60 m
+                  T<tile>_<sensing>_TCI.TIF                        GeoTIFF 3 x uint8, 30 m
+         QI_DATA/ MSK_CLASSI_B00.tif (3 x Byte, 60 m: cloud, snow, cirrus), T<tile>_<sensing>_PVI.tif
+         AUX_DATA/
 """
 from __future__ import annotations
 
@@ -35,7 +48,8 @@ from sen2cor3.products.model import S2_BAND_RESOLUTION_M, S2_BANDS
 
 from . import _l1c_xml as X
 
-__all__ = ["write_l1c_safe", "SOLAR_IRRADIANCE", "earth_sun_u", "angle_grid_size", "QUALIT_LAYER_NAMES"]
+__all__ = ["write_l1c_safe", "write_s2p_safe", "SOLAR_IRRADIANCE", "earth_sun_u", "angle_grid_size",
+           "QUALIT_LAYER_NAMES", "S2P_RESOLUTION_M"]
 
 #: MTD_MSIL1C SOLAR_IRRADIANCE (W m-2 um-1) per spacecraft, copied from real products (S2A T46RER N03.01,
 #: S2B T32UPC N04.00). S2C/S2P use the S2A values unless the caller passes its own.
@@ -245,4 +259,159 @@ def write_l1c_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime,
     X.write_xml(X.mtd_msil1c(facts), safe / "MTD_MSIL1C.xml")
     X.write_xml(X.inspire(facts), safe / "INSPIRE.xml")
     X.write_xml(X.manifest(facts, safe), safe / "manifest.safe")
+    return safe
+
+
+# ---------------------------------------------------------------------------------------------- Hyper MS
+#: Resolution (m) of each band in an S2P L1C (prisma4sen2like ``adapter.IMAGES_RES``): 30 m, B01 60 m.
+S2P_RESOLUTION_M: dict[str, int] = {b: (60 if b == "B01" else 30) for b in S2_BANDS}
+#: What prisma4sen2like hard-codes: relative orbit 99, absolute orbit 28524, baseline 00.00, TL "station".
+S2P_RELATIVE_ORBIT = 99
+S2P_ABSOLUTE_ORBIT = 28524
+S2P_BASELINE = "00.00"
+S2P_STATION = "XXXX"
+#: MSK_CLASSI_B00.tif band order in an S2P product (prisma4sen2like adapter): cloud, snow, cirrus.
+S2P_CLASSI_LAYERS = ("opaque", "snow", "cirrus")
+_PVI_RES = 320.0
+
+
+def _gtiff(path: Path, bands: list[np.ndarray], geotransform: tuple, epsg: int, options: list[str],
+           nodata: float | None = None, scale: float | None = None, offset: float | None = None) -> Path:
+    """A GeoTIFF of 1..n bands of one dtype (what prisma4sen2like's GDAL calls leave: band scale/offset
+    metadata, no-data value)."""
+    from osgeo import gdal
+    from sen2cor3.simulate.truth import _GDT, _srs
+    arr = [np.ascontiguousarray(b) for b in bands]
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr[0].shape[1], arr[0].shape[0], len(arr),
+                                              _GDT[arr[0].dtype], options=options)
+    ds.SetGeoTransform(tuple(float(v) for v in geotransform))
+    ds.SetProjection(_srs(epsg).ExportToWkt())
+    for i, a in enumerate(arr, 1):
+        band = ds.GetRasterBand(i)
+        band.WriteArray(a)
+        if scale is not None:
+            band.SetScale(scale)
+        if offset is not None:
+            band.SetOffset(offset)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+    ds.FlushCache()
+    ds = None
+    return path
+
+
+def _quicklook(path: Path, rgb: list[np.ndarray], geotransform: tuple, epsg: int, res: float) -> Path:
+    """TCI / PVI as prisma4sen2like's ``quicklook``: B04/B03/B02 DN stretched 1000..3500 -> 0..255 by
+    ``gdal.Translate`` (bilinear, Byte, LZW) at ``res``, band scale 2500/10000/255 and offset 0, no no-data."""
+    from osgeo import gdal
+    from sen2cor3.simulate.truth import _srs
+    n = rgb[0].shape[0]
+    mem = gdal.GetDriverByName("MEM").Create("", n, n, 3, gdal.GDT_UInt16)
+    mem.SetGeoTransform(tuple(float(v) for v in geotransform))
+    mem.SetProjection(_srs(epsg).ExportToWkt())
+    for i, a in enumerate(rgb, 1):
+        mem.GetRasterBand(i).WriteArray(np.ascontiguousarray(a))
+    extent = n * geotransform[1]
+    size = {"xRes": res, "yRes": res} if extent / res >= 0.5 else {"width": 1, "height": 1}
+    out = gdal.Translate(str(path), mem, **size, resampleAlg="bilinear", outputType=gdal.GDT_Byte, format="GTiff",
+                         creationOptions=["COMPRESS=LZW"], scaleParams=[[1000, 3500, 0, 255]])
+    for i in (1, 2, 3):
+        b = out.GetRasterBand(i)
+        b.SetScale(2500 / 10000.0 / 255)
+        b.SetOffset(0)
+        b.DeleteNoDataValue()
+    out = None
+    return path
+
+
+def write_s2p_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime,
+                   dn_bands: Mapping[str, np.ndarray], sun_zenith_grid: float | np.ndarray,
+                   sun_azimuth_grid: float | np.ndarray,
+                   view_zenith: float | np.ndarray | Mapping[str, float | np.ndarray] = 5.0,
+                   view_azimuth: float | np.ndarray | Mapping[str, float | np.ndarray] = 100.0,
+                   size_10m: int | None = None, u: float | None = None,
+                   classi_masks: Mapping[str, np.ndarray] | None = None, generation_time: datetime | None = None,
+                   angle_step_m: float = 5000.0, processing_centre: str = S2P_STATION,
+                   cloud_coverage: float = 0.0, snow_coverage: float = 0.0) -> Path:
+    """Write a Hyper MS ("S2P") L1C SAFE under ``out_dir`` and return the .SAFE path.
+
+    ``dn_bands``: the 13 bands as uint16 DN = rho * 10000 + 1000 (0 = no data) on the MGRS tile grid, 30 m
+    (``size_10m / 3`` square) except B01 at 60 m (``size_10m / 6``); see :data:`S2P_RESOLUTION_M`.
+    ``classi_masks``: {'opaque'|'snow'|'cirrus': bool array at 60 m}. Angle grids as :func:`write_l1c_safe`.
+    Times: the product start/stop, datatake, datastrip and tile sensing times are all ``sensing_time`` (a
+    simulated scene is instantaneous), so the granule's <ds start> equals the image files' <sensing>.
+    """
+    from . import _s2p_xml as P
+    if sensing_time.tzinfo is None:
+        sensing_time = sensing_time.replace(tzinfo=timezone.utc)
+    missing = [b for b in S2_BANDS if b not in dn_bands]
+    if missing:
+        raise ValueError(f"dn_bands lacks {missing}")
+    size = size_10m or dn_bands["B02"].shape[0] * 3
+    if size % 6:
+        raise ValueError(f"size_10m={size} must be a multiple of 6 (10/20/30/60 m grids)")
+    for b in S2_BANDS:
+        n = size * 10 // S2P_RESOLUTION_M[b]
+        if dn_bands[b].shape != (n, n):
+            raise ValueError(f"dn_bands[{b}] has shape {dn_bands[b].shape}, expected {(n, n)}")
+    epsg = mgrs.tile_epsg(tile_id)
+    ulx, uly = mgrs.tile_ul(tile_id)
+    tile = tile_id.upper().lstrip("T")
+    gen = (generation_time or sensing_time + timedelta(hours=1, minutes=17)).replace(microsecond=0)
+    if gen.tzinfo is None:
+        gen = gen.replace(tzinfo=timezone.utc)
+    s, g = (f"{t:%Y%m%dT%H%M%S}" for t in (sensing_time, gen))
+    orbit = f"{S2P_ABSOLUTE_ORBIT:06d}"
+    product_name = f"S2P_MSIL1C_{s}_N{S2P_BASELINE.replace('.', '')}_R{S2P_RELATIVE_ORBIT:03d}_T{tile}_{g}.SAFE"
+    granule = f"L1C_T{tile}_A{orbit}_{s}"
+    ds_long = f"S2P_OPER_MSI_L1C_DS_{processing_centre}_{g}_S{s}_N{S2P_BASELINE}"
+    ds_dir = ds_long[17:56]          # prisma4sen2like's slice: DS_<centre>_<gen>_S<start> less its last digit
+    n = angle_grid_size(size, angle_step_m)
+    facts = P.S2PFacts(
+        tile_id=tile, product_name=product_name, granule_name=granule,
+        tile_long_id=f"S2P_OPER_MSI_L1C_TL_{S2P_STATION}_{g}_A{orbit}_T{tile}_N{S2P_BASELINE}",
+        datastrip_long_id=ds_long, datatake_id_ds=f"GS2P_{s}_{orbit}_N{S2P_BASELINE}", sensing=sensing_time,
+        generation=gen, relative_orbit=S2P_RELATIVE_ORBIT, orbit_direction="DESCENDING",
+        centre=processing_centre, epsg=epsg, ulx=ulx, uly=uly, size_10m=size,
+        u=u if u is not None else earth_sun_u(sensing_time), offset=-1000.0, quantification=10000.0,
+        angle_step=angle_step_m, sun_zen=_grid(sun_zenith_grid, n, "sun_zenith_grid"),
+        sun_az=_grid(sun_azimuth_grid, n, "sun_azimuth_grid"), view_zen=_per_band(view_zenith, n, "view_zenith"),
+        view_az=_per_band(view_azimuth, n, "view_azimuth"), cloud_cover=cloud_coverage, snow_cover=snow_coverage,
+        footprint=_footprint(epsg, ulx, uly, size * 10.0))
+
+    safe = Path(out_dir) / product_name
+    if safe.exists():
+        raise FileExistsError(f"{safe}: already exists")
+    gdir = safe / "GRANULE" / granule
+    img, qi = gdir / "IMG_DATA", gdir / "QI_DATA"
+    for folder in (img, qi, gdir / "AUX_DATA", safe / "AUX_DATA", safe / "HTML", safe / "rep_info",
+                   safe / "DATASTRIP" / ds_dir / "QI_DATA"):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def gt(res: float) -> tuple:
+        return (ulx, float(res), 0.0, uly, 0.0, -float(res))
+
+    prefix = f"T{tile}_{s}"
+    for b in S2_BANDS:
+        res = S2P_RESOLUTION_M[b]
+        _gtiff(img / f"{prefix}_{b}.TIF", [np.asarray(dn_bands[b], dtype=np.uint16)], gt(res), epsg, [],
+               nodata=0, scale=1e-4, offset=-0.1)
+        facts.image_names.append(f"{prefix}_{b}")
+    rgb = [np.asarray(dn_bands[b], dtype=np.uint16) for b in ("B04", "B03", "B02")]
+    _quicklook(img / f"{prefix}_TCI.TIF", rgb, gt(30), epsg, 30.0)
+    facts.image_names.append(f"{prefix}_TCI")
+    facts.pvi_name = f"{prefix}_PVI.tif"
+    _quicklook(qi / facts.pvi_name, rgb, gt(30), epsg, _PVI_RES)
+    n60 = size // 6
+    unknown = set(classi_masks or {}) - set(S2P_CLASSI_LAYERS)
+    if unknown:
+        raise ValueError(f"classi_masks: unknown layers {sorted(unknown)}")
+    cl = [np.asarray((classi_masks or {}).get(k, np.zeros((n60, n60), bool)), dtype=np.uint8)
+          for k in S2P_CLASSI_LAYERS]
+    _gtiff(qi / "MSK_CLASSI_B00.tif", cl, gt(60), epsg, ["COMPRESS=LZW"])
+    facts.mask_files.append(("MSK_CLASSI", "MSK_CLASSI_B00.tif"))
+
+    X.write_xml(P.mtd_tl(facts), gdir / "MTD_TL.xml")
+    X.write_xml(P.mtd_ds(facts), safe / "DATASTRIP" / ds_dir / "MTD_DS.xml")
+    X.write_xml(P.mtd_msil1c(facts), safe / "MTD_MSIL1C.xml")
     return safe

@@ -81,7 +81,7 @@ class Scene:
 
     # ------------------------------------------------------------------ grids
     def shape(self, res: int) -> tuple[int, int]:
-        """Array shape at resolution ``res`` (10, 20 or 60 m)."""
+        """Array shape at resolution ``res`` (10, 20, 30 or 60 m)."""
         n = self.size * 10 // res
         return n, n
 
@@ -113,6 +113,23 @@ class Scene:
         """Surface class at 10 m (parcels are 20 m aligned)."""
         return np.repeat(np.repeat(self.classes20, 2, axis=0), 2, axis=1)
 
+    def classes_at(self, res: int) -> np.ndarray:
+        """Surface class at ``res``: the 20 m parcels themselves at 20 m, at 10 m their repetition; on other
+        grids (30 m for Hyper MS, 60 m) the class covering the largest area of the pixel (counted on the 10 m
+        grid; a tie goes to the class at the pixel's centre)."""
+        if res == 20:
+            return self.classes20
+        c10 = self.classes10()
+        f = res // 10
+        if f == 1:
+            return c10
+        n = c10.shape[0] // f
+        blocks = c10.reshape(n, f, n, f)
+        counts = np.stack([(blocks == k).sum(axis=(1, 3)) for k in range(len(CLASS_NAMES))]).astype(np.float32)
+        centre = c10[f // 2::f, f // 2::f]
+        counts += 0.5 * (np.arange(len(CLASS_NAMES))[:, None, None] == centre[None])
+        return np.argmax(counts, axis=0).astype(np.uint8)
+
     # ------------------------------------------------------------ reflectance
     def surface10(self, band: str) -> np.ndarray:
         """True Lambertian reflectance of one band at 10 m, cloud tops included (the BOA truth)."""
@@ -137,16 +154,21 @@ class Scene:
     # --------------------------------------------------------------- classes
     def scl20(self, terrain_shadow20: np.ndarray | None = None) -> np.ndarray:
         """True Sen2Cor scene class at 20 m (codes 0-11), in Sen2Cor's order of precedence."""
-        cls = self.classes20
+        return self.scl(20, terrain_shadow20)
+
+    def scl(self, res: int, terrain_shadow: np.ndarray | None = None) -> np.ndarray:
+        """True Sen2Cor scene class at ``res`` (20 m for S2, 30 m for Hyper MS), in Sen2Cor's order of
+        precedence; ``terrain_shadow`` is the cast-shadow fraction on that grid (shadow where >= 0.5)."""
+        cls = self.classes_at(res)
         scl = np.asarray(CLASS_SCL, dtype=np.uint8)[cls]
-        if terrain_shadow20 is not None:
-            scl[(terrain_shadow20 >= 0.5) & (cls != WATER)] = 2
-        scl[self.block_mean(self.cloud_shadow10, 20) >= 0.5] = 3
-        scl[self.block_mean(self.cirrus10, 20) >= 0.012] = 10
-        cloud = self.block_mean(self.cloud10, 20)
+        if terrain_shadow is not None:
+            scl[(terrain_shadow >= 0.5) & (cls != WATER)] = 2
+        scl[self.block_mean(self.cloud_shadow10, res) >= 0.5] = 3
+        scl[self.block_mean(self.cirrus10, res) >= 0.012] = 10
+        cloud = self.block_mean(self.cloud10, res)
         scl[cloud >= 0.25] = 8
         scl[cloud >= 0.6] = 9
-        scl[self.nodata(20)] = 0
+        scl[self.nodata(res)] = 0
         return scl
 
 

@@ -6,6 +6,12 @@ zone's column above its mean elevation; 6S got ``rt.sixs.wv_input_for_column`` o
 ``SCL.tif`` (uint8 Sen2Cor codes) at 20 m, ``ILLUM_DIR.tif``/``ILLUM_DIF.tif`` (20 m terrain/shadow factors
 of the forward model), ``truth.json`` (every scene and atmosphere parameter), and ``dem/`` with GLO-30 style
 1x1 degree tiles that a processor can use as its DEM directory.
+
+A Hyper MS (S2P) simulation writes the same content on its one 30 m grid (:func:`write_truth_grid`), each name
+tagged with the resolution: ``BOA_Bxx_30m.tif`` (all 13 bands), ``SCL_30m.tif``, ``AOT_30m.tif``,
+``WVP_30m.tif``, ``DEM_30m.tif``, ``ILLUM_DIR_30m.tif``, ``ILLUM_DIF_30m.tif``, plus ``dem/`` and
+``truth.json`` (whose ``truth_files`` maps each image to its resolution). :func:`truth_file` finds a truth
+image by kind and resolution in either layout.
 """
 from __future__ import annotations
 
@@ -138,6 +144,62 @@ def write_truth(out_dir: Path, *, epsg: int, geotransforms: dict[int, tuple], bo
     write_dem_tiles(t / "dem", dem10, geotransforms[10], epsg)
     (t / "truth.json").write_text(json.dumps(meta, indent=1, default=_jsonable))
     return t
+
+
+#: Kinds of truth image (besides ``BOA_<band>``) and their S2 names' resolution (the S2 names carry none).
+TRUTH_KINDS = ("SCL", "AOT", "WVP", "DEM", "ILLUM_DIR", "ILLUM_DIF")
+
+
+def truth_name(kind: str, res: int) -> str:
+    """File name of a resolution-tagged truth image: ``truth_name('SCL', 30) == 'SCL_30m.tif'``."""
+    return f"{kind}_{int(res)}m.tif"
+
+
+def write_truth_grid(out_dir: Path, *, epsg: int, res: int, ulx: float, uly: float, boa: dict[str, np.ndarray],
+                     scl: np.ndarray, aot: np.ndarray, wvp: np.ndarray, dem: np.ndarray, dem10: np.ndarray,
+                     illum: tuple[np.ndarray, np.ndarray] | None, meta: dict) -> Path:
+    """The truth of a product on one grid of ``res`` m (Hyper MS: 30 m), every image named
+    :func:`truth_name` ``(kind, res)``; ``meta['truth_files']`` lists them with their resolution."""
+    t = Path(out_dir) / "truth"
+    t.mkdir(parents=True, exist_ok=True)
+    gt = (ulx, float(res), 0.0, uly, 0.0, -float(res))
+    images: dict[str, np.ndarray] = {f"BOA_{b}": a.astype(np.float32) for b, a in boa.items()}
+    images |= {"SCL": scl.astype(np.uint8), "AOT": aot.astype(np.float32), "WVP": wvp.astype(np.float32),
+               "DEM": dem.astype(np.float32)}
+    if illum is not None:
+        images |= {"ILLUM_DIR": illum[0].astype(np.float32), "ILLUM_DIF": illum[1].astype(np.float32)}
+    files = {}
+    for kind, arr in images.items():
+        if arr.shape != images["SCL"].shape:
+            raise ValueError(f"truth {kind}: shape {arr.shape}, expected {images['SCL'].shape} ({res} m)")
+        write_geotiff(t / truth_name(kind, res), arr, gt, epsg)
+        files[truth_name(kind, res)] = int(res)
+    write_dem_tiles(t / "dem", dem10, (ulx, 10.0, 0.0, uly, 0.0, -10.0), epsg)
+    (t / "truth.json").write_text(json.dumps(meta | {"truth_files": files}, indent=1, default=_jsonable))
+    return t
+
+
+def truth_file(truth_dir: Path, kind: str, res: int | None = None) -> Path:
+    """The truth image of ``kind`` ('BOA_B04', 'SCL', 'AOT', 'WVP', 'DEM', 'ILLUM_DIR', 'ILLUM_DIF') on the
+    ``res`` m grid: ``<kind>_<res>m.tif`` (Hyper MS layout) or the untagged S2 file ``<kind>.tif`` when its
+    grid is ``res``; with ``res`` None, whichever exists (the S2 name first). FileNotFoundError otherwise."""
+    truth_dir = Path(truth_dir)
+    plain = truth_dir / f"{kind}.tif"
+    if res is None:
+        if plain.exists():
+            return plain
+        tagged = sorted(truth_dir.glob(f"{kind}_*m.tif"))
+        if len(tagged) == 1:
+            return tagged[0]
+        raise FileNotFoundError(f"{truth_dir}: no single truth image {kind} ({[p.name for p in tagged]})")
+    tagged = truth_dir / truth_name(kind, res)
+    if tagged.exists():
+        return tagged
+    if plain.exists():
+        ds = gdal.Open(str(plain))
+        if abs(ds.GetGeoTransform()[1] - float(res)) < 1e-9:
+            return plain
+    raise FileNotFoundError(f"{truth_dir}: no truth image {kind} at {res} m")
 
 
 def _jsonable(o):
