@@ -21,6 +21,7 @@ from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.plan import ResolutionPlan
 from sen2cor3.products.model import L1CProduct
+from sen2cor3.readers import reader_for
 from sen2cor3.sc.masks import upsample_nearest
 
 log = logging.getLogger("sen2cor3.atmcorr")
@@ -109,12 +110,12 @@ def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None,
                     resolution_m: int = 10) -> None:
     """Queue the refined run's L1C decodes on ``prefetch``: the no-data mask and the fine bands that the base
     run did not park in ``scratch`` (:class:`~sen2cor3.io.scratch.ScratchArrays`; B08 in a normal run)."""
-    from sen2cor3.products import l1c as l1c_io
-    prefetch.start(("qi", resolution_m), l1c_io.read_qi_masks, product, resolution_m, layers=("nodata",),
+    rd = reader_for(product)
+    prefetch.start(("qi", resolution_m), rd.read_qi_masks, product, resolution_m, layers=("nodata",),
                    native_cache=qi_cache)
     for b in product.sensor.fine_bands:
         if scratch is None or f"{b}_10m" not in scratch:
-            prefetch.start(("dn", b, resolution_m), l1c_io.read_band, product, b, resolution_m)
+            prefetch.start(("dn", b, resolution_m), rd.read_band, product, b, resolution_m)
 
 
 def _dn_10m(prefetch, scratch, band: str, resolution_m: int = 10) -> np.ndarray:
@@ -135,8 +136,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     Prefetcher` on which :func:`start_10m_reads` queues the refined run's decodes (None: they run when
     collected).
     """
-    from sen2cor3.products import l1c as l1c_io
-
+    rd = reader_for(product)
     sensor = product.sensor
     base = plan.base_m
     ac_cfg = config.l2a.atmospheric_correction
@@ -201,8 +201,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                            tci_bands=tci_f)
         model = _correct.AtmosphereModel(table, aerosol, season, ozone)   # one for the per-band calls
         for i, b in enumerate(fine):
-            toa_b = {b: l1c_io.toa_reflectance(dn_f.pop(b), product.bands[b], product.quantification_value,
-                                               nodata=0.0)}
+            toa_b = {b: rd.toa(product, b, dn_f.pop(b))}
             ac_f = correct_resolution(toa_b, nodata_f, scl_f, geom, elev_f, ac_cfg, config.ac, table, res,
                                       cams=_cams_inputs(aux), dem_fields=dem_f, model=model, aerosol=aerosol,
                                       season=season, ozone_du=ozone, prior=ac, sink=sink_f,

@@ -16,7 +16,7 @@ import numpy as np
 from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.io.writers import extension, image_format, write_raster
-from sen2cor3.products import l1c as l1c_io
+from sen2cor3.readers import reader_for
 from sen2cor3.products.l2a import L2AProduct
 from sen2cor3.plan import ResolutionPlan
 from sen2cor3.products.model import L1CProduct
@@ -56,24 +56,25 @@ def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
     ``prefetch``: a :class:`~sen2cor3.io.background.Prefetcher` that decodes the quality masks (one core,
     glymur) while the bands are decoded here."""
     toa, nodata, saturated = {}, None, None
+    rd = reader_for(product)
     qi_layers = ("nodata", "saturated_defective")
     if prefetch is not None:
-        prefetch.start(("qi", resolution_m), l1c_io.read_qi_masks, product, resolution_m, layers=qi_layers,
+        prefetch.start(("qi", resolution_m), rd.read_qi_masks, product, resolution_m, layers=qi_layers,
                        native_cache=qi_cache)
     for name in bands:
         sink = None
         if keep_native is not None and product.bands[name].resolution_m < resolution_m:
             def sink(dn_native, key=f"{name}_{product.bands[name].resolution_m}m"):
                 keep_native.put(key, dn_native)
-        dn = l1c_io.read_band(product, name, resolution_m, native_sink=sink)
+        dn = rd.read_band(product, name, resolution_m, native_sink=sink)
         zero = dn == product.nodata_value
         sat = dn == product.saturated_value
         nodata = zero if nodata is None else (nodata | zero)
         saturated = sat if saturated is None else (saturated | sat)
-        toa[name] = l1c_io.toa_reflectance(dn, product.bands[name], product.quantification_value, nodata=0.0)
+        toa[name] = rd.toa(product, name, dn)
         del dn
     masks = (prefetch.get(("qi", resolution_m)) if prefetch is not None
-             else l1c_io.read_qi_masks(product, resolution_m, layers=qi_layers, native_cache=qi_cache))
+             else rd.read_qi_masks(product, resolution_m, layers=qi_layers, native_cache=qi_cache))
     if masks:
         nodata |= masks.get("nodata", False)
         saturated |= masks.get("saturated_defective", False)

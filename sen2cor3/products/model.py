@@ -110,6 +110,7 @@ class L1CProduct:
     aux_paths: dict[str, Path] = field(default_factory=dict)      # 'AUX_ECMWFT', 'AUX_CAMSFO', ...
     cloud_coverage_percent: float = float("nan")
     is_hyper_ms: bool = False
+    reader: str = "s2_safe"        # the reader that opened it (``sen2cor3.readers.reader_for``)
 
     @property
     def sensor(self) -> Sensor:

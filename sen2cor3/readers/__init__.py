@@ -2,8 +2,9 @@
 
 Every reader returns the same in-memory description (:class:`~sen2cor3.products.model.L1CProduct`: grids per
 resolution, angles, band facts, image/mask/aux paths, ids) whose ``sensor`` drives the rest of the pipeline;
-pixels are read later through :func:`read_band` / :func:`read_qi_masks` / :func:`toa_reflectance` (windowed,
-at any grid of the product). Kinds:
+pixels are read later through the product's reader (:func:`reader_for`): ``read_band(product, band, res,
+window=None, native_sink=None)`` (DN on any grid of the product, windowed), ``read_qi_masks(product, res,
+layers=, native_cache=)`` (no data, saturated/defective), ``toa(product, band, dn)`` (TOA reflectance). Kinds:
 
 * ``s2_safe``: Sentinel-2 L1C SAFE (S2A/B/C/D) and Hyper MS (S2P, GeoTIFF images) — :mod:`.s2_safe`;
 * ``landsat_c2``: Landsat 8/9 Collection-2 L1TP folders — recognised here, reader to come.
@@ -16,6 +17,9 @@ from pathlib import Path
 from sen2cor3.errors import InputError
 from sen2cor3.products.model import L1CProduct
 
+from types import ModuleType
+
+from . import s2_safe
 from .s2_safe import open_s2_safe, read_band, read_qi_masks, toa_reflectance
 
 #: Landsat Collection-1/2 product id: sensor, level, path/row, acquisition and processing dates, collection.
@@ -48,4 +52,13 @@ def open_input(path: Path, *, hyper_ms: bool = False) -> L1CProduct:
     return product
 
 
-__all__ = ["LANDSAT_ID", "input_kind", "open_input", "read_band", "read_qi_masks", "toa_reflectance"]
+def reader_for(product: L1CProduct) -> ModuleType:
+    """The reader module of an opened product (its ``read_band``, ``read_qi_masks``, ``toa``)."""
+    readers = {s2_safe.KIND: s2_safe}
+    if product.reader not in readers:
+        raise InputError(f"{product.safe_path}: no reader for input kind {product.reader!r}")
+    return readers[product.reader]
+
+
+__all__ = ["LANDSAT_ID", "input_kind", "open_input", "read_band", "read_qi_masks", "reader_for",
+           "toa_reflectance"]

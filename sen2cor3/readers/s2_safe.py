@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from sen2cor3.products.l1c import open_l1c, read_band, read_qi_masks, toa_reflectance
 from sen2cor3.products.model import L1CProduct
+
+#: ``L1CProduct.reader`` of the products this module opens.
+KIND = "s2_safe"
 
 
 def open_s2_safe(path: str | Path, check_images: bool = True) -> L1CProduct:
@@ -18,4 +23,10 @@ def open_s2_safe(path: str | Path, check_images: bool = True) -> L1CProduct:
     return open_l1c(path, check_images=check_images)
 
 
-__all__ = ["open_s2_safe", "read_band", "read_qi_masks", "toa_reflectance"]
+def toa(product: L1CProduct, band: str, dn: np.ndarray) -> np.ndarray:
+    """TOA reflectance (float32, in place of a copy of ``dn``): (DN + RADIO_ADD_OFFSET) / QUANTIFICATION_VALUE;
+    DN 0 (no data) becomes 0."""
+    return toa_reflectance(dn, product.bands[band], product.quantification_value, nodata=0.0)
+
+
+__all__ = ["KIND", "open_s2_safe", "read_band", "read_qi_masks", "toa", "toa_reflectance"]
