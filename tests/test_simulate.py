@@ -25,12 +25,12 @@ ARGS = ["--size", str(SIZE), "--seed", "3", "--tile", "31TCJ", "--date", "2023-0
         "--aot", "0.2", "--wv", "1.8", "--spacecraft", "S2A"]
 
 
-def _run(out: Path, extra: list[str] | None = None) -> Path:
+def _run(out: Path, extra: list[str] | None = None, args: list[str] = ARGS) -> Path:
     import contextlib
     import io
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert cli.main([str(out), *ARGS, *(extra or [])]) == 0
+        assert cli.main([str(out), *args, *(extra or [])]) == 0
     path = Path(buf.getvalue().strip().splitlines()[-1])
     assert path.is_dir() and path.name.endswith(".SAFE")
     return path
@@ -41,11 +41,16 @@ def product(tmp_path_factory) -> Path:
     return _run(tmp_path_factory.mktemp("sim") / "a")
 
 
+def _simulate(spacecraft: str):
+    """The simulation of ``ARGS`` in memory for ``spacecraft`` (6S runs cached by the product fixtures)."""
+    return cli.simulate(size=SIZE, seed=3, tile="31TCJ", date="2023-06-20", relief="hills", aot=0.2, wv=1.8,
+                        spacecraft=spacecraft, log=lambda m: None)
+
+
 @pytest.fixture(scope="module")
 def sim():
     """The same simulation in memory (all runs cached by now), to look at the forward-model internals."""
-    return cli.simulate(size=SIZE, seed=3, tile="31TCJ", date="2023-06-20", relief="hills", aot=0.2, wv=1.8,
-                        spacecraft="S2A", log=lambda m: None)
+    return _simulate("S2A")
 
 
 def _img(safe: Path, band: str) -> Path:
@@ -252,21 +257,12 @@ NOMINAL_RES = (60, 10, 10, 10, 20, 20, 20, 10, 20, 60, 60, 20, 20)
 @pytest.fixture(scope="module")
 def s2p_product(tmp_path_factory) -> Path:
     """A Hyper MS L1C of the same scene as ``product`` (same seed and arguments, spacecraft S2P)."""
-    import contextlib
-    import io
-    out = tmp_path_factory.mktemp("sim_s2p") / "p"
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert cli.main([str(out), *S2P_ARGS]) == 0
-    path = Path(buf.getvalue().strip().splitlines()[-1])
-    assert path.is_dir() and path.name.endswith(".SAFE")
-    return path
+    return _run(tmp_path_factory.mktemp("sim_s2p") / "p", args=S2P_ARGS)
 
 
 @pytest.fixture(scope="module")
 def s2p_sim():
-    return cli.simulate(size=SIZE, seed=3, tile="31TCJ", date="2023-06-20", relief="hills", aot=0.2, wv=1.8,
-                        spacecraft="S2P", log=lambda m: None)
+    return _simulate("S2P")
 
 
 def _s2p_parts(safe: Path) -> tuple[str, Path]:

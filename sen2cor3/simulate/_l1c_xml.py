@@ -3,10 +3,18 @@
 Element names, nesting and attributes follow real PSD-14 products (data/real_safe_metadata T46RER N03.01,
 data/ukis-pysat... N04.00, data/eodatasets-s2-l1c-safe-metadata); only the facts are ours. Optional
 expert-level blocks (GIPP lists, ephemerides, attitudes, spectral responses) are left out.
+
+The Hyper MS ("S2P") documents of ``_s2p_xml`` are the same PSD-14 documents filled from prisma4sen2like's
+templates, so the builders of MTD_MSIL1C, MTD_TL and MTD_DS live here once (:func:`build_msil1c`,
+:func:`build_tl`, :func:`build_ds`, over the facts both kinds share, :class:`TileFacts`); each product kind's
+``mtd_*`` only states what differs: the radiometry tables (:class:`Radiometry`), the image format, the DOI and
+offsets of old baselines, the archiving centre, the CS name, the Size/Geoposition resolutions, the detectors of
+the viewing-angle grids and the snow cover.
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,23 +35,33 @@ WAVELENGTHS = {
 }
 
 
-@dataclass
-class Facts:
-    """Everything the documents state; built once by the writer."""
-    spacecraft: str                 # S2A
+@dataclass(frozen=True)
+class Radiometry:
+    """What MTD_MSIL1C (Product_Image_Characteristics) and MTD_DS (Radiometric_Info) say of the DN."""
+    quantification: float
+    offset: float | None                              # RADIO_ADD_OFFSET of every band; None: no offset list
+    u: float
+    irradiance: Mapping[str, float]                   # band -> SOLAR_IRRADIANCE (W m-2 um-1)
+    wavelengths: Mapping[str, tuple[float, float, float]]    # band -> (MIN, MAX, CENTRAL) nm
+    resolutions: Mapping[str, int]                    # band -> Spectral_Information RESOLUTION (m)
+    gains: Sequence[str] = ()                         # PHYSICAL_GAINS per bandId (MTD_MSIL1C only)
+
+
+@dataclass(kw_only=True)
+class TileFacts:
+    """The facts both product kinds state (S2 :class:`Facts`, Hyper MS ``_s2p_xml.S2PFacts``); each kind
+    also gives ``spacecraft_name`` and its :class:`Radiometry`."""
     tile_id: str
     baseline: str                   # '05.11'
     product_name: str               # without .SAFE
     granule_name: str
-    datastrip_dir: str
     tile_long_id: str
     datastrip_long_id: str
-    datatake_id: str
+    datatake_id: str                # the datastrip's datatake (MTD_DS; MTD_MSIL1C unless overridden)
     sensing: datetime               # datatake sensing start
-    ds_start: datetime
+    ds_start: datetime              # datastrip sensing start = tile SENSING_TIME
     generation: datetime
     relative_orbit: int
-    absolute_orbit: int
     orbit_direction: str
     centre: str
     epsg: int
@@ -52,19 +70,32 @@ class Facts:
     size_10m: int
     quantification: float
     u: float
-    irradiance: dict[str, float]
-    offset: float                   # RADIO_ADD_OFFSET (0: not written)
+    offset: float                   # RADIO_ADD_OFFSET
     angle_step: float
     sun_zen: np.ndarray
     sun_az: np.ndarray
     view_zen: dict[str, np.ndarray]
     view_az: dict[str, np.ndarray]
-    detector_id: int
     cloud_cover: float
     footprint: list[tuple[float, float]]        # (lat, lon) closed ring
+    snow_cover: float | None = None             # None: no snow percentage stated (S2)
     image_files: list[str] = field(default_factory=list)   # IMAGE_FILE entries (no extension)
     mask_files: list[tuple[int | None, str, str]] = field(default_factory=list)  # (bandId, type, rel path)
     pvi_file: str = ""
+
+    @property
+    def radiometry(self) -> Radiometry:
+        raise NotImplementedError
+
+
+@dataclass(kw_only=True)
+class Facts(TileFacts):
+    """Everything the S2 documents state; built once by the writer."""
+    spacecraft: str                 # S2A
+    datastrip_dir: str
+    absolute_orbit: int
+    irradiance: dict[str, float]
+    detector_id: int
 
     @property
     def spacecraft_name(self) -> str:
@@ -73,6 +104,11 @@ class Facts:
     @property
     def pb(self) -> float:
         return float(self.baseline)
+
+    @property
+    def radiometry(self) -> Radiometry:
+        return Radiometry(self.quantification, self.offset if self.pb >= 4.0 else None, self.u, self.irradiance,
+                          WAVELENGTHS, S2_BAND_RESOLUTION_M)
 
 
 def _t(dt: datetime, digits: int = 3) -> str:
@@ -110,39 +146,40 @@ def _values(parent: etree._Element, grid: np.ndarray, step: float) -> None:
         _sub(vl, "VALUES", " ".join(_fmt(v) for v in row))
 
 
-def _datatake(parent: etree._Element, f: Facts, tag: str = "Datatake") -> None:
-    dt = _sub(parent, tag, datatakeIdentifier=f.datatake_id)
+def _datatake(parent: etree._Element, f, tag: str, ident: str) -> etree._Element:
+    dt = _sub(parent, tag, datatakeIdentifier=ident)
     _sub(dt, "SPACECRAFT_NAME", f.spacecraft_name)
     _sub(dt, "DATATAKE_TYPE", "INS-NOBS")
     _sub(dt, "DATATAKE_SENSING_START", _t(f.sensing))
     _sub(dt, "SENSING_ORBIT_NUMBER", f.relative_orbit)
     _sub(dt, "SENSING_ORBIT_DIRECTION", f.orbit_direction)
+    return dt
 
 
-def _radiometry(parent: etree._Element, f: Facts) -> None:
-    _sub(parent, "QUANTIFICATION_VALUE", f"{f.quantification:g}", unit="none")
-    if f.pb >= 4.0:
+def _radiometry(parent: etree._Element, r: Radiometry) -> None:
+    _sub(parent, "QUANTIFICATION_VALUE", f"{r.quantification:g}", unit="none")
+    if r.offset is not None:
         ro = _sub(parent, "Radiometric_Offset_List")
         for i, _ in enumerate(S2_BANDS):
-            _sub(ro, "RADIO_ADD_OFFSET", f"{f.offset:g}", band_id=i)
+            _sub(ro, "RADIO_ADD_OFFSET", f"{r.offset:g}", band_id=i)
     rc = _sub(parent, "Reflectance_Conversion")
-    _sub(rc, "U", repr(float(f.u)))
+    _sub(rc, "U", repr(float(r.u)))
     sil = _sub(rc, "Solar_Irradiance_List")
     for i, b in enumerate(S2_BANDS):
-        _sub(sil, "SOLAR_IRRADIANCE", f"{f.irradiance[b]:g}", bandId=i, unit="W/m²/µm")
+        _sub(sil, "SOLAR_IRRADIANCE", f"{r.irradiance[b]:g}", bandId=i, unit="W/m²/µm")
     spl = _sub(parent, "Spectral_Information_List")
     for i, b in enumerate(S2_BANDS):
         si = _sub(spl, "Spectral_Information", bandId=i, physicalBand=b.replace("B0", "B"))
-        _sub(si, "RESOLUTION", S2_BAND_RESOLUTION_M[b])
+        _sub(si, "RESOLUTION", r.resolutions[b])
         wl = _sub(si, "Wavelength")
-        lo, hi, c = WAVELENGTHS[b]
+        lo, hi, c = r.wavelengths[b]
         _sub(wl, "MIN", f"{lo:g}", unit="nm")
         _sub(wl, "MAX", f"{hi:g}", unit="nm")
         _sub(wl, "CENTRAL", f"{c:g}", unit="nm")
 
 
-def mtd_msil1c(f: Facts) -> etree._Element:
-    """The user-product metadata MTD_MSIL1C.xml."""
+def build_msil1c(f: TileFacts, *, doi: bool, image_format: str, datatake_id: str | None = None) -> etree._Element:
+    """The user-product metadata MTD_MSIL1C.xml; ``datatake_id`` defaults to ``f.datatake_id``."""
     root = _root("Level-1C_User_Product", "User_Product_Level-1C.xsd")
     gi = _n1(root, "General_Info")
     pi = _sub(gi, "Product_Info")
@@ -152,17 +189,17 @@ def mtd_msil1c(f: Facts) -> etree._Element:
     _sub(pi, "PROCESSING_LEVEL", "Level-1C")
     _sub(pi, "PRODUCT_TYPE", "S2MSI1C")
     _sub(pi, "PROCESSING_BASELINE", f.baseline)
-    if f.pb >= 4.0:
+    if doi:
         _sub(pi, "PRODUCT_DOI", "https://doi.org/10.5270/S2_-742ikth")
     _sub(pi, "GENERATION_TIME", _t(f.generation, 6))
     _sub(pi, "PREVIEW_IMAGE_URL", "Not applicable")
     _sub(pi, "PREVIEW_GEO_INFO", "Not applicable")
-    _datatake(pi, f)
+    _datatake(pi, f, "Datatake", datatake_id or f.datatake_id)
     qo = _sub(pi, "Query_Options", completeSingleTile="true")
     _sub(qo, "PRODUCT_FORMAT", "SAFE_COMPACT")
     gl = _sub(_sub(pi, "Product_Organisation"), "Granule_List")
     gr = _sub(gl, "Granule", datastripIdentifier=f.datastrip_long_id, granuleIdentifier=f.tile_long_id,
-              imageFormat="JPEG2000")
+              imageFormat=image_format)
     for rel in f.image_files:
         _sub(gr, "IMAGE_FILE", rel)
     pic = _sub(gi, "Product_Image_Characteristics")
@@ -173,7 +210,9 @@ def mtd_msil1c(f: Facts) -> etree._Element:
     ido = _sub(pic, "Image_Display_Order")
     for ch, v in (("RED_CHANNEL", 3), ("GREEN_CHANNEL", 2), ("BLUE_CHANNEL", 1)):
         _sub(ido, ch, v)
-    _radiometry(pic, f)
+    _radiometry(pic, f.radiometry)
+    for i, g in enumerate(f.radiometry.gains):
+        _sub(pic, "PHYSICAL_GAINS", g, bandId=i)
     _sub(pic, "REFERENCE_BAND", 3)
     geo = _n1(root, "Geometric_Info")
     pf = _sub(geo, "Product_Footprint")
@@ -192,6 +231,8 @@ def mtd_msil1c(f: Facts) -> etree._Element:
     _sub(aux, "ECMWF_DATA_REF", "None")
     qi = _n1(root, "Quality_Indicators_Info")
     _sub(qi, "Cloud_Coverage_Assessment", f"{f.cloud_cover:g}")
+    if f.snow_cover is not None:
+        _sub(qi, "Snow_Coverage_Assessment", f"{f.snow_cover:g}")
     tqa = _sub(qi, "Technical_Quality_Assessment")
     _sub(tqa, "DEGRADED_ANC_DATA_PERCENTAGE", "0.0")
     _sub(tqa, "DEGRADED_MSI_DATA_PERCENTAGE", 0)
@@ -209,8 +250,10 @@ def _mean_az(a: np.ndarray) -> float:
     return float(np.mod(np.rad2deg(np.arctan2(np.sin(r).mean(), np.cos(r).mean())), 360.0)) if r.size else float("nan")
 
 
-def mtd_tl(f: Facts) -> etree._Element:
-    """The tile metadata MTD_TL.xml: geocoding, angle grids, pixel-level QI list."""
+def build_tl(f: TileFacts, *, archiving: tuple[str, str], cs_name: str, resolutions: Sequence[int],
+             detectors: Sequence[int]) -> etree._Element:
+    """The tile metadata MTD_TL.xml: geocoding (``resolutions``' Size/Geoposition), angle grids (one per band
+    and detector), pixel-level QI list. ``archiving``: (ARCHIVING_CENTRE, ARCHIVING_TIME)."""
     root = _root("Level-1C_Tile_ID", "S2_PDI_Level-1C_Tile_Metadata.xsd")
     gi = _n1(root, "General_Info")
     _sub(gi, "TILE_ID", f.tile_long_id, metadataLevel="Brief")
@@ -218,18 +261,17 @@ def mtd_tl(f: Facts) -> etree._Element:
     _sub(gi, "DOWNLINK_PRIORITY", "NOMINAL", metadataLevel="Standard")
     _sub(gi, "SENSING_TIME", _t(f.ds_start, 6), metadataLevel="Standard")
     ai = _sub(gi, "Archiving_Info", metadataLevel="Expertise")
-    _sub(ai, "ARCHIVING_CENTRE", f.centre)
-    _sub(ai, "ARCHIVING_TIME", _t(f.generation, 6))
+    _sub(ai, "ARCHIVING_CENTRE", archiving[0])
+    _sub(ai, "ARCHIVING_TIME", archiving[1])
     geo = _n1(root, "Geometric_Info")
     tg = _sub(geo, "Tile_Geocoding", metadataLevel="Brief")
-    zone = f.epsg % 100
-    _sub(tg, "HORIZONTAL_CS_NAME", f"WGS84 / UTM zone {zone:02d}{'N' if f.epsg // 100 == 326 else 'S'}")
+    _sub(tg, "HORIZONTAL_CS_NAME", cs_name)
     _sub(tg, "HORIZONTAL_CS_CODE", f"EPSG:{f.epsg}")
-    for res in (10, 20, 60):
+    for res in resolutions:
         s = _sub(tg, "Size", resolution=res)
         _sub(s, "NROWS", f.size_10m * 10 // res)
         _sub(s, "NCOLS", f.size_10m * 10 // res)
-    for res in (10, 20, 60):
+    for res in resolutions:
         g = _sub(tg, "Geoposition", resolution=res)
         _sub(g, "ULX", f"{f.ulx:.0f}")
         _sub(g, "ULY", f"{f.uly:.0f}")
@@ -243,9 +285,10 @@ def mtd_tl(f: Facts) -> etree._Element:
     _sub(msa, "ZENITH_ANGLE", repr(float(np.nanmean(f.sun_zen))), unit="deg")
     _sub(msa, "AZIMUTH_ANGLE", repr(_mean_az(f.sun_az)), unit="deg")
     for i, b in enumerate(S2_BANDS):
-        vg = _sub(ta, "Viewing_Incidence_Angles_Grids", bandId=i, detectorId=f.detector_id)
-        _values(_sub(vg, "Zenith"), f.view_zen[b], f.angle_step)
-        _values(_sub(vg, "Azimuth"), f.view_az[b], f.angle_step)
+        for det in detectors:
+            vg = _sub(ta, "Viewing_Incidence_Angles_Grids", bandId=i, detectorId=det)
+            _values(_sub(vg, "Zenith"), f.view_zen[b], f.angle_step)
+            _values(_sub(vg, "Azimuth"), f.view_az[b], f.angle_step)
     ml = _sub(ta, "Mean_Viewing_Incidence_Angle_List")
     for i, b in enumerate(S2_BANDS):
         m = _sub(ml, "Mean_Viewing_Incidence_Angle", bandId=i)
@@ -255,6 +298,8 @@ def mtd_tl(f: Facts) -> etree._Element:
     ic = _sub(qi, "Image_Content_QI")
     _sub(ic, "CLOUDY_PIXEL_PERCENTAGE", f"{f.cloud_cover:g}")
     _sub(ic, "DEGRADED_MSI_DATA_PERCENTAGE", 0)
+    if f.snow_cover is not None:
+        _sub(ic, "SNOW_PIXEL_PERCENTAGE", f"{f.snow_cover:g}")
     pl = _sub(qi, "Pixel_Level_QI", geometry="FULL_RESOLUTION")
     for band_id, kind, rel in f.mask_files:
         attrs = {"bandId": band_id} if band_id is not None else {}
@@ -263,12 +308,11 @@ def mtd_tl(f: Facts) -> etree._Element:
     return root
 
 
-def mtd_ds(f: Facts) -> etree._Element:
+def build_ds(f: TileFacts) -> etree._Element:
     """A compact datastrip metadata MTD_DS.xml (general info and radiometric info only)."""
     root = _root("Level-1C_DataStrip_ID", "S2_PDI_Level-1C_Datastrip_Metadata.xsd")
     gi = _n1(root, "General_Info")
-    _datatake(gi, f, "Datatake_Info")
-    gi[-1].set("metadataLevel", "Brief")
+    _datatake(gi, f, "Datatake_Info", f.datatake_id).set("metadataLevel", "Brief")
     dti = _sub(gi, "Datastrip_Time_Info", metadataLevel="Brief")
     _sub(dti, "DATASTRIP_SENSING_START", _t(f.ds_start))
     _sub(dti, "DATASTRIP_SENSING_STOP", _t(f.ds_start))
@@ -280,10 +324,28 @@ def mtd_ds(f: Facts) -> etree._Element:
     tl = _sub(_sub(idi, "Tiles_Information", metadataLevel="Standard"), "Tile_List")
     _sub(tl, "Tile", tileId=f.tile_long_id)
     ri = _sub(idi, "Radiometric_Info", metadataLevel="Standard")
-    _radiometry(ri, f)
+    _radiometry(ri, f.radiometry)
     qi = _n1(root, "Quality_Indicators_Info", metadataLevel="Brief")
     _sub(qi, "DEGRADED_ANC_DATA_PERCENTAGE", 0)
     return root
+
+
+def mtd_msil1c(f: Facts) -> etree._Element:
+    """MTD_MSIL1C.xml of an S2 product (JPEG 2000 images; DOI from baseline 04.00)."""
+    return build_msil1c(f, doi=f.pb >= 4.0, image_format="JPEG2000")
+
+
+def mtd_tl(f: Facts) -> etree._Element:
+    """MTD_TL.xml of an S2 product (10/20/60 m geocoding, one detector per band)."""
+    zone = f.epsg % 100
+    cs = f"WGS84 / UTM zone {zone:02d}{'N' if f.epsg // 100 == 326 else 'S'}"
+    return build_tl(f, archiving=(f.centre, _t(f.generation, 6)), cs_name=cs, resolutions=(10, 20, 60),
+                    detectors=(f.detector_id,))
+
+
+def mtd_ds(f: Facts) -> etree._Element:
+    """MTD_DS.xml of an S2 product."""
+    return build_ds(f)
 
 
 def inspire(f: Facts) -> etree._Element:

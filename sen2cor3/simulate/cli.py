@@ -461,46 +461,34 @@ def write_simulation_truth(sim: Simulation, out_dir: Path, args: dict) -> Path:
                        dem20=sc.dem(20), dem10=sc.dem10, illum20=sim.illum20, meta=truth_meta(sim, args))
 
 
+def _classi_and_cover(scl: np.ndarray, n60: int) -> tuple[dict[str, np.ndarray], float, float]:
+    """MSK_CLASSI layers at 60 m from the true classes ``scl`` (20 m for S2, 30 m for S2P): a 60 m pixel is
+    flagged when at least half of its true pixels are of that kind; and the cloud and snow cover (% of valid)."""
+    f = scl.shape[0] // n60
+
+    def to60(mask: np.ndarray) -> np.ndarray:
+        return mask.reshape(n60, f, n60, f).mean(axis=(1, 3)) >= 0.5
+
+    def pct(mask: np.ndarray) -> float:
+        return round(float(mask[valid].mean() * 100.0), 4) if valid.any() else 0.0
+
+    valid = scl > 0
+    classi = {"opaque": to60(np.isin(scl, (8, 9))), "cirrus": to60(scl == 10), "snow": to60(scl == 11)}
+    return classi, pct(np.isin(scl, (8, 9, 10))), pct(scl == 11)
+
+
 def write_product(sim: Simulation, out_dir: Path, baseline: str) -> Path:
-    """The L1C SAFE of this simulation (angle grids, DN, L1C class masks from the truth)."""
+    """The L1C SAFE of this simulation (angle grids, DN, L1C class masks from the truth): S2 (``write_l1c_safe``,
+    classes at 20 m) or Hyper MS (``write_s2p_safe``: 30 m bands, B01 60 m; classes at 30 m, snow cover)."""
     g, sc = sim.geometry, sim.scene
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    res = HYPER_RES if sim.hyper_ms else 20
+    classi, cloud_pct, snow_pct = _classi_and_cover(sc.scl(res, cast_at(sim, res)), sc.size // 6)
+    common = dict(tile_id=g.tile, sensing_time=g.sensing, dn_bands=sim.dn, sun_zenith_grid=g.sun_zenith_grid,
+                  sun_azimuth_grid=g.sun_azimuth_grid, view_zenith=g.view_zenith_grid,
+                  view_azimuth=g.view_azimuth_grid, u=earth_sun_u(g.sensing), classi_masks=classi, size_10m=sc.size,
+                  angle_step_m=GRID_STEP_M, cloud_coverage=cloud_pct)
     if sim.hyper_ms:
-        return write_product_s2p(sim, out_dir)
-    scl = sc.scl20(sim.cast20)
-    n60 = sc.size // 6
-
-    def to60(mask20: np.ndarray) -> np.ndarray:
-        return mask20.reshape(n60, 3, n60, 3).mean(axis=(1, 3)) >= 0.5
-
-    classi = {"opaque": to60(np.isin(scl, (8, 9))), "cirrus": to60(scl == 10), "snow": to60(scl == 11)}
-    valid = scl > 0
-    cloud_pct = float(np.isin(scl, (8, 9, 10))[valid].mean() * 100.0) if valid.any() else 0.0
-    return write_l1c_safe(
-        out_dir, tile_id=g.tile, sensing_time=g.sensing, dn_bands=sim.dn,
-        sun_zenith_grid=g.sun_zenith_grid, sun_azimuth_grid=g.sun_azimuth_grid,
-        view_zenith=g.view_zenith_grid, view_azimuth=g.view_azimuth_grid, spacecraft=sim.sensor,
-        baseline=baseline, u=earth_sun_u(g.sensing), classi_masks=classi, size_10m=sc.size,
-        angle_step_m=GRID_STEP_M, cloud_coverage=round(cloud_pct, 4), threads=2)
-
-
-def write_product_s2p(sim: Simulation, out_dir: Path) -> Path:
-    """The Hyper MS (S2P) L1C of this simulation: 30 m bands (B01 60 m), MSK_CLASSI (cloud, snow, cirrus at
-    60 m: a 60 m pixel is flagged when at least 2 of its 4 true 30 m classes are of that kind)."""
-    g, sc = sim.geometry, sim.scene
-    scl = sc.scl(HYPER_RES, cast_at(sim, HYPER_RES))
-    n60 = sc.size // 6
-
-    def to60(mask30: np.ndarray) -> np.ndarray:
-        return mask30.reshape(n60, 2, n60, 2).mean(axis=(1, 3)) >= 0.5
-
-    classi = {"opaque": to60(np.isin(scl, (8, 9))), "snow": to60(scl == 11), "cirrus": to60(scl == 10)}
-    valid = scl > 0
-    cloud_pct = float(np.isin(scl, (8, 9, 10))[valid].mean() * 100.0) if valid.any() else 0.0
-    snow_pct = float((scl == 11)[valid].mean() * 100.0) if valid.any() else 0.0
-    return write_s2p_safe(
-        out_dir, tile_id=g.tile, sensing_time=g.sensing, dn_bands=sim.dn, sun_zenith_grid=g.sun_zenith_grid,
-        sun_azimuth_grid=g.sun_azimuth_grid, view_zenith=g.view_zenith_grid, view_azimuth=g.view_azimuth_grid,
-        u=earth_sun_u(g.sensing), classi_masks=classi, size_10m=sc.size, angle_step_m=GRID_STEP_M,
-        cloud_coverage=round(cloud_pct, 4), snow_coverage=round(snow_pct, 4))
+        return write_s2p_safe(out_dir, **common, snow_coverage=snow_pct)
+    return write_l1c_safe(out_dir, **common, spacecraft=sim.sensor, baseline=baseline, threads=2)

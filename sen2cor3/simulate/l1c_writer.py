@@ -30,12 +30,18 @@ one from a PRISMA product for Sen2Cor 3's ``--Hyper_MS --resolution 30``::
                   T<tile>_<sensing>_TCI.TIF                        GeoTIFF 3 x uint8, 30 m
          QI_DATA/ MSK_CLASSI_B00.tif (3 x Byte, 60 m: cloud, snow, cirrus), T<tile>_<sensing>_PVI.tif
          AUX_DATA/
+
+Both writers lay out the same SAFE tree with the same tile grid, angle grids and footprint, so that work is
+done once (``_check_dn``, ``_common_facts``, ``_tree``, ``_write_bands``, ``_classi_layers``, ``_write_mtd``)
+and each writer keeps what really differs: the image format (JPEG 2000 / GeoTIFF), the band resolutions, the
+names and template constants, the TCI/PVI (ESA's 0..0.2 reflectance stretch / prisma4sen2like's quicklook)
+and the QI masks.
 """
 from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -121,6 +127,81 @@ def _tci(dn: Mapping[str, np.ndarray], offset: float, q: float) -> np.ndarray:
     return np.stack(out)
 
 
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
+def _check_dn(dn_bands: Mapping[str, np.ndarray], size_10m: int | None, res_m: Mapping[str, int],
+              grids: str) -> int:
+    """The tile side in 10 m pixels (``size_10m`` or from B02) once every band has its shape at ``res_m``."""
+    missing = [b for b in S2_BANDS if b not in dn_bands]
+    if missing:
+        raise ValueError(f"dn_bands lacks {missing}")
+    size = size_10m or dn_bands["B02"].shape[0] * res_m["B02"] // 10
+    if size % 6:
+        raise ValueError(f"size_10m={size} must be a multiple of 6 ({grids} m grids)")
+    for b in S2_BANDS:
+        n = size * 10 // res_m[b]
+        if dn_bands[b].shape != (n, n):
+            raise ValueError(f"dn_bands[{b}] has shape {dn_bands[b].shape}, expected {(n, n)}")
+    return size
+
+
+def _common_facts(tile_id: str, sensing_time: datetime, generation_time: datetime | None, u: float | None,
+                  size: int, angle_step_m: float, angles: tuple) -> dict:
+    """The :class:`~._l1c_xml.TileFacts` fields both writers fill alike: tile (without 'T'), sensing and
+    generation times (UTC, generation 1 h 17 min after sensing unless given), grid, footprint, U, angle grids
+    (``angles``: the writers' sun zenith, sun azimuth, view zenith, view azimuth arguments)."""
+    sun_zenith_grid, sun_azimuth_grid, view_zenith, view_azimuth = angles
+    epsg = mgrs.tile_epsg(tile_id)
+    ulx, uly = mgrs.tile_ul(tile_id)
+    gen = _utc((generation_time or sensing_time + timedelta(hours=1, minutes=17)).replace(microsecond=0))
+    n = angle_grid_size(size, angle_step_m)
+    return dict(
+        tile_id=tile_id.upper().lstrip("T"), sensing=sensing_time, generation=gen, epsg=epsg, ulx=ulx, uly=uly,
+        size_10m=size, footprint=_footprint(epsg, ulx, uly, size * 10.0),
+        u=u if u is not None else earth_sun_u(sensing_time), angle_step=angle_step_m,
+        sun_zen=_grid(sun_zenith_grid, n, "sun_zenith_grid"), sun_az=_grid(sun_azimuth_grid, n, "sun_azimuth_grid"),
+        view_zen=_per_band(view_zenith, n, "view_zenith"), view_az=_per_band(view_azimuth, n, "view_azimuth"))
+
+
+def _tree(out_dir: str | Path, product_name: str, granule: str, ds_dir: str) -> tuple[Path, Path]:
+    """Create the (new) SAFE's folders; return the .SAFE and granule paths."""
+    safe = Path(out_dir) / f"{product_name}.SAFE"
+    if safe.exists():
+        raise FileExistsError(f"{safe}: already exists")
+    gdir = safe / "GRANULE" / granule
+    for folder in (gdir / "IMG_DATA", gdir / "QI_DATA", gdir / "AUX_DATA", safe / "AUX_DATA", safe / "HTML",
+                   safe / "rep_info", safe / "DATASTRIP" / ds_dir / "QI_DATA"):
+        folder.mkdir(parents=True, exist_ok=True)
+    return safe, gdir
+
+
+def _write_bands(facts: X.TileFacts, img: Path, prefix: str, dn_bands: Mapping[str, np.ndarray],
+                 res_m: Mapping[str, int], write: Callable[[Path, np.ndarray, int], object]) -> None:
+    """The 13 band images ``<prefix>_<band>`` (uint16 DN at ``res_m``) by ``write(path without extension,
+    dn, res)``, and MTD_MSIL1C's IMAGE_FILE list (the bands, then the TCI)."""
+    for b in S2_BANDS:
+        write(img / f"{prefix}_{b}", np.asarray(dn_bands[b], dtype=np.uint16), res_m[b])
+    facts.image_files += [f"GRANULE/{facts.granule_name}/IMG_DATA/{prefix}_{b}" for b in (*S2_BANDS, "TCI")]
+
+
+def _classi_layers(classi_masks: Mapping[str, np.ndarray] | None, layers: tuple[str, ...],
+                   n60: int) -> list[np.ndarray]:
+    """MSK_CLASSI_B00 bands in ``layers`` order (uint8 0/1 at 60 m; a layer not given is all 0)."""
+    unknown = set(classi_masks or {}) - set(layers)
+    if unknown:
+        raise ValueError(f"classi_masks: unknown layers {sorted(unknown)}")
+    return [np.asarray((classi_masks or {}).get(k, np.zeros((n60, n60), bool)), dtype=np.uint8) for k in layers]
+
+
+def _write_mtd(xml, facts: X.TileFacts, safe: Path, gdir: Path, ds_dir: str) -> None:
+    """MTD_TL, MTD_DS and MTD_MSIL1C by the document module ``xml`` (``_l1c_xml`` or ``_s2p_xml``)."""
+    X.write_xml(xml.mtd_tl(facts), gdir / "MTD_TL.xml")
+    X.write_xml(xml.mtd_ds(facts), safe / "DATASTRIP" / ds_dir / "MTD_DS.xml")
+    X.write_xml(xml.mtd_msil1c(facts), safe / "MTD_MSIL1C.xml")
+
+
 def write_l1c_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime, dn_bands: Mapping[str, np.ndarray],
                    sun_zenith_grid: float | np.ndarray, sun_azimuth_grid: float | np.ndarray,
                    view_zenith: float | np.ndarray | Mapping[str, float | np.ndarray] = 5.0,
@@ -150,25 +231,12 @@ def write_l1c_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime,
     sc = spacecraft.upper()
     if sc not in ("S2A", "S2B", "S2C", "S2D", "S2P"):
         raise ValueError(f"unknown spacecraft {spacecraft!r}")
-    if sensing_time.tzinfo is None:
-        sensing_time = sensing_time.replace(tzinfo=timezone.utc)
+    sensing_time = _utc(sensing_time)
     pb = float(baseline)
-    missing = [b for b in S2_BANDS if b not in dn_bands]
-    if missing:
-        raise ValueError(f"dn_bands lacks {missing}")
-    size = size_10m or dn_bands["B02"].shape[0] * S2_BAND_RESOLUTION_M["B02"] // 10
-    if size % 6:
-        raise ValueError(f"size_10m={size} must be a multiple of 6 (10/20/60 m grids)")
-    for b in S2_BANDS:
-        n = size * 10 // S2_BAND_RESOLUTION_M[b]
-        if dn_bands[b].shape != (n, n):
-            raise ValueError(f"dn_bands[{b}] has shape {dn_bands[b].shape}, expected {(n, n)}")
-    epsg = mgrs.tile_epsg(tile_id)
-    ulx, uly = mgrs.tile_ul(tile_id)
-    tile = tile_id.upper().lstrip("T")
-    gen = (generation_time or sensing_time + timedelta(hours=1, minutes=17)).replace(microsecond=0)
-    if gen.tzinfo is None:
-        gen = gen.replace(tzinfo=timezone.utc)
+    size = _check_dn(dn_bands, size_10m, S2_BAND_RESOLUTION_M, "10/20/60")
+    common = _common_facts(tile_id, sensing_time, generation_time, u, size, angle_step_m,
+                           (sun_zenith_grid, sun_azimuth_grid, view_zenith, view_azimuth))
+    tile, gen, epsg, ulx, uly = (common[k] for k in ("tile_id", "generation", "epsg", "ulx", "uly"))
     ds_start = sensing_time + timedelta(seconds=3, microseconds=435000)
     if absolute_orbit is None:
         epoch = _ORBIT_EPOCH.get(sc, _ORBIT_EPOCH["S2A"])
@@ -178,46 +246,32 @@ def write_l1c_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime,
     product_name = f"{sc}_MSIL1C_{s}_{nb}_R{relative_orbit:03d}_T{tile}_{g}"
     granule = f"L1C_T{tile}_A{absolute_orbit:06d}_{d}"
     ds_dir = f"DS_{processing_centre}_{g}_S{d}"
-    n = angle_grid_size(size, angle_step_m)
     offset = radio_add_offset if pb >= 4.0 else 0.0
     facts = X.Facts(
-        spacecraft=sc, tile_id=tile, baseline=baseline, product_name=product_name, granule_name=granule,
+        **common, spacecraft=sc, baseline=baseline, product_name=product_name, granule_name=granule,
         datastrip_dir=ds_dir, tile_long_id=f"{sc}_OPER_MSI_L1C_TL_{processing_centre}_{g}_A{absolute_orbit:06d}_T{tile}_N{baseline}",
         datastrip_long_id=f"{sc}_OPER_MSI_L1C_DS_{processing_centre}_{g}_S{d}_N{baseline}",
-        datatake_id=f"G{sc}_{s}_{absolute_orbit:06d}_N{baseline}", sensing=sensing_time, ds_start=ds_start,
-        generation=gen, relative_orbit=relative_orbit, absolute_orbit=absolute_orbit,
-        orbit_direction=orbit_direction, centre=processing_centre, epsg=epsg, ulx=ulx, uly=uly, size_10m=size,
-        quantification=quantification_value, u=u if u is not None else earth_sun_u(sensing_time),
+        datatake_id=f"G{sc}_{s}_{absolute_orbit:06d}_N{baseline}", ds_start=ds_start,
+        relative_orbit=relative_orbit, absolute_orbit=absolute_orbit, orbit_direction=orbit_direction,
+        centre=processing_centre, quantification=quantification_value,
         irradiance=dict(solar_irradiances or SOLAR_IRRADIANCE.get(sc, SOLAR_IRRADIANCE["S2A"])), offset=offset,
-        angle_step=angle_step_m, sun_zen=_grid(sun_zenith_grid, n, "sun_zenith_grid"),
-        sun_az=_grid(sun_azimuth_grid, n, "sun_azimuth_grid"), view_zen=_per_band(view_zenith, n, "view_zenith"),
-        view_az=_per_band(view_azimuth, n, "view_azimuth"), detector_id=detector_id, cloud_cover=cloud_coverage,
-        footprint=_footprint(epsg, ulx, uly, size * 10.0))
+        detector_id=detector_id, cloud_cover=cloud_coverage)
 
-    safe = Path(out_dir) / f"{product_name}.SAFE"
-    if safe.exists():
-        raise FileExistsError(f"{safe}: already exists")
-    gdir = safe / "GRANULE" / granule
+    safe, gdir = _tree(out_dir, product_name, granule, ds_dir)
     img, qi = gdir / "IMG_DATA", gdir / "QI_DATA"
-    for folder in (img, qi, gdir / "AUX_DATA", safe / "AUX_DATA", safe / "HTML", safe / "rep_info",
-                   safe / "DATASTRIP" / ds_dir / "QI_DATA"):
-        folder.mkdir(parents=True, exist_ok=True)
 
     def _jp2(path: Path, data: np.ndarray, res: int) -> None:
         write_raster(path, data, geotransform=(ulx, res, 0.0, uly, 0.0, -res), epsg=epsg, fmt="JP2",
                      threads=threads)
 
     prefix = f"T{tile}_{s}"
-    rel_granule = f"GRANULE/{granule}"
-    for b in (*S2_BANDS, "TCI"):
-        facts.image_files.append(f"{rel_granule}/IMG_DATA/{prefix}_{b}")
-    for b in S2_BANDS:
-        _jp2(img / f"{prefix}_{b}", np.asarray(dn_bands[b], dtype=np.uint16), S2_BAND_RESOLUTION_M[b])
+    rel_qi = f"GRANULE/{granule}/QI_DATA"
+    _write_bands(facts, img, prefix, dn_bands, S2_BAND_RESOLUTION_M, _jp2)
     tci = _tci(dn_bands, offset, quantification_value)
     _jp2(img / f"{prefix}_TCI", tci, 10)
     step = max(1, size // 343)
     _jp2(qi / f"{prefix}_PVI", np.ascontiguousarray(tci[:, ::step, ::step]), 10 * step)
-    facts.pvi_file = f"{rel_granule}/QI_DATA/{prefix}_PVI.jp2"
+    facts.pvi_file = f"{rel_qi}/{prefix}_PVI.jp2"
 
     if pb >= 4.0:
         for i, b in enumerate(S2_BANDS):
@@ -232,20 +286,18 @@ def write_l1c_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime,
             layers = [np.asarray(given[k], dtype=bool) if k in given else (dn == 0 if k == "nodata" else
                       np.zeros(dn.shape, dtype=bool)) for k in QUALIT_LAYER_NAMES]
             _jp2(qi / f"MSK_QUALIT_{b}", np.stack(layers).astype(np.uint8), res)
-            facts.mask_files += [(i, "MSK_DETFOO", f"{rel_granule}/QI_DATA/MSK_DETFOO_{b}.jp2"),
-                                 (i, "MSK_QUALIT", f"{rel_granule}/QI_DATA/MSK_QUALIT_{b}.jp2")]
-        n60 = size // 6
-        cl = [np.asarray((classi_masks or {}).get(k, np.zeros((n60, n60), bool)), dtype=np.uint8) for k in _CLASSI_LAYERS]
-        _jp2(qi / "MSK_CLASSI_B00", np.stack(cl), 60)
-        facts.mask_files.append((None, "MSK_CLASSI", f"{rel_granule}/QI_DATA/MSK_CLASSI_B00.jp2"))
+            facts.mask_files += [(i, "MSK_DETFOO", f"{rel_qi}/MSK_DETFOO_{b}.jp2"),
+                                 (i, "MSK_QUALIT", f"{rel_qi}/MSK_QUALIT_{b}.jp2")]
+        _jp2(qi / "MSK_CLASSI_B00", np.stack(_classi_layers(classi_masks, _CLASSI_LAYERS, size // 6)), 60)
+        facts.mask_files.append((None, "MSK_CLASSI", f"{rel_qi}/MSK_CLASSI_B00.jp2"))
     else:
         for i, b in enumerate(S2_BANDS):
             for kind in _GML_KINDS:
                 name = f"{kind}_{b}"
                 X.write_xml(X.gml_mask(kind, name, epsg), qi / f"{name}.gml")
-                facts.mask_files.append((i, kind, f"{rel_granule}/QI_DATA/{name}.gml"))
+                facts.mask_files.append((i, kind, f"{rel_qi}/{name}.gml"))
         X.write_xml(X.gml_mask("MSK_CLOUDS", "MSK_CLOUDS_B00", epsg), qi / "MSK_CLOUDS_B00.gml")
-        facts.mask_files.append((None, "MSK_CLOUDS", f"{rel_granule}/QI_DATA/MSK_CLOUDS_B00.gml"))
+        facts.mask_files.append((None, "MSK_CLOUDS", f"{rel_qi}/MSK_CLOUDS_B00.gml"))
 
     for name, src in (aux_files or {}).items():
         dst = gdir / "AUX_DATA" / name
@@ -254,9 +306,7 @@ def write_l1c_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime,
         else:
             shutil.copyfile(src, dst)
 
-    X.write_xml(X.mtd_tl(facts), gdir / "MTD_TL.xml")
-    X.write_xml(X.mtd_ds(facts), safe / "DATASTRIP" / ds_dir / "MTD_DS.xml")
-    X.write_xml(X.mtd_msil1c(facts), safe / "MTD_MSIL1C.xml")
+    _write_mtd(X, facts, safe, gdir, ds_dir)
     X.write_xml(X.inspire(facts), safe / "INSPIRE.xml")
     X.write_xml(X.manifest(facts, safe), safe / "manifest.safe")
     return safe
@@ -342,76 +392,43 @@ def write_s2p_safe(out_dir: str | Path, *, tile_id: str, sensing_time: datetime,
     simulated scene is instantaneous), so the granule's <ds start> equals the image files' <sensing>.
     """
     from . import _s2p_xml as P
-    if sensing_time.tzinfo is None:
-        sensing_time = sensing_time.replace(tzinfo=timezone.utc)
-    missing = [b for b in S2_BANDS if b not in dn_bands]
-    if missing:
-        raise ValueError(f"dn_bands lacks {missing}")
-    size = size_10m or dn_bands["B02"].shape[0] * 3
-    if size % 6:
-        raise ValueError(f"size_10m={size} must be a multiple of 6 (10/20/30/60 m grids)")
-    for b in S2_BANDS:
-        n = size * 10 // S2P_RESOLUTION_M[b]
-        if dn_bands[b].shape != (n, n):
-            raise ValueError(f"dn_bands[{b}] has shape {dn_bands[b].shape}, expected {(n, n)}")
-    epsg = mgrs.tile_epsg(tile_id)
-    ulx, uly = mgrs.tile_ul(tile_id)
-    tile = tile_id.upper().lstrip("T")
-    gen = (generation_time or sensing_time + timedelta(hours=1, minutes=17)).replace(microsecond=0)
-    if gen.tzinfo is None:
-        gen = gen.replace(tzinfo=timezone.utc)
+    sensing_time = _utc(sensing_time)
+    size = _check_dn(dn_bands, size_10m, S2P_RESOLUTION_M, "10/20/30/60")
+    common = _common_facts(tile_id, sensing_time, generation_time, u, size, angle_step_m,
+                           (sun_zenith_grid, sun_azimuth_grid, view_zenith, view_azimuth))
+    tile, gen, epsg, ulx, uly = (common[k] for k in ("tile_id", "generation", "epsg", "ulx", "uly"))
     s, g = (f"{t:%Y%m%dT%H%M%S}" for t in (sensing_time, gen))
     orbit = f"{S2P_ABSOLUTE_ORBIT:06d}"
-    product_name = f"S2P_MSIL1C_{s}_N{S2P_BASELINE.replace('.', '')}_R{S2P_RELATIVE_ORBIT:03d}_T{tile}_{g}.SAFE"
+    product_name = f"S2P_MSIL1C_{s}_N{S2P_BASELINE.replace('.', '')}_R{S2P_RELATIVE_ORBIT:03d}_T{tile}_{g}"
     granule = f"L1C_T{tile}_A{orbit}_{s}"
     ds_long = f"S2P_OPER_MSI_L1C_DS_{processing_centre}_{g}_S{s}_N{S2P_BASELINE}"
     ds_dir = ds_long[17:56]          # prisma4sen2like's slice: DS_<centre>_<gen>_S<start> less its last digit
-    n = angle_grid_size(size, angle_step_m)
     facts = P.S2PFacts(
-        tile_id=tile, product_name=product_name, granule_name=granule,
+        **common, baseline=S2P_BASELINE, product_name=product_name, granule_name=granule,
         tile_long_id=f"S2P_OPER_MSI_L1C_TL_{S2P_STATION}_{g}_A{orbit}_T{tile}_N{S2P_BASELINE}",
-        datastrip_long_id=ds_long, datatake_id_ds=f"GS2P_{s}_{orbit}_N{S2P_BASELINE}", sensing=sensing_time,
-        generation=gen, relative_orbit=S2P_RELATIVE_ORBIT, orbit_direction="DESCENDING",
-        centre=processing_centre, epsg=epsg, ulx=ulx, uly=uly, size_10m=size,
-        u=u if u is not None else earth_sun_u(sensing_time), offset=-1000.0, quantification=10000.0,
-        angle_step=angle_step_m, sun_zen=_grid(sun_zenith_grid, n, "sun_zenith_grid"),
-        sun_az=_grid(sun_azimuth_grid, n, "sun_azimuth_grid"), view_zen=_per_band(view_zenith, n, "view_zenith"),
-        view_az=_per_band(view_azimuth, n, "view_azimuth"), cloud_cover=cloud_coverage, snow_cover=snow_coverage,
-        footprint=_footprint(epsg, ulx, uly, size * 10.0))
+        datastrip_long_id=ds_long, datatake_id=f"GS2P_{s}_{orbit}_N{S2P_BASELINE}", ds_start=sensing_time,
+        relative_orbit=S2P_RELATIVE_ORBIT, orbit_direction="DESCENDING", centre=processing_centre,
+        offset=-1000.0, quantification=10000.0, cloud_cover=cloud_coverage, snow_cover=snow_coverage)
 
-    safe = Path(out_dir) / product_name
-    if safe.exists():
-        raise FileExistsError(f"{safe}: already exists")
-    gdir = safe / "GRANULE" / granule
+    safe, gdir = _tree(out_dir, product_name, granule, ds_dir)
     img, qi = gdir / "IMG_DATA", gdir / "QI_DATA"
-    for folder in (img, qi, gdir / "AUX_DATA", safe / "AUX_DATA", safe / "HTML", safe / "rep_info",
-                   safe / "DATASTRIP" / ds_dir / "QI_DATA"):
-        folder.mkdir(parents=True, exist_ok=True)
 
     def gt(res: float) -> tuple:
         return (ulx, float(res), 0.0, uly, 0.0, -float(res))
 
+    def _band_tif(path: Path, dn: np.ndarray, res: int) -> None:
+        _gtiff(path.with_name(path.name + ".TIF"), [dn], gt(res), epsg, [], nodata=0, scale=1e-4, offset=-0.1)
+
     prefix = f"T{tile}_{s}"
-    for b in S2_BANDS:
-        res = S2P_RESOLUTION_M[b]
-        _gtiff(img / f"{prefix}_{b}.TIF", [np.asarray(dn_bands[b], dtype=np.uint16)], gt(res), epsg, [],
-               nodata=0, scale=1e-4, offset=-0.1)
-        facts.image_names.append(f"{prefix}_{b}")
+    rel_qi = f"GRANULE/{granule}/QI_DATA"
+    _write_bands(facts, img, prefix, dn_bands, S2P_RESOLUTION_M, _band_tif)
     rgb = [np.asarray(dn_bands[b], dtype=np.uint16) for b in ("B04", "B03", "B02")]
     _quicklook(img / f"{prefix}_TCI.TIF", rgb, gt(30), epsg, 30.0)
-    facts.image_names.append(f"{prefix}_TCI")
-    facts.pvi_name = f"{prefix}_PVI.tif"
-    _quicklook(qi / facts.pvi_name, rgb, gt(30), epsg, _PVI_RES)
-    n60 = size // 6
-    unknown = set(classi_masks or {}) - set(S2P_CLASSI_LAYERS)
-    if unknown:
-        raise ValueError(f"classi_masks: unknown layers {sorted(unknown)}")
-    cl = [np.asarray((classi_masks or {}).get(k, np.zeros((n60, n60), bool)), dtype=np.uint8)
-          for k in S2P_CLASSI_LAYERS]
-    _gtiff(qi / "MSK_CLASSI_B00.tif", cl, gt(60), epsg, ["COMPRESS=LZW"])
-    facts.mask_files.append(("MSK_CLASSI", "MSK_CLASSI_B00.tif"))
+    _quicklook(qi / f"{prefix}_PVI.tif", rgb, gt(30), epsg, _PVI_RES)
+    facts.pvi_file = f"{rel_qi}/{prefix}_PVI.tif"
+    _gtiff(qi / "MSK_CLASSI_B00.tif", _classi_layers(classi_masks, S2P_CLASSI_LAYERS, size // 6), gt(60), epsg,
+           ["COMPRESS=LZW"])
+    facts.mask_files.append((None, "MSK_CLASSI", f"{rel_qi}/MSK_CLASSI_B00.tif"))
 
-    X.write_xml(P.mtd_tl(facts), gdir / "MTD_TL.xml")
-    X.write_xml(P.mtd_ds(facts), safe / "DATASTRIP" / ds_dir / "MTD_DS.xml")
-    X.write_xml(P.mtd_msil1c(facts), safe / "MTD_MSIL1C.xml")
+    _write_mtd(P, facts, safe, gdir, ds_dir)
     return safe
