@@ -17,6 +17,7 @@ import numpy as np
 from sen2cor3.ac import encode
 from sen2cor3.ac import correct as _correct
 from sen2cor3.ac.correct import AcResult, Geometry, choose_luts, correct_resolution, terrain_fields
+from sen2cor3.ac.settings import ac_settings
 from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.plan import ResolutionPlan
@@ -69,7 +70,8 @@ class _BandSink:
 
     def __init__(self, writer, res_m: int, nodata: np.ndarray, scl: np.ndarray, offset: bool,
                  write_bands: tuple[str, ...], bands60: tuple[str, ...] = (), tci_bands: tuple[str, ...] = (),
-                 down_factor: int = 3) -> None:
+                 down_factor: int = 3, encoding=None) -> None:
+        self.encoding = encoding
         self.writer, self.res_m, self.nodata, self.scl, self.offset = writer, res_m, nodata, scl, offset
         self.write_bands, self.bands60, self.tci_bands, self.down_factor = write_bands, bands60, tci_bands, down_factor
         tci = bool(tci_bands)
@@ -79,7 +81,7 @@ class _BandSink:
 
     def __call__(self, band: str, boa: np.ndarray) -> None:
         if band in self.write_bands or band in self.bands60:
-            dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset)
+            dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset, encoding=self.encoding)
             if band in self.bands60:
                 self.dn60[band] = block_mean_dn(dn, self.down_factor, nodata="ignore")
             if band in self.write_bands:
@@ -102,8 +104,8 @@ def _write_maps(writer, res_m: int, aot: np.ndarray, wvp: np.ndarray, downsample
         writer.image("WVP", res, block_mean_dn(wvp, f, nodata="ignore"))
 
 
-def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool, tci_bands: tuple[str, ...]) -> np.ndarray:
-    return encode.tci(*(encode.boa_rho(dn[b], offset) for b in tci_bands))
+def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool, tci_bands: tuple[str, ...], encoding=None) -> np.ndarray:
+    return encode.tci(*(encode.boa_rho(dn[b], offset, encoding) for b in tci_bands))
 
 
 def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None, scratch=None,
@@ -139,13 +141,13 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     rd = reader_for(product)
     sensor = product.sensor
     base = plan.base_m
-    ac_cfg = config.l2a.atmospheric_correction
+    ac_cfg = ac_settings(config.l2a.atmospheric_correction, config.ac)     # the GIPP values, read once
     lat = tile_centre_latitude(product, base)
-    aerosol, season, ozone = choose_luts(ac_cfg.look_up_tables, product.sensing_start.month, lat,
+    aerosol, season, ozone = choose_luts(ac_cfg, product.sensing_start.month, lat,
                                          aux.ozone_du if aux is not None else None)
     table = sensor.table_sensor
     geom = geometry_of(product)
-    elevation_km, dem_fields = _terrain(aux, config, product, base)
+    elevation_km, dem_fields = _terrain(aux, ac_cfg, product, base)
     offset = sensor.boa.offset_for(product.has_radiometric_offset) > 0
     report.progress(35.0, f"Atmospheric correction at {base} m")
     log.info("AC: sensor %s (tables %s), aerosol %s, %s, ozone %.0f DU", sensor.mission_id, table, aerosol,
@@ -155,7 +157,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     ac_nodata = np.asarray(nodata, bool) | (np.asarray(sc.scl) == 0)      # = the correction's ~valid
     tci_bands = sensor.tci_bands if options.tci and all(b in toa for b in sensor.tci_bands) else ()
     sink = _BandSink(writer, base, ac_nodata, sc.scl, offset, sensor.output_bands(base), bands_down,
-                     tci_bands=tci_bands, down_factor=next(iter(down.values()), 1))
+                     tci_bands=tci_bands, down_factor=next(iter(down.values()), 1), encoding=sensor.boa)
     fine = sensor.fine_bands if plan.refined else ()
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, table, base,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
@@ -179,7 +181,8 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         for b in sensor.output_bands(res):
             writer.image(b, res, sink.dn60[b])
         if tci_bands:
-            writer.image("TCI", res, _tci_from_dn({b: sink.dn60[b] for b in tci_bands}, offset, tci_bands))
+            writer.image("TCI", res, _tci_from_dn({b: sink.dn60[b] for b in tci_bands}, offset, tci_bands,
+                                                     sensor.boa))
     # the refined run needs only the retrieval (working-grid maps) and the metadata of the base run
     maps_base = (ac.aot, ac.wv)                   # encoded; the refined maps are their nearest up-sampling
     ac = AcResult({}, None, None, None, ac.metadata, ac.work)
@@ -193,12 +196,12 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             nodata_f |= dn_f[b] == product.nodata_value
         factor = plan.factor(res)
         scl_f = upsample_nearest(sc.scl, factor)[: nodata_f.shape[0], : nodata_f.shape[1]]
-        elev_f, dem_f = _terrain(aux, config, product, res, upsample_from=(elevation_km, factor),
+        elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor),
                                  dem_base=dem_fields)
         report.progress(75.0, f"Atmospheric correction at {res} m")
         tci_f = sensor.tci_bands if options.tci and all(b in fine for b in sensor.tci_bands) else ()
         sink_f = _BandSink(writer, res, nodata_f | (scl_f == 0), scl_f, offset, sensor.output_bands(res),
-                           tci_bands=tci_f)
+                           tci_bands=tci_f, encoding=sensor.boa)
         model = _correct.AtmosphereModel(table, aerosol, season, ozone)   # one for the per-band calls
         for i, b in enumerate(fine):
             toa_b = {b: rd.toa(product, b, dn_f.pop(b))}
@@ -221,9 +224,9 @@ def _upsampled_dn(dn: np.ndarray, factor: int, nodata: np.ndarray, scl: np.ndarr
     return out
 
 
-def _terrain(aux, config, product: L1CProduct, res_m: int, upsample_from=None, dem_base=None):
+def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None, dem_base=None):
     """Elevation (km, array or the GIPP Altitude) and terrain fields when DEM_Terrain_Correction is on."""
-    calib_alt = float(config.l2a.atmospheric_correction.calibration.altitude)
+    calib_alt = float(settings.altitude_km)
     if aux is None or aux.dem is None or aux.dem.is_flat:
         return (aux.mean_elevation_m / 1000.0 if aux is not None and aux.dem is None and aux.mean_elevation_m
                 else calib_alt), None
@@ -232,12 +235,12 @@ def _terrain(aux, config, product: L1CProduct, res_m: int, upsample_from=None, d
         z10 = np.repeat(np.repeat(np.asarray(z, np.float32), factor, 0), factor, 1)
         shape = product.geopositions[res_m].nrows, product.geopositions[res_m].ncols
         z10 = z10[: shape[0], : shape[1]]
-        if not config.l2a.atmospheric_correction.flags.dem_terrain_correction:
+        if not settings.dem_terrain_correction:
             return z10, None
         return z10, terrain_fields(z10 * 1000.0, res_m, product.angles.mean_sun_zenith,
                                    product.angles.mean_sun_azimuth)
     z_km = (aux.dem.height_m / 1000.0).astype(np.float32)
-    if not config.l2a.atmospheric_correction.flags.dem_terrain_correction:
+    if not settings.dem_terrain_correction:
         return z_km, None
     return z_km, terrain_fields(aux.dem.height_m, res_m, product.angles.mean_sun_zenith,
                                 product.angles.mean_sun_azimuth,

@@ -19,21 +19,27 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import uniform_filter
-from scipy.signal import fftconvolve
 
 F32 = np.float32
+#: Metres per kilometre.
+M_PER_KM = 1000.0
+# Bands without adjacency correction (Sen2Cor L2A_AtmCorr.py): strong absorption, um.
+ABSORPTION_RANGES_UM = ((1.35, 1.45), (1.80, 1.95))
+NO_ADJACENCY_ABOVE_UM = 2.46
+#: Smallest valid-pixel weight of the box mean (ours).
+BOX_MIN_WEIGHT = 1e-3
 
 
 def box_size(adj_km: float, res_m: float) -> int:
     """Box width in pixels: round(Adj_Km / pixel) forced odd (1 km: 51 px at 20 m, 17 at 60 m)."""
-    n = int(round(adj_km * 1000.0 / res_m))
+    n = int(round(adj_km * M_PER_KM / res_m))
     return max(1, n + 1 if n % 2 == 0 else n)
 
 
 def band_skipped(wavelength_um: float) -> bool:
     """Sen2Cor's bands without adjacency correction (absorption regions; B10 for S2)."""
     w = wavelength_um
-    return w > 2.46 or 1.35 <= w <= 1.45 or 1.80 <= w <= 1.95
+    return w > NO_ADJACENCY_ABOVE_UM or any(lo <= w <= hi for lo, hi in ABSORPTION_RANGES_UM)
 
 
 def environment(rho1: np.ndarray, valid: np.ndarray, clear: np.ndarray, size: int) -> np.ndarray:
@@ -45,7 +51,7 @@ def environment(rho1: np.ndarray, valid: np.ndarray, clear: np.ndarray, size: in
         r = np.where(valid & ~cm, F32(fill), r)
     w = uniform_filter(valid.astype(F32), size=size, mode="nearest")
     m = uniform_filter(r, size=size, mode="nearest")
-    out = np.where(w > 1e-3, m / np.maximum(w, 1e-3), 0.0).astype(F32)
+    out = np.where(w > BOX_MIN_WEIGHT, m / np.maximum(w, BOX_MIN_WEIGHT), 0.0).astype(F32)
     return np.where(valid, out, rho1).astype(F32)
 
 
@@ -54,15 +60,19 @@ def first_order(rho: np.ndarray, rho_env: np.ndarray, q: np.ndarray) -> np.ndarr
     return (rho + q * (rho - rho_env)).astype(F32)
 
 
+#: 6S environment functions F(r) = 1 - sum a e^(-b r), r in km: (a, b [1/km]) per kind (6S, Vermote et al. 1997).
 ENV_FUNCTIONS = {"rayleigh": ((0.930, 0.08), (0.070, 1.10)), "aerosol": ((0.448, 0.27), (0.552, 2.83))}
+#: Reach (km) of the kernels; the weight beyond goes to the tile mean (ours).
 ENV_RMAX_KM = 5.0
+#: Smallest normalisation weight of the 6S environment (ours).
+ENV_MIN_WEIGHT = 1e-6
 
 
 def env_kernel(kind: str, res_m: float, rmax_km: float = ENV_RMAX_KM) -> np.ndarray:
     """Pixel weights of 6S' environment function out to ``rmax_km`` (sum = F(rmax)): dF/dr / (2 pi r) x
     pixel area, the centre pixel F(r0) with r0 = sqrt(area / pi)."""
-    n = max(1, int(round(rmax_km * 1000.0 / res_m)))
-    g = res_m / 1000.0
+    n = max(1, int(round(rmax_km * M_PER_KM / res_m)))
+    g = res_m / M_PER_KM
     r = np.hypot(*np.mgrid[-n:n + 1, -n:n + 1]) * g
     dfdr = sum(a * b * np.exp(-b * r) for a, b in ENV_FUNCTIONS[kind])
     w = np.where(r > 0, dfdr / (2.0 * np.pi * np.maximum(r, 1e-9)) * g * g, 0.0)
@@ -100,7 +110,7 @@ class EnvConvolver:
         self.rest = {k: 1.0 - float(w.sum()) for k, w in kernels.items()}
         self.spectra = {k: sfft.rfft2(w.astype(F32), s=self.fshape) for k, w in kernels.items()}
         v = self._convolve(self.valid.astype(F32))
-        self.den = {k: np.maximum(v[k] + F32(self.rest[k]), F32(1e-6)) for k in self.KINDS}
+        self.den = {k: np.maximum(v[k] + F32(self.rest[k]), F32(ENV_MIN_WEIGHT)) for k in self.KINDS}
 
     def _convolve(self, field: np.ndarray) -> dict[str, np.ndarray]:
         ny, nx = field.shape

@@ -33,6 +33,7 @@ from scipy.ndimage import uniform_filter
 from sen2cor3.sensors import MSI_ROLES, Roles
 
 from .atmos import koschmieder_aot, visibility_from_aot
+from .settings import DEFAULTS
 from .smooth import gaussian_nearest
 from .surface import forward, invert
 
@@ -40,20 +41,64 @@ F32 = np.float32
 TermsAt = Callable[[str, float], dict]          # (band, aot550) -> derived terms on the working grid
 EnvAt = Callable[[str, float], np.ndarray]      # (band, aot550) -> environment reflectance on the working grid
 
+#: Metres per kilometre.
+M_PER_KM = 1000.0
+# Visibility range (km) of the retrieval (Sen2Cor L2A_AtmCorr.py; also the GIPP Visibility range).
+VISIBILITY_MIN_KM = 5.0
+VISIBILITY_MAX_KM = 120.0
+# Visibility steps of the checks (Sen2Cor L2A_AtmCorr.py): below 23 km -> 23 km, then + step (km) while
+# below each bound (km), then the maximum.
+VISIBILITY_FIRST_STEP_KM = 23.0
+VISIBILITY_STEPS_KM = ((26, 3), (30, 4), (40, 5), (100, 10))
+#: Visibilities closer than this (km) count as equal (ours).
+VISIBILITY_TOLERANCE_KM = 1e-6
+# The checks after the DDV retrieval (Sen2Cor L2A_AtmCorr.py): at most 12 negative-reflectance and 6
+# green/red steps; a step is taken while more than 1 % of the tested pixels are below the cut-offs, or
+# while the green surface reflectance of the DDV pixels sums to less than 1.08 x their red one.
+NEGATIVE_CHECK_MAX_STEPS = 12
+GREEN_RED_CHECK_MAX_STEPS = 6
+CHECK_MAX_BAD_FRACTION = 0.01
+GREEN_RED_MIN_RATIO = 1.08
+#: SCL classes of the negative-reflectance check: vegetation, not-vegetated (Sen2Cor L2A_AtmCorr.py).
+CHECK_CLASSES = (4, 5)
+# DDV reference pixels (Sen2Cor L2A_AtmCorr.py): SCL classes, TOA B8A ceiling, sun zenith limit (deg); a
+# scene of more than 99 % water has none (ours).
+SCL_SHADOW, SCL_VEGETATION, SCL_WATER = 3, 4, 6
+CLOUD_CLASSES = (8, 9, 10)                   # medium / high probability clouds, thin cirrus
+DDV_NIR_TOA_MAX = 0.38
+DDV_SZA_MAX_DEG = 75.0
+DDV_WATER_SCENE_FRACTION = 0.99
+#: Smallest NDVI denominator (TOA reflectance; ours).
+NDVI_DEN_MIN = 1e-4
+# Cloud buffer of the DDV pixels (Sen2Cor L2A_AtmCorr.py): a box of ~1000 m (at least 3 px, odd) over the
+# cloud mask, buffered where its mean exceeds 5/255 (Sen2Cor filters a byte mask).
+DDV_CLOUD_BUFFER_M = 1000.0
+CLOUD_BUFFER_MIN_PX = 3
+CLOUD_BUFFER_MIN_SHARE = 5.0 / 255.0
+#: Passes of the DDV retrieval, the 2nd with the B12 surface re-derived at the retrieved AOT (ours).
+DDV_PASSES = 2
+#: Smallest AOT550 whose visibility bounds the range (``vis_range`` info; ours).
+AOT_VIS_RANGE_MIN = 1e-3
+# AOT map of the DDV values (``fill_map``): Gaussian sigma = max(AC_Ddv_Smooting_Window / pixel, 3 px)
+# (Sen2Cor L2A_AtmCorr.py); where the kernel finds no DDV pixel (weight below 1e-3) it widens x4, x16 (ours).
+AOT_SMOOTH_MIN_SIGMA_PX = 3.0
+AOT_FILL_SIGMA_FACTORS = (1.0, 4.0, 16.0)
+AOT_FILL_MIN_WEIGHT = 1e-3
+
 
 @dataclass
 class DdvParams:
-    """AC GIPP values used here (defaults = the shipped L2A_CAL_AC_GIPP)."""
-    min_ddv_area: float = 2.0
-    swir_refl_lower_th: float = 0.01
-    swir_22um_red_refl_ratio: float = 0.5
-    red_blue_refl_ratio: float = 0.5
-    cut_off_aot_iter_vegetation: float = 0.01
-    cut_off_aot_iter_water: float = -0.005
-    swir_refl_ndvi_th: float = 0.10
-    ddv_swir_refl_th: tuple[float, float, float] = (0.05, 0.10, 0.12)
-    ddv_16um_refl_th1: float = 0.10
-    ddv_smoothing_window_km: float = 1.0
+    """AC GIPP values used here (defaults = the shipped L2A_CAL_AC_GIPP, ``settings.DEFAULTS``)."""
+    min_ddv_area: float = DEFAULTS.min_ddv_area_pct                       # %
+    swir_refl_lower_th: float = DEFAULTS.swir_refl_lower_th
+    swir_22um_red_refl_ratio: float = DEFAULTS.swir_22um_red_refl_ratio
+    red_blue_refl_ratio: float = DEFAULTS.red_blue_refl_ratio
+    cut_off_aot_iter_vegetation: float = DEFAULTS.cut_off_aot_iter_vegetation
+    cut_off_aot_iter_water: float = DEFAULTS.cut_off_aot_iter_water
+    swir_refl_ndvi_th: float = DEFAULTS.swir_refl_ndvi_th
+    ddv_swir_refl_th: tuple[float, float, float] = DEFAULTS.ddv_swir_refl_th
+    ddv_16um_refl_th1: float = DEFAULTS.ddv_16um_refl_th1
+    ddv_smoothing_window_km: float = DEFAULTS.ddv_smoothing_window_km
 
 
 @dataclass
@@ -69,24 +114,24 @@ class AotResult:
     info: dict = field(default_factory=dict)
 
 
-def cloud_buffer(cloud: np.ndarray, res_m: float, dist_m: float = 1000.0) -> np.ndarray:
+def cloud_buffer(cloud: np.ndarray, res_m: float, dist_m: float = DDV_CLOUD_BUFFER_M) -> np.ndarray:
     """Pixels within ~dist of a cloud (box-filtered cloud mask > 5/255, as Sen2Cor)."""
-    n = max(3, int(round(dist_m / res_m)) | 1)
-    return uniform_filter(cloud.astype(F32), size=n, mode="nearest") > 5.0 / 255.0
+    n = max(CLOUD_BUFFER_MIN_PX, int(round(dist_m / res_m)) | 1)
+    return uniform_filter(cloud.astype(F32), size=n, mode="nearest") > CLOUD_BUFFER_MIN_SHARE
 
 
 def ddv_mask(b12_surf, red_toa, nir_toa, scl, valid, sza, res_m: float, p: DdvParams
              ) -> tuple[np.ndarray, float, float]:
     """(mask, B12 threshold used, DDV % of non-background non-water pixels)."""
-    land = valid & (scl != 6)
+    land = valid & (scl != SCL_WATER)
     n_land = max(int(land.sum()), 1)
-    if float(np.mean(scl[valid] == 6)) > 0.99 if valid.any() else True:
+    if float(np.mean(scl[valid] == SCL_WATER)) > DDV_WATER_SCENE_FRACTION if valid.any() else True:
         return np.zeros(valid.shape, bool), 0.0, 0.0
-    ndvi = (nir_toa - red_toa) / np.maximum(nir_toa + red_toa, 1e-4)
-    cloud = np.isin(scl, (8, 9, 10))
-    base = (valid & (scl == 4) & (red_toa <= p.ddv_16um_refl_th1) & (ndvi > p.swir_refl_ndvi_th)
-            & (nir_toa < 0.38) & (np.cos(np.radians(sza)) > math.cos(math.radians(75.0)))
-            & ~cloud_buffer(cloud, res_m) & (scl != 3) & (b12_surf > p.swir_refl_lower_th))
+    ndvi = (nir_toa - red_toa) / np.maximum(nir_toa + red_toa, NDVI_DEN_MIN)
+    cloud = np.isin(scl, CLOUD_CLASSES)
+    base = (valid & (scl == SCL_VEGETATION) & (red_toa <= p.ddv_16um_refl_th1) & (ndvi > p.swir_refl_ndvi_th)
+            & (nir_toa < DDV_NIR_TOA_MAX) & (np.cos(np.radians(sza)) > math.cos(math.radians(DDV_SZA_MAX_DEG)))
+            & ~cloud_buffer(cloud, res_m) & (scl != SCL_SHADOW) & (b12_surf > p.swir_refl_lower_th))
     mask, thr = np.zeros(valid.shape, bool), 0.0
     for thr in p.ddv_swir_refl_th:
         mask = base & (b12_surf < thr)
@@ -116,25 +161,22 @@ def aot_per_pixel(toa: np.ndarray, rho_target: np.ndarray, t_at: Callable[[float
 
 def raise_visibility(vis: float) -> float:
     """Sen2Cor's visibility step (<23 -> 23; +3 < 26; +4 < 30; +5 < 40; +10 < 100; then 120)."""
-    if vis < 23:
-        v = 23.0
-    elif vis < 26:
-        v = vis + 3
-    elif vis < 30:
-        v = vis + 4
-    elif vis < 40:
-        v = vis + 5
-    elif vis < 100:
-        v = vis + 10
+    if vis < VISIBILITY_FIRST_STEP_KM:
+        v = VISIBILITY_FIRST_STEP_KM
     else:
-        v = 120.0
+        v = VISIBILITY_MAX_KM
+        for below, step in VISIBILITY_STEPS_KM:
+            if vis < below:
+                v = vis + step
+                break
     if int(round(v)) % 10 == 9:
         v = round(v) + 1                        # 29 -> 30
-    return min(v, 120.0)
+    return min(v, VISIBILITY_MAX_KM)
 
 
 def negative_check(vis: float, z_km: float, terms: TermsAt, toa: dict, sel: np.ndarray, p: DdvParams,
-                   max_iter: int = 12, env: EnvAt | None = None, roles: Roles = MSI_ROLES) -> float:
+                   max_iter: int = NEGATIVE_CHECK_MAX_STEPS, env: EnvAt | None = None, roles: Roles = MSI_ROLES
+                   ) -> float:
     """Raise visibility while > 1 % of SCL 4/5 pixels have red < cut-off (veg.) or B8A < cut-off (water)."""
     if not sel.any():
         return vis
@@ -145,7 +187,7 @@ def negative_check(vis: float, z_km: float, terms: TermsAt, toa: dict, sel: np.n
         e_red, e_nir = (None, None) if env is None else (env(roles.red, a)[sel], env(roles.nir, a)[sel])
         r_red, r_nir = invert(red, tr, rho_env=e_red, cutoff=None), invert(nir, tn, rho_env=e_nir, cutoff=None)
         bad = max(np.mean(r_red < p.cut_off_aot_iter_vegetation), np.mean(r_nir < p.cut_off_aot_iter_water))
-        if bad <= 0.01 or vis >= 120.0:
+        if bad <= CHECK_MAX_BAD_FRACTION or vis >= VISIBILITY_MAX_KM:
             break
         vis = raise_visibility(vis)
     return vis
@@ -184,7 +226,7 @@ def checked_map(a_px: np.ndarray, ddv: np.ndarray, known: np.ndarray, vis_ddv: f
     vals = np.zeros(valid.shape, F32)
 
     def build(vis):
-        a_fin = float(koschmieder_aot(vis, z_km)) if vis > vis_ddv + 1e-6 else a_mean
+        a_fin = float(koschmieder_aot(vis, z_km)) if vis > vis_ddv + VISIBILITY_TOLERANCE_KM else a_mean
         ap = np.where(a_px > a_fin, np.maximum(a_px - (a_mean - a_fin), a_fin), a_px) if a_fin < a_mean else a_px
         vals[ddv] = ap
         return fill_map(vals, known, valid, res_m, p.ddv_smoothing_window_km, a_fin), a_fin
@@ -193,22 +235,22 @@ def checked_map(a_px: np.ndarray, ddv: np.ndarray, known: np.ndarray, vis_ddv: f
     amap, a_fin = build(vis)
     if sel45.any():
         red, nir = toa[roles.red][sel45], toa[roles.nir][sel45]
-        for _ in range(12):
+        for _ in range(NEGATIVE_CHECK_MAX_STEPS):
             a_sel = amap[sel45]
             r_red = rho_at_aot(roles.red, red, a_sel, sel45, terms, nodes, env)
             r_nir = rho_at_aot(roles.nir, nir, a_sel, sel45, terms, nodes, env)
             bad = max(np.mean(r_red < p.cut_off_aot_iter_vegetation), np.mean(r_nir < p.cut_off_aot_iter_water))
-            if bad <= 0.01 or vis >= 120.0:
+            if bad <= CHECK_MAX_BAD_FRACTION or vis >= VISIBILITY_MAX_KM:
                 break
             vis = raise_visibility(vis)
             steps["negative"] += 1
             amap, a_fin = build(vis)
     if ddv.any() and roles.green in toa:
-        for _ in range(6):
+        for _ in range(GREEN_RED_CHECK_MAX_STEPS):
             a_sel = amap[ddv]
             g = rho_at_aot(roles.green, toa[roles.green][ddv], a_sel, ddv, terms, nodes, env)
             r = rho_at_aot(roles.red, toa[roles.red][ddv], a_sel, ddv, terms, nodes, env)
-            if g.sum() >= 1.08 * r.sum() or vis >= 120.0:
+            if g.sum() >= GREEN_RED_MIN_RATIO * r.sum() or vis >= VISIBILITY_MAX_KM:
                 break
             vis = raise_visibility(vis)
             steps["green_red"] += 1
@@ -224,14 +266,14 @@ def fill_map(values: np.ndarray, known: np.ndarray, valid: np.ndarray, res_m: fl
     px, odd); we spread each reference value over its neighbourhood instead, so a hazier or clearer part of
     the tile keeps its own AOT, and fall back to wider kernels (x4, x16) and then to the mean.
     """
-    sigma = max(window_km * 1000.0 / res_m, 3.0)
+    sigma = max(window_km * M_PER_KM / res_m, AOT_SMOOTH_MIN_SIGMA_PX)
     out = np.full(values.shape, np.nan, np.float64)
     v = np.where(known, values, 0.0).astype(np.float64)
     w = known.astype(np.float64)
-    for f in (1.0, 4.0, 16.0):
+    for f in AOT_FILL_SIGMA_FACTORS:
         s = min(sigma * f, max(values.shape) / 2.0)
         num, den = gaussian_nearest(v, s), gaussian_nearest(w, s)   # = gaussian_filter(mode="nearest"), FFT
-        fill = np.isnan(out) & (den > 1e-3)
+        fill = np.isnan(out) & (den > AOT_FILL_MIN_WEIGHT)
         out[fill] = num[fill] / den[fill]
     out[np.isnan(out)] = fallback
     return np.where(valid, out, 0.0).astype(F32)
@@ -243,10 +285,10 @@ def aot_from_cams(cams_aot: np.ndarray, valid: np.ndarray, z_mean: float, terms:
     """Sen2Cor's CAMS fallback (no DDV pixels): the CAMS map, shifted down when the negative-reflectance
     check (run when B04 and B8A are there) asks for clearer air."""
     c_mean = float(np.mean(cams_aot[valid])) if valid.any() else float(np.mean(cams_aot))
-    vis = vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), 5.0, 120.0))
+    vis = vis_c = float(np.clip(visibility_from_aot(c_mean, z_mean), VISIBILITY_MIN_KM, VISIBILITY_MAX_KM))
     if roles.red in toa and roles.nir in toa:
         vis = negative_check(vis_c, z_mean, terms, toa, sel45, p, env=env, roles=roles)
-    shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + 1e-6 else 0.0
+    shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + VISIBILITY_TOLERANCE_KM else 0.0
     amap = np.where(valid, np.maximum(cams_aot - shift, float(nodes[0])), 0.0).astype(F32)
     return AotResult(amap, "CAMS", 0.0, start_vis_km, 0.0, vis, np.zeros(valid.shape, bool), 0.0,
                      {"cams_mean": c_mean})
@@ -264,8 +306,9 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
     b12 = invert(toa[roles.swir2], terms(roles.swir2, a12), rho_env=None if env is None else env(roles.swir2, a12),
                  cutoff=None)
     ddv, thr, pct = ddv_mask(b12, toa[roles.red], toa[roles.nir], scl, valid, sza, res_m, p)
-    sel45 = valid & np.isin(scl, (4, 5))
-    lo, hi = float(visibility_from_aot(float(nodes[-1]), z_mean)), float(visibility_from_aot(max(float(nodes[0]), 1e-3), z_mean))
+    sel45 = valid & np.isin(scl, CHECK_CLASSES)
+    lo = float(visibility_from_aot(float(nodes[-1]), z_mean))
+    hi = float(visibility_from_aot(max(float(nodes[0]), AOT_VIS_RANGE_MIN), z_mean))
     if ddv.any():
         def t_red(a):
             return {k: _pick(v, ddv) for k, v in terms(roles.red, a).items()}
@@ -273,7 +316,7 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
         def e_red(a):
             return None if env is None else env(roles.red, a)[ddv]
         b12_ddv = b12[ddv]
-        for _ in range(2):   # 2nd pass: B12 surface re-derived with the retrieved AOT (Sen2Cor keeps 23 km)
+        for _ in range(DDV_PASSES):   # 2nd pass: B12 surface re-derived with the retrieved AOT (Sen2Cor keeps 23 km)
             target = (p.swir_22um_red_refl_ratio * b12_ddv).astype(F32)
             a_px = aot_per_pixel(toa[roles.red][ddv], target, t_red, nodes, e_red)
             a_mean = float(np.mean(a_px))
@@ -281,7 +324,7 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
             b12_ddv = invert(toa[roles.swir2][ddv],
                              {k: _pick(v, ddv) for k, v in terms(roles.swir2, a_near).items()},
                              rho_env=None if env is None else env(roles.swir2, a_near)[ddv], cutoff=None)
-        vis_ddv = float(np.clip(visibility_from_aot(a_mean, z_mean), 5.0, 120.0))
+        vis_ddv = float(np.clip(visibility_from_aot(a_mean, z_mean), VISIBILITY_MIN_KM, VISIBILITY_MAX_KM))
         known = ddv if vis_update_mode > 0 else np.zeros_like(ddv)
         amap, _, chk = checked_map(a_px, ddv, known, vis_ddv, z_mean, terms, nodes, toa, sel45, valid, res_m, p, env,
                                     roles=roles)

@@ -17,7 +17,6 @@ so that a 10 m block needs only a few bilinear up-samplings and one exp per term
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
@@ -220,8 +219,12 @@ def _lin_index(n_out: int, n_in: int, cell_px: float) -> tuple[np.ndarray, np.nd
 
 # ------------------------------------------------------------------ per-band term model on cells
 DERIVED = ("path", "g_dir", "g_dif", "s_alb", "q")      # + "t_sun" (direct downward, Hay index) on request
-Z_STEP_KM = 0.25
-S_STEP = 0.15          # step in sqrt(WV [g/cm2])
+Z_STEP_KM = 0.25       # km, elevation step of the gradient (ours)
+S_STEP = 0.15          # step in sqrt(WV [g/cm2]) of the gradient (ours)
+#: A band whose log-terms change less than this over one WV step is treated as WV-insensitive (ours).
+WV_GRADIENT_MIN = 1e-4
+#: Smallest WV (sqrt(g/cm2)) of the lower gradient point (ours).
+S_MIN = 0.05
 
 
 @dataclass
@@ -271,10 +274,10 @@ class TermGrid:
                 dz = (zc + Z_STEP_KM) - np.maximum(zc - Z_STEP_KM, 0.0)
                 Gz = {k: ((hi[k] - lo[k]) / dz).astype(F32) for k in L}
             if wv_varies:
-                s_lo = np.maximum(sc - S_STEP, 0.05)
+                s_lo = np.maximum(sc - S_STEP, S_MIN)
                 lo, hi = ev(zc, s_lo), ev(zc, sc + S_STEP)
                 Gs = {k: ((hi[k] - lo[k]) / (sc + S_STEP - s_lo)).astype(F32) for k in L}
-                if max(float(np.nanmax(np.abs(g))) for g in Gs.values()) * S_STEP < 1e-4:
+                if max(float(np.nanmax(np.abs(g))) for g in Gs.values()) * S_STEP < WV_GRADIENT_MIN:
                     Gs = None                                   # band insensitive to water vapour
             self.bands[b] = BandTerms({k: v.astype(F32) for k, v in L.items()}, Gz, Gs)
 
@@ -314,6 +317,24 @@ def _col_cache(grid: TermGrid, up: Upsampler) -> Callable[[Any, np.ndarray], np.
     return get
 
 
+# Visibility <-> AOT550 (Sen2Cor's conversion, see ``koschmieder_aot``): ln AOT = a(z) + b(z) ln VIS with
+# a(z) = A2 z^2 + A1 z + A0, b(z) = B2 z^2 + B1 z + B0, z in km clipped to [0, 3.5] (clip: ours); the
+# smallest visibility (km) and AOT taken into the logarithms (ours).
+KOSCHMIEDER_A2, KOSCHMIEDER_A1, KOSCHMIEDER_A0 = -0.026235, -0.182321, 1.54641
+KOSCHMIEDER_B2, KOSCHMIEDER_B1, KOSCHMIEDER_B0 = 0.003096, 0.011604, -0.854022
+KOSCHMIEDER_Z_MAX_KM = 3.5
+KOSCHMIEDER_VIS_MIN_KM = 1e-3
+KOSCHMIEDER_AOT_MIN = 1e-4
+
+
+def _koschmieder_ab(z_km: Any) -> tuple[Any, Any]:
+    """a(z), b(z) of the visibility <-> AOT relation (z clipped to the fit range)."""
+    z = np.clip(np.asarray(z_km, np.float64), 0.0, KOSCHMIEDER_Z_MAX_KM)
+    a = KOSCHMIEDER_A2 * z * z + KOSCHMIEDER_A1 * z + KOSCHMIEDER_A0
+    b = KOSCHMIEDER_B2 * z * z + KOSCHMIEDER_B1 * z + KOSCHMIEDER_B0
+    return a, b
+
+
 def koschmieder_aot(vis_km: Any, z_km: Any = 0.0) -> Any:
     """AOT550 from visibility as Sen2Cor converts it: AOT = exp(a(z) + b(z) ln VIS), z in km.
 
@@ -322,18 +343,14 @@ def koschmieder_aot(vis_km: Any, z_km: Any = 0.0) -> Any:
     relation (extinction = 3.912 / VIS) fitted to the rural aerosol column of the RT code, so VIS 23 km ->
     AOT 0.32, 40 km -> 0.20, 120 km -> 0.08 at sea level.
     """
-    z = np.clip(np.asarray(z_km, np.float64), 0.0, 3.5)
-    a = -0.026235 * z * z - 0.182321 * z + 1.54641
-    b = 0.003096 * z * z + 0.011604 * z - 0.854022
-    return np.exp(a + b * np.log(np.maximum(np.asarray(vis_km, np.float64), 1e-3)))
+    a, b = _koschmieder_ab(z_km)
+    return np.exp(a + b * np.log(np.maximum(np.asarray(vis_km, np.float64), KOSCHMIEDER_VIS_MIN_KM)))
 
 
 def visibility_from_aot(aot: Any, z_km: Any = 0.0) -> Any:
     """Inverse of ``koschmieder_aot`` (km), for the visibility fields of the quality report."""
-    z = np.clip(np.asarray(z_km, np.float64), 0.0, 3.5)
-    a = -0.026235 * z * z - 0.182321 * z + 1.54641
-    b = 0.003096 * z * z + 0.011604 * z - 0.854022
-    return np.exp((np.log(np.maximum(np.asarray(aot, np.float64), 1e-4)) - a) / b)
+    a, b = _koschmieder_ab(z_km)
+    return np.exp((np.log(np.maximum(np.asarray(aot, np.float64), KOSCHMIEDER_AOT_MIN)) - a) / b)
 
 
 def cos_deg(x: Any) -> Any:

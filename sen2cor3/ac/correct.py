@@ -19,14 +19,55 @@ from scipy.ndimage import map_coordinates
 from sen2cor3.sensors import MSI_ROLES, S2A, Roles
 
 from . import adjacency, cirrus, grids, terrain
-from .aot import DdvParams, aot_from_cams, retrieve_aot
+from .aot import CHECK_CLASSES, DdvParams, aot_from_cams, retrieve_aot
 from .atmos import AtmosphereModel, TermGrid, Upsampler, block_mean, relative_azimuth
+from .settings import AcSettings, ac_settings, lut_settings
 from .surface import invert, linear_coefficients
 from .wv import column_fraction, retrieve_wv
 
 F32 = np.float32
 #: Centre wavelengths (um) of the default sensor (Sentinel-2 MSI); callers pass their sensor's.
 WAVELENGTH_UM = S2A.wavelength_um
+#: Wavelength (um) assumed for a band the sensor description does not list: visible (ours).
+DEFAULT_WAVELENGTH_UM = 0.5
+
+# SCL codes the retrieval groups pixels by (product format; the classes Sen2Cor L2A_AtmCorr.py uses).
+SCL_NO_DATA = 0
+SCL_SATURATED = 1
+SCL_ASSUMED = 4                                   # vegetation: every pixel when no SCL is given ("all land")
+SCL_THIN_CIRRUS = 10
+#: APDA water vapour is trusted on vegetation, not-vegetated and snow (Sen2Cor L2A_AtmCorr.py, WV_Watermask).
+WV_LAND_CLASSES = (4, 5, 11)
+#: Clear surface for the scene cloud fraction: dark, shadows, vegetation, not-vegetated, water, snow (ours).
+CLEAR_CLASSES = (2, 3, 4, 5, 6, 11)
+#: Pixels whose own reflectance enters the adjacency environment: the clear ones and thin cirrus (ours).
+ENV_CLASSES = (2, 3, 4, 5, 6, 10, 11)
+#: No adjacency correction above this cloud fraction of the scene (Sen2Cor L2A_AtmCorr.py: 95 %).
+ADJ_MAX_CLOUD_FRACTION = 0.95
+#: Peak-to-peak working-grid elevation (km) above which terms vary with elevation (ours).
+RELIEF_MIN_PTP_KM = 0.01
+#: Peak-to-peak WV (tables' WV unit, g/cm2) above which terms vary with WV (ours).
+WV_VARIES_MIN_PTP = 1e-3
+#: Floor of the total diffuse upward transmittance in the Rayleigh share of the environment (ours).
+T_UP_DIF_MIN = 1e-6
+#: Terrain-reflected light: box half-width at least this many working-grid pixels (ours).
+TERRAIN_NBHD_MIN_HALF_PX = 3
+#: Metres per kilometre.
+M_PER_KM = 1000.0
+# Quality flags of the metadata (Sen2Cor's L2A quality report: VISIBILITY_LESS_THAN_5_KM, AOT_ABOVE_1,
+# GRANULE_WV_ABOVE_5_CM).
+QI_LOW_VISIBILITY_KM = 5.0
+QI_HIGH_AOT = 1.0
+QI_HIGH_WV_CM = 5.0
+#: BLUE_PATH_RADIANCE_RESCALING_FACTOR: always 1 (Scaling_Disabler TRUE in Sen2Cor's L2A_CAL_AC_GIPP).
+BLUE_PATH_RADIANCE_RESCALING = 1.0
+# Look-up tables: tabulated ozone columns (DU) of Sen2Cor's tables (L2A_GIPP Look_Up_Tables comment), the
+# value used without auxiliary ozone; the AUTO season rule (ours).
+OZONE_NODES_SUMMER_DU = (250, 290, 331, 370, 410, 450)
+OZONE_NODES_WINTER_DU = (250, 290, 330, 377, 420, 460)
+OZONE_DEFAULT_SUMMER_DU, OZONE_DEFAULT_WINTER_DU = 331, 377
+TROPICS_MAX_LAT_DEG = 30                          # |latitude| below: summer all year
+NORTH_SUMMER_MONTHS = (4, 9)                      # April..September (the south: the other months)
 
 
 @dataclass
@@ -76,55 +117,33 @@ class AcResult:
     work: dict = field(default_factory=dict)   # working-grid maps for reuse (``prior``)
 
 
-def _ac(ac_gipp: Any, name: str, default: Any) -> Any:
-    """A value of L2A_CAL_AC_GIPP by element name (lower case), searched in its sections."""
-    if ac_gipp is None:
-        return default
-    for sec in ("acl_prio_1", "acl_prio_2", "acl_prio_3", "flags"):
-        s = getattr(ac_gipp, sec, None)
-        if s is not None and hasattr(s, name):
-            return getattr(s, name)
-    return getattr(ac_gipp, name, default)
-
-
-def _get(obj: Any, path: str, default: Any) -> Any:
-    for p in path.split("."):
-        if obj is None or not hasattr(obj, p):
-            return default
-        obj = getattr(obj, p)
-    return obj
-
-
 def ddv_params(ac_gipp: Any) -> DdvParams:
-    d = DdvParams()
-    return DdvParams(
-        _ac(ac_gipp, "ac_min_ddv_area", d.min_ddv_area), _ac(ac_gipp, "ac_swir_refl_lower_th", d.swir_refl_lower_th),
-        _ac(ac_gipp, "ac_swir_22um_red_refl_ratio", d.swir_22um_red_refl_ratio),
-        _ac(ac_gipp, "ac_red_blue_refl_ratio", d.red_blue_refl_ratio),
-        _ac(ac_gipp, "ac_cut_off_aot_iter_vegetation", d.cut_off_aot_iter_vegetation),
-        _ac(ac_gipp, "ac_cut_off_aot_iter_water", d.cut_off_aot_iter_water),
-        _ac(ac_gipp, "ac_swir_refl_ndvi_th", d.swir_refl_ndvi_th),
-        tuple(_ac(ac_gipp, f"ac_ddv_swir_refl_th{i}", d.ddv_swir_refl_th[i - 1]) for i in (1, 2, 3)),
-        _ac(ac_gipp, "ac_ddv_16um_refl_th1", d.ddv_16um_refl_th1),
-        _ac(ac_gipp, "ac_ddv_smooting_window", d.ddv_smoothing_window_km))
+    """The DDV retrieval's parameters from the L2A_CAL_AC_GIPP (None: the shipped values) or an AcSettings."""
+    s = ac_gipp if isinstance(ac_gipp, AcSettings) else ac_settings(None, ac_gipp)
+    return DdvParams(s.min_ddv_area_pct, s.swir_refl_lower_th, s.swir_22um_red_refl_ratio, s.red_blue_refl_ratio,
+                     s.cut_off_aot_iter_vegetation, s.cut_off_aot_iter_water, s.swir_refl_ndvi_th,
+                     s.ddv_swir_refl_th, s.ddv_16um_refl_th1, s.ddv_smoothing_window_km)
 
 
 def choose_luts(look_up_tables: Any, month: int, lat_deg: float, ozone_du_aux: float | None
                 ) -> tuple[str, str, float]:
     """(aerosol, season, ozone DU) from Look_Up_Tables: AUTO season by date/latitude (|lat| < 30 -> summer;
     north: Apr-Sep summer; south the reverse), AUTO aerosol -> rural (Sen2Cor's AUTO is inert while
-    Scaling_Disabler is TRUE), ozone 0 -> nearest tabulated value to the aux value (331 / 377 without)."""
-    aer = str(_get(look_up_tables, "aerosol_type", "RURAL")).upper()
-    aerosol = "maritime" if aer == "MARITIME" else "rural"
-    sea = str(_get(look_up_tables, "mid_latitude", "SUMMER")).upper()
+    Scaling_Disabler is TRUE), ozone 0 -> nearest tabulated value to the aux value (331 / 377 without).
+    ``look_up_tables``: the L2A_GIPP section (None or partial: defaults) or an ``AcSettings``."""
+    s = lut_settings(look_up_tables)
+    aerosol = "maritime" if s.aerosol_type == "MARITIME" else "rural"
+    sea = s.mid_latitude
     if sea == "AUTO":
-        north_summer = 4 <= month <= 9
-        sea = "SUMMER" if abs(lat_deg) < 30 or north_summer == (lat_deg >= 0) else "WINTER"
+        north_summer = NORTH_SUMMER_MONTHS[0] <= month <= NORTH_SUMMER_MONTHS[1]
+        sea = "SUMMER" if abs(lat_deg) < TROPICS_MAX_LAT_DEG or north_summer == (lat_deg >= 0) else "WINTER"
     season = sea.lower()
-    oz = float(_get(look_up_tables, "ozone_content", 0) or 0)
-    grid = (250, 290, 331, 370, 410, 450) if season == "summer" else (250, 290, 330, 377, 420, 460)
+    oz = s.ozone_content_du
+    summer = season == "summer"
+    grid = OZONE_NODES_SUMMER_DU if summer else OZONE_NODES_WINTER_DU
     if oz <= 0:
-        oz = float(min(grid, key=lambda g: abs(g - ozone_du_aux))) if ozone_du_aux else float(grid[2 if season == "summer" else 3])
+        oz = float(min(grid, key=lambda g: abs(g - ozone_du_aux))) if ozone_du_aux else \
+            float(OZONE_DEFAULT_SUMMER_DU if summer else OZONE_DEFAULT_WINTER_DU)
     return aerosol, season, oz
 
 
@@ -178,8 +197,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
 
     ``toa``: TOA reflectance (float32) on one grid; ``nodata``: True where no data; ``scl``: SCL codes on the
     same grid (None: all land); ``elevation_km``: scalar or array on the grid; ``l2a_ac``: L2A_GIPP
-    Atmospheric_Correction section; ``ac_gipp``: L2A_CAL_AC_GIPP; ``cams``: optional {'aot550', 'wv'}
-    (arrays on the grid or scalars); ``dem_fields``: ``terrain_fields(...)`` output on the grid.
+    Atmospheric_Correction section, ``ac_gipp``: L2A_CAL_AC_GIPP (read once by ``settings.ac_settings``; None
+    or partial objects: the shipped values), or ``l2a_ac`` an ``AcSettings`` (``ac_gipp`` ignored);
+    ``cams``: optional {'aot550', 'wv'} (arrays on the grid or scalars); ``dem_fields``: ``terrain_fields(...)``
+    output on the grid.
     ``sink(band, boa)``: called with each band's BOA as soon as it is inverted, instead of keeping it in
     ``boa`` (a full tile never holds all bands); ``maps=False`` skips the output-resolution AOT/WV maps
     (``aot``/``wv`` None), e.g. for the 2nd..nth single-band call of a 10 m run with ``prior``;
@@ -196,15 +217,14 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     wl_um = WAVELENGTH_UM if wavelength_um is None else wavelength_um
     bands = [b for b in toa if b != roles.cirrus]
     shape = next(iter(toa.values())).shape
-    scl = np.full(shape, 4, np.uint8) if scl is None else np.asarray(scl)
-    valid = ~np.asarray(nodata, bool) & (scl != 0)
-    cutoff = float(_ac(ac_gipp, "ac_topo_corr_cutoff", 1.5))
+    scl = np.full(shape, SCL_ASSUMED, np.uint8) if scl is None else np.asarray(scl)
+    valid = ~np.asarray(nodata, bool) & (scl != SCL_NO_DATA)
+    gipp = ac_settings(l2a_ac, ac_gipp)
+    cutoff = gipp.topo_corr_cutoff
     reused = _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sink, inplace, maps)
     if reused is not None:
         return reused
     model = model or AtmosphereModel(sensor, aerosol, season, ozone_du)
-    flags = _get(l2a_ac, "flags", None)
-    calib = _get(l2a_ac, "calibration", None)
 
     # ---------------------------------------------------------------- working grid and cells
     k = max(1, int(round(opt.work_res_m / resolution_m)))
@@ -214,11 +234,11 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     valid_w = np.isfinite(toa_w[bands[0]])
     toa_w = {b: np.where(valid_w, v, 0.0).astype(F32) for b, v in toa_w.items()}
     scl_w = np.where(valid_w, grids.sample_centres(scl, k, wshape), 0)
-    alt = float(_get(calib, "altitude", 0.1))
+    alt = gipp.altitude_km
     z_arr = np.ndim(elevation_km) > 0
     z_o = np.asarray(elevation_km, F32) if z_arr else None
     z_w = grids.fill_mean(block_mean(z_o, k, valid), alt).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
-    relief = bool(z_arr and float(np.ptp(z_w[valid_w])) > 0.01) if valid_w.any() else False
+    relief = bool(z_arr and float(np.ptp(z_w[valid_w])) > RELIEF_MIN_PTP_KM) if valid_w.any() else False
     cw = max(1, int(round(opt.cell_m / wres)))
     z_c = grids.fill_mean(block_mean(z_w, cw, valid_w), alt)
     cshape = z_c.shape
@@ -238,25 +258,25 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         return grids.fill_mean(block_mean(a_w, cw, valid_w), default)
 
     # ---------------------------------------------------------------- WV, cirrus, AOT, WV
-    start_vis = float(_get(calib, "visibility", 40.0))
+    start_vis = gipp.visibility_km
     from .atmos import koschmieder_aot
     a_start = float(koschmieder_aot(start_vis, float(np.mean(z_c))))
-    wv_start = float(_ac(ac_gipp, "ac_wv_iter_start_" + season, 1.0 if season == "summer" else 0.4))
-    land = valid_w & np.isin(scl_w, (4, 5, 11))
+    wv_start = gipp.wv_iter_start_cm(season)
+    land = valid_w & np.isin(scl_w, WV_LAND_CLASSES)
     # APDA's own retrieval is kept on thin cirrus too (a deviation: Sen2Cor's WV_Watermask replaces every
     # class but 4/5/11 by the land mean). Thin cirrus shows the surface (the correction treats it as surface)
     # and adds a nearly flat signal to B8A and B09, so the ratio still measures the column; the tile mean
     # would erase the WV gradient under every cirrus veil (measured: a 1.12 cm zone, 21 % thin cirrus,
     # 1.26 with the mean)
-    wv_land = land | (valid_w & (scl_w == 10))
-    clear_w = valid_w & np.isin(scl_w, (2, 3, 4, 5, 6, 11))
+    wv_land = land | (valid_w & (scl_w == SCL_THIN_CIRRUS))
+    clear_w = valid_w & np.isin(scl_w, CLEAR_CLASSES)
     # pixels whose own (first-inversion) reflectance enters the environment: every surface pixel, thin cirrus
     # (10) included (it is corrected as the surface it shows); only opaque clouds may be replaced
-    env_w = None if opt.env_clouds == "measured" else valid_w & np.isin(scl_w, (2, 3, 4, 5, 6, 10, 11))
-    cloud_frac = 1.0 - float(clear_w.sum()) / max(int((valid_w & (scl_w != 1)).sum()), 1)
-    adj_km = float(_get(calib, "adj_km", 1.0))
-    use_adj = (opt.adjacency if opt.adjacency is not None else True) and adj_km > 0 and cloud_frac <= 0.95 \
-        and bool(_ac(ac_gipp, "rho_retrieval_step2", True))
+    env_w = None if opt.env_clouds == "measured" else valid_w & np.isin(scl_w, ENV_CLASSES)
+    cloud_frac = 1.0 - float(clear_w.sum()) / max(int((valid_w & (scl_w != SCL_SATURATED)).sum()), 1)
+    adj_km = gipp.adj_km
+    use_adj = (opt.adjacency if opt.adjacency is not None else True) and adj_km > 0 \
+        and cloud_frac <= ADJ_MAX_CLOUD_FRACTION and gipp.rho_retrieval_step2
     adj_px = adjacency.box_size(adj_km, wres) if use_adj else 0
 
     def f_ray_w(b, aot_c, wv_c):
@@ -264,7 +284,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         diffuse transmittance over the total one (6S mixes its environment functions with this share)."""
         t = model.terms(b, aot_c, wv_c, z_c, sza_c, vza_c[b], raa_c[b])
         t0 = model.terms(b, np.zeros(cshape), wv_c, z_c, sza_c, vza_c[b], raa_c[b])
-        return up_w.full(np.clip(t0.t_up_dif / np.maximum(t.t_up_dif, 1e-6), 0.0, 1.0))
+        return up_w.full(np.clip(t0.t_up_dif / np.maximum(t.t_up_dif, T_UP_DIF_MIN), 0.0, 1.0))
 
     def env_of(b, rho1, aot_c, wv_c):
         """Environment reflectance of a first (uniform) inversion on the working grid."""
@@ -274,7 +294,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             env_conv["conv"] = adjacency.EnvConvolver(valid_w, wres)
         return env_conv["conv"](rho1, env_w, f_ray_w(b, aot_c, wv_c))
     env_conv: dict = {}
-    wv_mode = int(_get(flags, "wv_correction", 1))
+    wv_mode = gipp.wv_correction
     info: dict[str, Any] = {}
     # wv_w is in the tables' WV unit (6S: the sea-level-referenced input column); the column above the
     # surface (WVP, CAMS tcwv, AC_Wv_Iter_Start, WV_Threshold_Cirrus) is wv_w * wv_frac_w
@@ -291,7 +311,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             return f
         return retrieve_wv(src[roles.wv_reference], src[roles.wv_absorption], t_at(roles.wv_reference),
                            t_at(roles.wv_absorption), nodes, valid_w, wv_land, wres,
-                           float(_get(calib, "smooth_wv_map", 100.0)), int(_get(flags, "wv_watermask", 1)),
+                           gipp.smooth_wv_map_m, gipp.wv_watermask,
                            wv_start / float(np.mean(wv_frac_w)))
 
     cams = cams or {}
@@ -313,10 +333,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             wv_w, wv_method = (as_w(cams["wv"]) / wv_frac_w).astype(F32), "CAMS"
         else:
             wv_w, wv_method = (np.full(wshape, wv_start, F32) / wv_frac_w).astype(F32), "DEFAULT"
-        if bool(_get(flags, "cirrus_correction", False)) and roles.cirrus in toa_w:
+        if gipp.cirrus_correction and roles.cirrus in toa_w:
             toa_w, info["cirrus"] = cirrus.correct(toa_w, toa_w[roles.cirrus], wv_w * wv_frac_w, valid_w,
-                                                   land & (scl_w != 10), wl_um,
-                                                   float(_get(calib, "wv_threshold_cirrus", 0.25)), roles=roles)
+                                                   land & (scl_w != SCL_THIN_CIRRUS), wl_um,
+                                                   gipp.wv_threshold_cirrus_cm, roles=roles)
         wv_c = cells(wv_w, wv_start)
         memo_a = _Lru(4)      # working-grid terms (5 fields each): recent ones only, env_a keeps its results
 
@@ -329,20 +349,20 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             """Adjacency environment of band b at AOT a: the final step's model (``env_of`` a uniform
             inversion), so that the DDV AOT does not take the neighbours' light for path radiance."""
             if (b, a) not in memo_e:
-                if adjacency.band_skipped(wl_um.get(b, 0.5)):
+                if adjacency.band_skipped(wl_um.get(b, DEFAULT_WAVELENGTH_UM)):
                     memo_e[(b, a)] = invert(toa_w[b], terms_a(b, a), cutoff=None)
                 else:
                     memo_e[(b, a)] = env_of(b, invert(toa_w[b], terms_a(b, a), cutoff=None), np.full(cshape, a), wv_c)
             return memo_e[(b, a)]
         if all(b is not None and b in toa_w for b in (roles.red, roles.nir, roles.swir2)):
             res = retrieve_aot(toa_w, scl_w, valid_w, sza_w, z_w, wres, terms_a, model.aot_axis,
-                               ddv_params(ac_gipp), start_vis, int(_get(flags, "vis_update_mode", 1)),
+                               ddv_params(gipp), start_vis, gipp.vis_update_mode,
                                as_w(cams.get("aot550")), env=env_a if use_adj else None, roles=roles)
-        elif cams.get("aot550") is not None and int(_get(flags, "vis_update_mode", 1)) > 0:
+        elif cams.get("aot550") is not None and gipp.vis_update_mode > 0:
             # no DDV without B04/B8A/B12: CAMS before DEFAULT (Sen2Cor's order DDV -> CAMS -> DEFAULT)
             z_mean = float(np.mean(z_w[valid_w])) if valid_w.any() else float(np.mean(z_w))
             res = aot_from_cams(as_w(cams["aot550"]), valid_w, z_mean, terms_a, toa_w,
-                                valid_w & np.isin(scl_w, (4, 5)), ddv_params(ac_gipp), model.aot_axis, start_vis,
+                                valid_w & np.isin(scl_w, CHECK_CLASSES), ddv_params(gipp), model.aot_axis, start_vis,
                                 env=env_a if use_adj else None, roles=roles)
         else:
             res = None
@@ -350,7 +370,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         if can_wv:
             wv_w, info["wv"] = do_wv(cells(aot_w, a_start), toa_w)
     aot_c, wv_c = cells(aot_w, a_start), cells(wv_w, wv_start)
-    wv_varies = bool(valid_w.any() and float(np.ptp(wv_w[valid_w])) > 1e-3)
+    wv_varies = bool(valid_w.any() and float(np.ptp(wv_w[valid_w])) > WV_VARIES_MIN_PTP)
 
     # ---------------------------------------------------------------- inversion per band
     tg = grid(bands, aot_c, wv_c, wv_varies)
@@ -359,17 +379,14 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     wv_terms = grids.nearest_fill(wv_w, valid_w)
     wv_cols = up_px.cols(wv_terms)    # pixel rows per block (as up_px.full, without a full-size array)
     sq_w = np.sqrt(np.maximum(wv_terms, 0)).astype(F32)
-    dem_on = bool(_get(flags, "dem_terrain_correction", False)) and dem_fields is not None
+    dem_on = gipp.dem_terrain_correction and dem_fields is not None
     if dem_on and "dem_m" in dem_fields:
-        dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"],
-                                     float(_ac(ac_gipp, "ac_dem_p2p_val", 50.0)), float(_ac(ac_gipp, "ac_slope_th", 6.0)),
-                                     float(_ac(ac_gipp, "ac_topo_corr_th", 0.01)))
-    sky_w = ter_n = None
+        dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"], gipp.dem_p2p_val_m,
+                                     gipp.slope_th_deg, gipp.topo_corr_th)
+    ter_n = None
     if dem_on:
-        sky_full = terrain.sky_view(dem_fields["slope"])
-        sky_w = grids.fill_mean(block_mean(sky_full, k, valid), 1.0).astype(F32)
-        ter_n = 2 * max(int(round(float(_ac(ac_gipp, "ac_rng_nbhd_terrain_corr", 0.5)) * 1000 / wres)), 3) + 1
-    brdf_code = int(_get(flags, "brdf_correction", 0)) if dem_on else 0
+        ter_n = 2 * max(int(round(gipp.rng_nbhd_terrain_corr_km * M_PER_KM / wres)), TERRAIN_NBHD_MIN_HALF_PX) + 1
+    brdf_code = gipp.brdf_correction if dem_on else 0
     boa: dict[str, np.ndarray] = {}
     neg: dict[str, float] = {}
     linear_w: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -380,7 +397,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         rho1 = invert(toa_w[b], t_w, cutoff=cutoff)
         env_o = ter_o = None
         env_w_b = None
-        if use_adj and not adjacency.band_skipped(wl_um.get(b, 0.5)):
+        if use_adj and not adjacency.band_skipped(wl_um.get(b, DEFAULT_WAVELENGTH_UM)):
             env_w_b = env_of(b, rho1, aot_c, wv_c)
             env_o = up_px.cols(env_w_b)
         if dem_on and opt.terrain_reflected:
@@ -413,8 +430,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             rho = invert(toa[b][r0:r1], t, f_dir, f_dif, sky, rho_ter,
                          None if env_o is None else up_px.rows(env_o, r0, r1), cutoff)
             if brdf_code:
-                g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code,
-                                        float(_get(flags, "brdf_lower_bound", 0.22)), wl_um.get(b, 0.5))
+                g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code, gipp.brdf_lower_bound,
+                                        wl_um.get(b, DEFAULT_WAVELENGTH_UM), veg_index_th=gipp.vegetation_index_th)
                 rho *= g
             grids.store_rows(out, rho, valid, r0, r1)
             n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
@@ -447,9 +464,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 "DDV_PIXEL_PERCENTAGE": round(res.ddv_pct, 4) if res is not None else 0.0,
                 "DDV_SWIR_THRESHOLD": res.ddv_threshold if res is not None else 0.0,
                 "AVERAGE_SOLAR_ZENITH_ANGLE": round(float(np.mean(sza_c)), 4),
-                "BLUE_PATH_RADIANCE_RESCALING_FACTOR": 1.0,
-                "VISIBILITY_LESS_THAN_5_KM": bool(visibility_from_aot(mean_aot, float(np.mean(z_c))) < 5.0),
-                "AOT_ABOVE_1": bool(mean_aot > 1.0), "GRANULE_WV_ABOVE_5_CM": bool(mean_wv > 5.0),
+                "BLUE_PATH_RADIANCE_RESCALING_FACTOR": BLUE_PATH_RADIANCE_RESCALING,
+                "VISIBILITY_LESS_THAN_5_KM": bool(visibility_from_aot(mean_aot, float(np.mean(z_c)))
+                                                  < QI_LOW_VISIBILITY_KM),
+                "AOT_ABOVE_1": bool(mean_aot > QI_HIGH_AOT), "GRANULE_WV_ABOVE_5_CM": bool(mean_wv > QI_HIGH_WV_CM),
                 "AEROSOL_TYPE": model.aerosol.upper(), "MID_LATITUDE": model.season.upper(),
                 "OZONE_VALUE": model.ozone_du, "TERRAIN_CORRECTION": dem_on, "ADJACENCY_CORRECTION": use_adj,
                 "CIRRUS": info.get("cirrus"), "WV_INFO": info.get("wv")}
@@ -518,5 +536,5 @@ def stats_vs_truth(boa: dict[str, np.ndarray], truth: dict[str, np.ndarray], mas
     return out
 
 
-__all__ = ["AcOptions", "AcResult", "Geometry", "choose_luts", "correct_resolution", "ddv_params",
-           "stats_vs_truth", "terrain_fields"]
+__all__ = ["AcOptions", "AcResult", "AcSettings", "Geometry", "ac_settings", "choose_luts", "correct_resolution",
+           "ddv_params", "stats_vs_truth", "terrain_fields"]

@@ -14,29 +14,50 @@ BOA_ADD_OFFSET = 1000.0          # added to DN; the metadata writes BOA_ADD_OFFS
 AOT_QUANTIFICATION = 1000.0
 WVP_QUANTIFICATION = 1000.0
 BOA_MAX_DN = 32767
+#: Processing baseline from which BOA carries the offset (Sen2Cor, reference section 3.2: baseline 04.00).
+OFFSET_FROM_BASELINE = 4.0
+#: Smallest reflectance written by baselines without the offset (Sen2Cor, reference section 3.2).
+BOA_MIN_RHO_NO_OFFSET = 0.0001
+#: SCL codes up to this one are no data in every raster (0 no data, 1 saturated/defective; Sen2Cor).
+SCL_NODATA_MAX = 1
+#: uint16 ceiling of the AOT / WVP rasters (format).
+U16_MAX_DN = 65535
+#: TCI: reflectance 0..0.25 -> DN 1..255 (Sen2Cor, reference section 3.2).
+TCI_RHO_MAX = 0.25
+TCI_DN_SPAN = 254.0
 
 
 def baseline_has_offset(baseline: str | float) -> bool:
     """Radiometric offset from processing baseline 04.00 on."""
-    return float(baseline) >= 4.0 - 1e-9
+    return float(baseline) >= OFFSET_FROM_BASELINE - 1e-9
 
 
 def _nodata(shape, nodata, scl) -> np.ndarray:
     m = np.zeros(shape, bool) if nodata is None else np.asarray(nodata, bool)
     if scl is not None:
-        m = m | (np.asarray(scl) <= 1)
+        m = m | (np.asarray(scl) <= SCL_NODATA_MAX)
     return m
 
 
-def boa_dn(rho: np.ndarray, nodata=None, scl=None, offset: bool = True) -> np.ndarray:
-    """uint16 BOA band from float reflectance (NaN -> no data).
+def _rule(encoding) -> tuple[float, float]:
+    """(quantification, DN offset) of a sensor's :class:`~sen2cor3.sensors.BoaEncoding` (None: Sentinel-2's)."""
+    if encoding is None:
+        return BOA_QUANTIFICATION, BOA_ADD_OFFSET
+    return float(encoding.quantification), float(encoding.offset_dn)
+
+
+def boa_dn(rho: np.ndarray, nodata=None, scl=None, offset: bool = True, encoding=None) -> np.ndarray:
+    """uint16 BOA band from float reflectance (NaN -> no data); ``encoding``: the sensor's BOA encoding rule
+    (quantification and DN offset; None: Sentinel-2's 10000 and 1000), ``offset``: whether the product has it.
 
     Row strips with in-place float64 steps: the same operations as one whole-array expression (same values),
     without ~5 full-size float64 temporaries (4 GB for a 10 m band)."""
-    return _by_rows(_boa_dn_rows, np.uint16, rho, nodata, scl, offset=offset)
+    q, add = _rule(encoding)
+    return _by_rows(_boa_dn_rows, np.uint16, rho, nodata, scl, offset=offset, q=q, add=add)
 
 
-def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool) -> np.ndarray:
+def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool, q: float = BOA_QUANTIFICATION,
+                 add: float = BOA_ADD_OFFSET) -> np.ndarray:
     r = np.asarray(rho)
     finite = np.isfinite(r)
     bad = _nodata(r.shape, nodata, scl) | ~finite
@@ -44,13 +65,14 @@ def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool) -> np.ndarray:
     if offset:
         # float64 x = rho * 10000 + 1000.5 is exact for float32 rho (<= 47 significant bits), so one fused
         # pass gives the same values as the three steps
-        x = np.multiply(r, BOA_QUANTIFICATION, dtype=np.float64)
-        x += BOA_ADD_OFFSET + 0.5
+        x = np.multiply(r, q, dtype=np.float64)
+        x += add + 0.5
         # trunc, then DN < 1 -> 1 (Sen2Cor: DN < 0 -> 1; a 0 here would read as no data), then <= 32767: for
         # x >= 1 the cast truncates, so clipping x to [1, 32767] first gives the same DN
         np.clip(x, 1.0, BOA_MAX_DN, out=x)
     else:
-        x = np.trunc(np.maximum(np.where(finite, r, 0.0).astype(np.float64), 0.0001) * BOA_QUANTIFICATION + 0.5)
+        x = np.trunc(np.maximum(np.where(finite, r, 0.0).astype(np.float64), BOA_MIN_RHO_NO_OFFSET)
+                     * q + 0.5)
         np.clip(x, 0, BOA_MAX_DN, out=x)
     with np.errstate(invalid="ignore"):              # NaN/inf rows are no data (set below)
         dn = x.astype(np.uint16)
@@ -77,10 +99,12 @@ def _by_rows(fn, dtype, a: np.ndarray, nodata, scl, **kw) -> np.ndarray:
     return out
 
 
-def boa_rho(dn: np.ndarray, offset: bool = True) -> np.ndarray:
-    """Reflectance from BOA DN (no data -> NaN): rho = (DN - 1000) / 10000 from baseline 04.00."""
+def boa_rho(dn: np.ndarray, offset: bool = True, encoding=None) -> np.ndarray:
+    """Reflectance from BOA DN (no data -> NaN): rho = (DN - 1000) / 10000 from baseline 04.00 (``encoding``: the
+    sensor's rule, as for :func:`boa_dn`)."""
+    q, add = _rule(encoding)
     d = np.asarray(dn, np.float64)
-    r = (d - (BOA_ADD_OFFSET if offset else 0.0)) / BOA_QUANTIFICATION
+    r = (d - (add if offset else 0.0)) / q
     return np.where(d == 0, np.nan, r).astype(np.float32)
 
 
@@ -92,7 +116,7 @@ def scaled_u16(value: np.ndarray, scale: float, nodata=None, scl=None) -> np.nda
 def _scaled_u16_rows(value: np.ndarray, nodata, scl, scale: float) -> np.ndarray:
     v = np.asarray(value, np.float64)
     bad = _nodata(v.shape, nodata, scl) | ~np.isfinite(v)
-    dn = np.clip(np.trunc(np.where(np.isfinite(v), v, 0.0) * scale + 0.5), 0, 65535)
+    dn = np.clip(np.trunc(np.where(np.isfinite(v), v, 0.0) * scale + 0.5), 0, U16_MAX_DN)
     dn[bad] = 0
     return dn.astype(np.uint16)
 
@@ -121,6 +145,6 @@ def tci_channel(rho: np.ndarray, nodata=None, scl=None) -> np.ndarray:
 def _tci_rows(rho: np.ndarray, nodata, scl) -> np.ndarray:
     r = np.asarray(rho, np.float64)
     bi = _nodata(np.shape(r), nodata, scl) | ~np.isfinite(r)
-    v = np.trunc(np.clip(np.where(np.isfinite(r), r, 0.0), 0.0, 0.25) * (254.0 / 0.25) + 1.0)
+    v = np.trunc(np.clip(np.where(np.isfinite(r), r, 0.0), 0.0, TCI_RHO_MAX) * (TCI_DN_SPAN / TCI_RHO_MAX) + 1.0)
     v[bi] = 0
     return v.astype(np.uint8)

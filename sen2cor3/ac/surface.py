@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .settings import DEFAULTS
+
 F32 = np.float32
 
 
@@ -27,7 +29,7 @@ def irradiance(t: dict[str, np.ndarray], f_dir=None, f_dif=None, sky_view=None, 
 
 
 def invert(rho_toa: np.ndarray, t: dict[str, np.ndarray], f_dir=None, f_dif=None, sky_view=None,
-           rho_terrain=None, rho_env=None, cutoff: float | None = 1.5) -> np.ndarray:
+           rho_terrain=None, rho_env=None, cutoff: float | None = DEFAULTS.topo_corr_cutoff) -> np.ndarray:
     """Surface reflectance of one block (all inputs broadcastable float32 arrays; see module docstring).
 
     ``cutoff`` caps rho as Sen2Cor's AC_Topo_Corr_Cutoff does (faint, over-corrected slopes).

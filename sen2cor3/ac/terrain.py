@@ -15,8 +15,26 @@ import math
 
 import numpy as np
 
+from .settings import DEFAULTS
+
 F32 = np.float32
 COS_I_MIN = 26.0 / 255.0      # Sen2Cor clamps cos(beta) at 26/255 outside shadow (beta <= 84.1 deg)
+# Empirical BRDF damping (Sen2Cor section 5.7, from ATCOR): threshold angle beta_T = sza + step (deg)
+# for sza below each bound (deg), else + the last step, at most 70 deg; exponent b of G = (cos beta /
+# cos beta_T)^b per code (1, 11, 12: 1; 2, 21, 22: 1/2), for vegetation (rho_NIR > 0.1, NIR/red >
+# AC_Vegetation_Index_Th) 3/4 below 720 nm and 1/3 (codes x1) or 1 (x2) above.
+BRDF_BETA_T_STEPS_DEG = ((35, 25), (45, 20), (50, 15), (60, 10))
+BRDF_BETA_T_LAST_STEP_DEG = 5
+BRDF_BETA_T_MAX_DEG = 70.0
+BRDF_CODES_B1 = (1, 11, 12)                   # codes with b = 1 (the others: 1/2)
+BRDF_CODES_VEGETATION = (11, 12, 21, 22)      # codes with the vegetation exponents
+BRDF_B1, BRDF_B2 = 1.0, 0.5
+BRDF_B_VEG_VIS = 0.75
+BRDF_B_VEG_NIR_X1, BRDF_B_VEG_NIR_X2 = 1.0 / 3.0, 1.0
+BRDF_VIS_NIR_SPLIT_UM = 0.72
+BRDF_VEG_NIR_MIN = 0.1
+#: Numerical floors of the damping: red reflectance in the NIR/red ratio, cos-ratio before the power (ours).
+BRDF_RED_MIN, BRDF_RATIO_MIN = 1e-4, 1e-6
 
 
 def cos_illumination(slope: np.ndarray, aspect: np.ndarray, sza_deg, saa_deg) -> np.ndarray:
@@ -38,8 +56,8 @@ def cast_shadow(dem_m: np.ndarray, res_m: float, sza_deg: float, saa_deg: float)
     return cast_shadows(np.asarray(dem_m), sza_deg, saa_deg, res_m)
 
 
-def is_flat(dem_m: np.ndarray, slope: np.ndarray, p2p_m: float = 50.0, slope_th_deg: float = 6.0,
-            frac_th: float = 0.01) -> bool:
+def is_flat(dem_m: np.ndarray, slope: np.ndarray, p2p_m: float = DEFAULTS.dem_p2p_val_m,
+            slope_th_deg: float = DEFAULTS.slope_th_deg, frac_th: float = DEFAULTS.topo_corr_th) -> bool:
     """Sen2Cor's switch to flat terrain: peak-to-peak < AC_Dem_P2p_Val and < AC_Topo_Corr_Th steep pixels."""
     d = np.asarray(dem_m)
     steep = float(np.mean(slope > math.radians(slope_th_deg))) if slope.size else 0.0
@@ -69,7 +87,7 @@ def illumination_factors(cos_i: np.ndarray, sza_deg, sky: np.ndarray, shadow: np
 
 def brdf_factor(cos_i: np.ndarray, sza_deg: float, code: int, lower_bound: float, wavelength_um: float,
                 rho_nir: np.ndarray | None = None, rho_red: np.ndarray | None = None,
-                veg_index_th: float = 3.0) -> np.ndarray | None:
+                veg_index_th: float = DEFAULTS.vegetation_index_th) -> np.ndarray | None:
     """Sen2Cor's empirical damping G of faintly lit slopes (rho *= G), None when off (code 0).
 
     beta_T = sza + 25/20/15/10/5 deg (sza < 35/45/50/60/else), at most 70 deg; where the illumination angle
@@ -80,16 +98,16 @@ def brdf_factor(cos_i: np.ndarray, sza_deg: float, code: int, lower_bound: float
     if not code:
         return None
     s = float(sza_deg)
-    add = 25 if s < 35 else 20 if s < 45 else 15 if s < 50 else 10 if s < 60 else 5
-    beta_t = min(s + add, 70.0)
+    add = next((step for below, step in BRDF_BETA_T_STEPS_DEG if s < below), BRDF_BETA_T_LAST_STEP_DEG)
+    beta_t = min(s + add, BRDF_BETA_T_MAX_DEG)
     ratio = np.asarray(cos_i, np.float64) / math.cos(math.radians(beta_t))
-    base_b = 1.0 if code in (1, 11, 12) else 0.5
+    base_b = BRDF_B1 if code in BRDF_CODES_B1 else BRDF_B2
     b = np.full(np.shape(cos_i), base_b)
-    if code in (11, 12, 21, 22) and rho_nir is not None and rho_red is not None:
-        veg = (rho_nir > 0.1) & (rho_nir > veg_index_th * np.maximum(rho_red, 1e-4))
-        if wavelength_um < 0.72:
-            b = np.where(veg, 0.75, b)
-        elif wavelength_um > 0.72:
-            b = np.where(veg, 1.0 / 3.0 if code % 10 == 1 else 1.0, b)
-    g = np.where(ratio < 1.0, np.power(np.clip(ratio, 1e-6, 1.0), b), 1.0)
+    if code in BRDF_CODES_VEGETATION and rho_nir is not None and rho_red is not None:
+        veg = (rho_nir > BRDF_VEG_NIR_MIN) & (rho_nir > veg_index_th * np.maximum(rho_red, BRDF_RED_MIN))
+        if wavelength_um < BRDF_VIS_NIR_SPLIT_UM:
+            b = np.where(veg, BRDF_B_VEG_VIS, b)
+        elif wavelength_um > BRDF_VIS_NIR_SPLIT_UM:
+            b = np.where(veg, BRDF_B_VEG_NIR_X1 if code % 10 == 1 else BRDF_B_VEG_NIR_X2, b)
+    g = np.where(ratio < 1.0, np.power(np.clip(ratio, BRDF_RATIO_MIN, 1.0), b), 1.0)
     return np.clip(g, lower_bound, 1.0).astype(F32)

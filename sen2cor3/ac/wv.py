@@ -20,10 +20,13 @@ from typing import Any, Callable
 import numpy as np
 from scipy.ndimage import median_filter
 
+from .settings import DEFAULTS
 from .surface import forward, invert
 
 F32 = np.float32
-MIN_SIGNAL = 0.01        # B8A TOA minus path below this: ratio meaningless (water, deep shadow)
+MIN_SIGNAL = 0.01        # B8A TOA minus path below this: ratio meaningless (water, deep shadow; ours)
+#: Smallest B8A TOA reflectance as a ratio denominator (ours).
+RATIO_DEN_MIN = 1e-4
 
 
 def column_fraction(model: Any, z_km: Any) -> np.ndarray:
@@ -46,7 +49,7 @@ def model_ratios(b8a: np.ndarray, terms_b8a: Callable[[float], dict], terms_b09:
     for k, u in enumerate(nodes):
         t8, t9 = terms_b8a(float(u)), terms_b09(float(u))
         rho = invert(b8a, t8, cutoff=None)
-        out[k] = forward(rho, t9) / np.maximum(b8a, 1e-4)
+        out[k] = forward(rho, t9) / np.maximum(b8a, RATIO_DEN_MIN)
     return out
 
 
@@ -76,8 +79,8 @@ def smooth_size(smooth_m: float, res_m: float) -> int:
 
 def retrieve_wv(b8a: np.ndarray, b09: np.ndarray, terms_b8a: Callable[[float], dict],
                 terms_b09: Callable[[float], dict], nodes: np.ndarray, valid: np.ndarray, land: np.ndarray,
-                res_m: float, smooth_m: float = 100.0, watermask: int = 1, default_wv: float = 1.0
-                ) -> tuple[np.ndarray, dict]:
+                res_m: float, smooth_m: float = DEFAULTS.smooth_wv_map_m, watermask: int = DEFAULTS.wv_watermask,
+                default_wv: float = DEFAULTS.wv_iter_start_summer_cm) -> tuple[np.ndarray, dict]:
     """WV map (g/cm2 = cm) on the working grid and {'mean_land': ..., 'retrieved_pct': ...}.
 
     ``land``: pixels where APDA is trusted (SCL 4, 5, 11 as Sen2Cor). Failed pixels and, per
@@ -88,7 +91,7 @@ def retrieve_wv(b8a: np.ndarray, b09: np.ndarray, terms_b8a: Callable[[float], d
     ratios = model_ratios(b8a, terms_b8a, terms_b09, nodes)
     path8 = terms_b8a(float(nodes[len(nodes) // 2]))["path"]
     ok = valid & (b8a - path8 > MIN_SIGNAL) & (b09 > 0)
-    ratio = np.where(ok, np.asarray(b09, F32) / np.maximum(b8a, 1e-4), 0.0)
+    ratio = np.where(ok, np.asarray(b09, F32) / np.maximum(b8a, RATIO_DEN_MIN), 0.0)
     wv = invert_ratio(ratio, ratios, nodes)
     good = ok & land
     mean_land = float(np.mean(wv[good])) if good.any() else float(default_wv)
