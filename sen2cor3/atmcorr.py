@@ -81,7 +81,8 @@ class _BandSink:
 
     def __call__(self, band: str, boa: np.ndarray) -> None:
         if band in self.write_bands or band in self.bands60:
-            dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset, encoding=self.encoding)
+            enc = self.encoding(band) if self.encoding is not None else None
+            dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset, encoding=enc)
             if band in self.bands60:
                 self.dn60[band] = block_mean_dn(dn, self.down_factor, nodata="ignore")
             if band in self.write_bands:
@@ -105,7 +106,8 @@ def _write_maps(writer, res_m: int, aot: np.ndarray, wvp: np.ndarray, downsample
 
 
 def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool, tci_bands: tuple[str, ...], encoding=None) -> np.ndarray:
-    return encode.tci(*(encode.boa_rho(dn[b], offset, encoding) for b in tci_bands))
+    """TCI from encoded bands; ``encoding(band)`` gives each band's BOA rule."""
+    return encode.tci(*(encode.boa_rho(dn[b], offset, encoding(b) if encoding else None) for b in tci_bands))
 
 
 def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None, scratch=None,
@@ -148,7 +150,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     table = sensor.table_sensor
     geom = geometry_of(product)
     elevation_km, dem_fields = _terrain(aux, ac_cfg, product, base)
-    offset = sensor.boa.offset_for(product.has_radiometric_offset) > 0
+    offset = product.boa().offset_for(product.has_radiometric_offset) > 0
     report.progress(35.0, f"Atmospheric correction at {base} m")
     log.info("AC: sensor %s (tables %s), aerosol %s, %s, ozone %.0f DU", sensor.mission_id, table, aerosol,
              season, ozone)
@@ -157,7 +159,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     ac_nodata = np.asarray(nodata, bool) | (np.asarray(sc.scl) == 0)      # = the correction's ~valid
     tci_bands = sensor.tci_bands if options.tci and all(b in toa for b in sensor.tci_bands) else ()
     sink = _BandSink(writer, base, ac_nodata, sc.scl, offset, sensor.output_bands(base), bands_down,
-                     tci_bands=tci_bands, down_factor=next(iter(down.values()), 1), encoding=sensor.boa)
+                     tci_bands=tci_bands, down_factor=next(iter(down.values()), 1), encoding=product.boa)
     fine = sensor.fine_bands if plan.refined else ()
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, table, base,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
@@ -182,7 +184,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             writer.image(b, res, sink.dn60[b])
         if tci_bands:
             writer.image("TCI", res, _tci_from_dn({b: sink.dn60[b] for b in tci_bands}, offset, tci_bands,
-                                                     sensor.boa))
+                                                     product.boa))
     # the refined run needs only the retrieval (working-grid maps) and the metadata of the base run
     maps_base = (ac.aot, ac.wv)                   # encoded; the refined maps are their nearest up-sampling
     ac = AcResult({}, None, None, None, ac.metadata, ac.work)
@@ -201,7 +203,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         report.progress(75.0, f"Atmospheric correction at {res} m")
         tci_f = sensor.tci_bands if options.tci and all(b in fine for b in sensor.tci_bands) else ()
         sink_f = _BandSink(writer, res, nodata_f | (scl_f == 0), scl_f, offset, sensor.output_bands(res),
-                           tci_bands=tci_f, encoding=sensor.boa)
+                           tci_bands=tci_f, encoding=product.boa)
         model = _correct.AtmosphereModel(table, aerosol, season, ozone)   # one for the per-band calls
         for i, b in enumerate(fine):
             toa_b = {b: rd.toa(product, b, dn_f.pop(b))}

@@ -127,8 +127,7 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
     from sen2cor3.io import report
     from sen2cor3.plan import plan_for
     from sen2cor3.processing import OutputOptions, process_tile
-    from sen2cor3.products import naming
-    from sen2cor3.readers import open_input
+    from sen2cor3.readers import apply_region_of_interest, open_input
     from sen2cor3.writers import writer_for
 
     if args.mode is not None:
@@ -138,41 +137,48 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
     try:
         config = load_config(args.GIP_L2A, args.GIP_L2A_SC, args.GIP_L2A_AC, args.GIP_L2A_PB)
         product = open_input(paths.input_dir, hyper_ms=args.Hyper_MS)
+        sensor = product.sensor
+        plan = plan_for(sensor, args.resolution, sc_only=args.sc_only,
+                        downsample_20_to_60=config.l2a.common.downsample_20_to_60)
+        product = apply_region_of_interest(product, config.l2a.common.region_of_interest)
     except (GippError, InputError) as exc:
         raise ProcessingError(str(exc)) from exc
-    sensor = product.sensor
-    plan = plan_for(sensor, args.resolution, sc_only=args.sc_only,
-                    downsample_20_to_60=config.l2a.common.downsample_20_to_60)
     writer = writer_for(product)
 
     baseline = args.processing_baseline or config.pb.baseline_version
-    product_name = naming.l2a_product_name(product.product_name, baseline, generation_time)
-    safe_name = product_name + ".SAFE"
+    out_name = writer.product_folder_name(product, baseline, generation_time)
     remove_stale_staging(paths.output_dir)
-    run_log = report.setup_logging(paths.work_dir or default_log_dir(), safe_name, generation_time,
+    run_log = report.setup_logging(paths.work_dir or default_log_dir(), out_name, generation_time,
                                    debug=args.debug, log_level=config.l2a.common.log_level)
+    for note in product.extra.get("angle_notes", ()):
+        log.warning("%s: %s", product.safe_path, note)
     report.stream("%s started ..." % getattr(cli, f"PROCESSOR_ID_{sensor.processor_kind}"))
     report.stream("Product version: %s" % cli.PRODUCT_VERSION)
     report.stream("Operation mode: TOOLBOX")
     report.stream("Processing baseline: %s" % baseline)
-    with StagingArea(paths.output_dir, safe_name) as stage:
+    cr_only = args.cr_only and not writer.ignores_cr_only
+    if args.cr_only and not cr_only:
+        log.warning("--cr_only has no effect on %s inputs (as in Sen2Cor 3): the product is processed",
+                    sensor.mission_id)
+    with StagingArea(paths.output_dir, out_name, replace=writer.replace_existing) as stage:
         report.progress(0.0, "Creating L2A product tree")
         l2a = writer.create(product, stage.product_dir, generation_time=generation_time, baseline=baseline,
                             processing_centre=args.processing_centre or _l1c_centre(product),
                             archiving_centre=args.archiving_centre or _l1c_centre(product),
                             config_paths=config.paths, resolutions=plan.outputs, image_ext=_image_ext(args))
         files, qi_values, aux_info = [], {}, {}
-        if not args.cr_only:
+        if not cr_only:
             results = process_tile(product, l2a, config, plan=plan,
                                    options=OutputOptions(tif=args.tif, raw=args.raw, sc_cog=args.sc_cog,
                                                          sc_only=args.sc_only,
-                                                         tci=config.l2a.common.generate_tci_output),
+                                                         tci=config.l2a.common.generate_tci_output
+                                                         or writer.always_tci),
                                    classic=args.sc_classic or sensor.classic_sc_only,
                                    scratch_dir=stage.root / "scratch")
             files, qi_values, aux_info = results.files, results.qi, results.aux_info
         report.progress(95.0, "Writing L2A metadata")
         writer.finalize(l2a, image_files_written=files, qi_values=qi_values, aux_info=aux_info)
-        report.copy_report_into(run_log, stage.product_dir / "rep_info")
+        report.copy_report_into(run_log, *writer.report_destination(l2a))
         final = stage.commit()
         report.stream("L2A product written: %s" % final)
     return cli.EXIT_SUCCESS

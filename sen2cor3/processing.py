@@ -115,23 +115,27 @@ class TileWriter:
     def _geo(self, resolution_m: int):
         return self.product.geopositions[resolution_m].geotransform
 
-    def _write(self, base: Path, data: np.ndarray, resolution_m: int, fmt: str, categorical: bool = False) -> Path:
+    def _write(self, base: Path, data: np.ndarray, resolution_m: int, fmt: str, categorical: bool = False,
+               layer: str = "") -> Path:
         kwargs = dict(geotransform=self._geo(resolution_m), epsg=self.product.epsg, fmt=fmt, categorical=categorical)
+        # the output format's own rules (Landsat: the full L1 grid around the processed window, GeoTIFF/LZW,
+        # scale and offset); the Sentinel-2 SAFE keeps the arguments as they are
+        data, kwargs = self.l2a.prepare_image(layer, data, kwargs)
         if self.background is None:
             return _write_logged(base, data, kwargs)
         self.background.submit(_write_logged, base, data, kwargs)
-        return base.with_name(base.name + extension(fmt))         # write_raster's final name
+        return base.with_name(base.name + extension(kwargs["fmt"]))    # write_raster's final name
 
     def image(self, band: str, resolution_m: int, data: np.ndarray) -> Path:
         """One IMG_DATA layer (B.., AOT, WVP, SCL, TCI)."""
         path = self._write(self.l2a.image_path(band, resolution_m), data, resolution_m,
-                           self._fmt(is_scl=band == "SCL"), categorical=band == "SCL")
+                           self._fmt(is_scl=band == "SCL"), categorical=band == "SCL", layer=band)
         self.results.files.append(path)
         return path
 
     def qi(self, kind: str, resolution_m: int, data: np.ndarray) -> Path:
         """A QI_DATA mask (MSK_CLDPRB / MSK_SNWPRB), uint8 percent."""
-        return self._write(self.l2a.qi_path(kind, resolution_m), data, resolution_m, self._fmt())
+        return self._write(self.l2a.qi_path(kind, resolution_m), data, resolution_m, self._fmt(), layer=kind)
 
 
 def _write_logged(base: Path, data: np.ndarray, kwargs: dict) -> Path:

@@ -35,7 +35,7 @@ def test_band_round_trip(tmp_path, band, fmt):
     assert out.name == "T32TQM_20230101T101010_B02_20m" + extension(fmt)
     ds = _open(out)
     assert ds.GetDriver().ShortName == {"JP2": "JP2OpenJPEG", "GTiff": "GTiff", "COG": "GTiff",
-                                        "ENVI": "ENVI"}[fmt]
+                                        "ENVI": "ENVI", "LandsatTIF": "GTiff"}[fmt]
     assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (170, 130, 1)
     assert ds.GetRasterBand(1).DataType == gdal.GDT_UInt16
     assert ds.GetSpatialRef().GetAuthorityCode(None) == str(EPSG)
@@ -148,7 +148,7 @@ def test_format_rules():
     assert image_format(sc_cog=True, is_scl=True) == "COG"
     assert image_format(tif=True, sc_cog=True, is_scl=True) == "COG"
     assert image_format(tif=True, is_scl=True) == "GTiff"
-    assert [extension(f) for f in FORMATS] == [".jp2", ".tif", ".tif", ".rawl"]
+    assert [extension(f) for f in FORMATS] == [".jp2", ".tif", ".tif", ".rawl", ".TIF"]
     assert (jp2_tile_size(10), jp2_tile_size(20), jp2_tile_size(60), jp2_tile_size(30)) == (1024, 640, 192, 1024)
 
 
@@ -183,3 +183,15 @@ def test_block_windows():
         cover[w.row_off:w.row_off + w.nrows, w.col_off:w.col_off + w.ncols] += 1
     assert (cover == 1).all()
     assert list(block_windows(4, 4, (2, 4))) == [Window(0, 0, 2, 4), Window(2, 0, 2, 4)]
+
+
+def test_landsat_tif_lzw_with_scale_and_offset(tmp_path, band):
+    """Landsat L2 images: upper-case .TIF, LZW, band scale/offset (the L1 rescaling) and no data 0."""
+    out = write_raster(tmp_path / "LC09_L2TP_192026_20240809_20250407_02_T1_B4", band, geotransform=GT20, epsg=EPSG,
+                       fmt="LandsatTIF", nodata=0, scale=2.0e-5, offset=-0.1, threads=1)
+    assert out.suffix == ".TIF"
+    ds = _open(out)
+    b = ds.GetRasterBand(1)
+    assert ds.GetMetadata("IMAGE_STRUCTURE").get("COMPRESSION") == "LZW"
+    assert b.GetScale() == pytest.approx(2.0e-5) and b.GetOffset() == pytest.approx(-0.1) and b.GetNoDataValue() == 0
+    np.testing.assert_array_equal(ds.ReadAsArray(), band)

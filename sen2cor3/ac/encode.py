@@ -46,6 +46,14 @@ def _rule(encoding) -> tuple[float, float]:
     return float(encoding.quantification), float(encoding.offset_dn)
 
 
+def _max_dn(encoding) -> float:
+    return BOA_MAX_DN if encoding is None else float(encoding.max_dn)
+
+
+def _half(encoding) -> float:
+    return 0.5 if encoding is None or encoding.round_half_up else 0.0
+
+
 def boa_dn(rho: np.ndarray, nodata=None, scl=None, offset: bool = True, encoding=None) -> np.ndarray:
     """uint16 BOA band from float reflectance (NaN -> no data); ``encoding``: the sensor's BOA encoding rule
     (quantification and DN offset; None: Sentinel-2's 10000 and 1000), ``offset``: whether the product has it.
@@ -53,11 +61,13 @@ def boa_dn(rho: np.ndarray, nodata=None, scl=None, offset: bool = True, encoding
     Row strips with in-place float64 steps: the same operations as one whole-array expression (same values),
     without ~5 full-size float64 temporaries (4 GB for a 10 m band)."""
     q, add = _rule(encoding)
-    return _by_rows(_boa_dn_rows, np.uint16, rho, nodata, scl, offset=offset, q=q, add=add)
+    return _by_rows(_boa_dn_rows, np.uint16, rho, nodata, scl, offset=offset, q=q, add=add, half=_half(encoding),
+                    top=_max_dn(encoding))
 
 
 def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool, q: float = BOA_QUANTIFICATION,
-                 add: float = BOA_ADD_OFFSET) -> np.ndarray:
+                 add: float = BOA_ADD_OFFSET, half: float = 0.5, top: float = BOA_MAX_DN) -> np.ndarray:
+    """``half``: 0.5 rounds half up (Sentinel-2), 0 truncates (Sen2Cor 3's Landsat export)."""
     r = np.asarray(rho)
     finite = np.isfinite(r)
     bad = _nodata(r.shape, nodata, scl) | ~finite
@@ -66,14 +76,14 @@ def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool, q: float = BOA_QUAN
         # float64 x = rho * 10000 + 1000.5 is exact for float32 rho (<= 47 significant bits), so one fused
         # pass gives the same values as the three steps
         x = np.multiply(r, q, dtype=np.float64)
-        x += add + 0.5
+        x += add + half
         # trunc, then DN < 1 -> 1 (Sen2Cor: DN < 0 -> 1; a 0 here would read as no data), then <= 32767: for
         # x >= 1 the cast truncates, so clipping x to [1, 32767] first gives the same DN
-        np.clip(x, 1.0, BOA_MAX_DN, out=x)
+        np.clip(x, 1.0, top, out=x)
     else:
         x = np.trunc(np.maximum(np.where(finite, r, 0.0).astype(np.float64), BOA_MIN_RHO_NO_OFFSET)
-                     * q + 0.5)
-        np.clip(x, 0, BOA_MAX_DN, out=x)
+                     * q + half)
+        np.clip(x, 0, top, out=x)
     with np.errstate(invalid="ignore"):              # NaN/inf rows are no data (set below)
         dn = x.astype(np.uint16)
     dn[bad] = 0

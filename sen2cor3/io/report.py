@@ -196,12 +196,13 @@ class RunLog:
         except OSError:
             pass
 
-    def copy_report_into(self, folder: str | os.PathLike) -> Path:
-        """Put the report (closed, well-formed) into ``folder`` (the product's rep_info), under its own name.
+    def copy_report_into(self, folder: str | os.PathLike, name: str | None = None) -> Path:
+        """Put the report (closed, well-formed) into ``folder`` (the product's rep_info), under its own name
+        (or ``name``).
 
         The copy is refreshed with the complete report at :meth:`finish` if the folder still exists.
         """
-        dest = Path(folder) / self.report_path.name
+        dest = Path(folder) / (name or self.report_path.name)
         dest.parent.mkdir(parents=True, exist_ok=True)
         self._report.snapshot(dest)
         self._report.copies.append(dest)
@@ -317,10 +318,10 @@ def finish(success: bool, reason: str | None = None) -> Path | None:
     return _current.finish(success, reason, _stacklevel=3)
 
 
-def copy_report_into(run: RunLog | None, folder: str | os.PathLike) -> Path | None:
+def copy_report_into(run: RunLog | None, folder: str | os.PathLike, name: str | None = None) -> Path | None:
     """Module-level shortcut for :meth:`RunLog.copy_report_into` (the current run when ``run`` is None)."""
     run = run or _current
-    return None if run is None else run.copy_report_into(folder)
+    return None if run is None else run.copy_report_into(folder, name)
 
 
 def progress(percent: float, step: str) -> None:

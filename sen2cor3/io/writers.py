@@ -14,6 +14,9 @@ Formats and their command-line switches (``L2A_Process.py``, sen2cor_reference.m
 * ``GTiff`` (``--tif``): tiled 512x512 GeoTIFF, DEFLATE + horizontal predictor, multi-threaded.
 * ``COG`` (``--sc_cog``, SCL only): GDAL COG driver, DEFLATE + predictor, 512 blocks, internal overviews
   resampled with MODE for class maps (as Sen2Cor 3's CogConverter does for SCL) and AVERAGE otherwise.
+* ``LandsatTIF`` (every Landsat L2 image, whatever the switches, as Sen2Cor 3's ``L2A_BandIO_Landsat``):
+  striped GeoTIFF with LZW compression and the upper-case ``.TIF`` extension of USGS products; band scale and
+  offset set where given (the BOA bands carry the L1 rescaling, AOT/WVP 0.001).
 * ``ENVI`` (``--raw``): raw band-sequential data with extension ``.rawl`` and an ENVI ``.hdr``
   (Sen2Cor's L2A_Tables sets ``.rawl`` for ``config.raw``; sen2cor_reference.md §1.1). GDAL's ENVI driver
   accepts the ``.rawl`` name and writes the header as ``<stem>.hdr`` (the extension is replaced, checked with
@@ -44,8 +47,8 @@ __all__ = ["FORMATS", "JP2_TILE_SIZE", "cog_problems", "extension", "image_forma
 
 log = logging.getLogger(__name__)
 
-FORMATS: tuple[str, ...] = ("JP2", "GTiff", "COG", "ENVI")
-_EXTENSION = {"JP2": ".jp2", "GTiff": ".tif", "COG": ".tif", "ENVI": ".rawl"}
+FORMATS: tuple[str, ...] = ("JP2", "GTiff", "COG", "ENVI", "LandsatTIF")
+_EXTENSION = {"JP2": ".jp2", "GTiff": ".tif", "COG": ".tif", "ENVI": ".rawl", "LandsatTIF": ".TIF"}
 #: JPEG 2000 tile side per resolution (m), as Sen2Cor writes them.
 JP2_TILE_SIZE: dict[int, int] = {10: 1024, 20: 640, 60: 192}
 #: JPEG 2000 resolution levels: real PB 04.00 L2A JP2s (data/stactools-s2-l2a-T29UNU) have 5 at 10/20/60 m.
@@ -108,7 +111,8 @@ def _as_bands(data: np.ndarray) -> np.ndarray:
 
 
 def _mem_dataset(data: np.ndarray, geotransform: Sequence[float], epsg: int, nodata: float | None,
-                 band_names: Sequence[str] | None) -> gdal.Dataset:
+                 band_names: Sequence[str] | None, scale: float | None = None,
+                 offset: float | None = None) -> gdal.Dataset:
     """A GDAL MEM dataset over ``data``'s own buffer, georeferenced (the array must outlive it)."""
     src = gdal_array.OpenArray(data)
     if src is None:
@@ -127,6 +131,10 @@ def _mem_dataset(data: np.ndarray, geotransform: Sequence[float], epsg: int, nod
         band = src.GetRasterBand(i + 1)
         if nodata is not None:
             band.SetNoDataValue(float(nodata))
+        if scale is not None:
+            band.SetScale(float(scale))
+        if offset is not None:
+            band.SetOffset(float(offset))
         if band_names is not None:
             band.SetDescription(str(band_names[i]))
         if rgb:
@@ -151,6 +159,11 @@ def _creation(fmt: str, data: np.ndarray, geotransform: Sequence[float], threads
         if nbands == 3 and data.dtype == np.uint8:
             opts.append("PHOTOMETRIC=RGB")
         return "GTiff", opts, {"GDAL_PAM_ENABLED": "NO"}
+    if fmt == "LandsatTIF":
+        opts = ["COMPRESS=LZW", f"NUM_THREADS={threads}", "BIGTIFF=IF_SAFER"]
+        if nbands == 3 and data.dtype == np.uint8:
+            opts.append("PHOTOMETRIC=RGB")
+        return "GTiff", opts, {"GDAL_PAM_ENABLED": "NO"}
     if fmt == "COG":
         opts = [f"BLOCKSIZE={block or _TIFF_BLOCK}", "PREDICTOR=YES",
                 f"RESAMPLING={'MODE' if categorical else 'AVERAGE'}", *tiff_common]
@@ -169,13 +182,15 @@ def _cleanup(folder: Path, prefix: str) -> None:
 def write_raster(path_without_ext: str | os.PathLike, data: np.ndarray, *,
                  geotransform: Sequence[float], epsg: int, fmt: str = "JP2", nodata: float | None = None,
                  band_names: Sequence[str] | None = None, threads: int | None = None,
-                 categorical: bool = False, block: int | None = None, gml: str | None = None) -> Path:
+                 categorical: bool = False, block: int | None = None, gml: str | None = None,
+                 scale: float | None = None, offset: float | None = None) -> Path:
     """Write ``data`` (2-D, or bands x rows x cols) as one georeferenced image and return its final path.
 
     The extension is appended from ``fmt`` (:func:`extension`). ``nodata`` is stored where the format can
     (GeoTIFF/COG tag, ENVI "data ignore value"; ESA's JP2s carry none, the metadata states NODATA=0).
     ``categorical`` marks class maps such as SCL (COG overviews by MODE). ``block`` overrides the tile size.
-    ``gml`` (ENVI only) is written as the ``.gml`` side file. ``threads``: None = all CPUs.
+    ``gml`` (ENVI only) is written as the ``.gml`` side file. ``threads``: None = all CPUs. ``scale``/``offset``:
+    the band metadata that turns DN into physical values (GeoTIFF).
     """
     fmt = _check_format(fmt)
     bands = _as_bands(np.asarray(data))
@@ -196,7 +211,7 @@ def write_raster(path_without_ext: str | os.PathLike, data: np.ndarray, *,
         else:
             log.debug("GDAL warning writing %s: %s", final.name, msg.strip())
 
-    src = _mem_dataset(bands, geotransform, epsg, nodata, band_names)
+    src = _mem_dataset(bands, geotransform, epsg, nodata, band_names, scale, offset)
     try:
         gdal.PushErrorHandler(_handler)
         try:

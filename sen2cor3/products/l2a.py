@@ -101,6 +101,10 @@ class L2AProduct:
             raise KeyError(f"{band} is not an L2A layer at {resolution} m")
         return self.img_dirs[resolution] / naming.image_stem(self.file_prefix, band, resolution)
 
+    def prepare_image(self, layer: str, data, kwargs: dict) -> tuple:
+        """(data, write_raster arguments) of one image: the SAFE writes the tile grid as processed."""
+        return data, kwargs
+
     def qi_path(self, kind: str, resolution: int) -> Path:
         """QI_DATA path of MSK_CLDPRB / MSK_SNWPRB / MSK_DDVPXL at 20 or 60 m, without extension."""
         return self.qi_dir / naming.qi_mask_name(kind, resolution)

@@ -78,9 +78,12 @@ def _check(checklist: etree._Element, message: str, values: list[tuple[str, str]
 
 
 def build_quality(values: Mapping[str, object], *, mission: str, granule_name: str, granule_url: str,
-                  psd: int = 14, hyper: bool = False, creation: datetime | None = None) -> etree._ElementTree:
+                  psd: int = 14, hyper: bool = False, creation: datetime | None = None,
+                  landsat: bool = False) -> etree._ElementTree:
     """The L2A_QUALITY document; ``values`` holds any of the value names (missing numbers -> 0.0).
 
+    ``landsat``: Sen2Cor 3's Landsat template (``cfg/L2A_QUALITY_Landsat.xml``): items named after the L2 product
+    with url ``N/A``, negative-BOA values B01..B07 from the OLI bands B1..B7 (B08-B11, 'NA' there, left out).
     ``granule_url``: the granule path of the final product (Sen2Cor writes ``<granule>/AUX_DATA`` into every
     checklist item, because its last update, the AUX one, rewrites them all).
     """
@@ -115,7 +118,7 @@ def build_quality(values: Mapping[str, object], *, mission: str, granule_name: s
         _el(cl, "name", name)
         _el(cl, "version", TEMPLATE_VERSION)
         _el(cl, "item", **{"class": ITEM_CLASS, "className": "PDI Level 2A Tile Folder", "name": granule_name,
-                           "url": f"{granule_url}/AUX_DATA"})
+                           "url": granule_url if landsat else f"{granule_url}/AUX_DATA"})
         return cl
 
     def num(name: str, *aliases: str) -> str:
@@ -142,9 +145,13 @@ def build_quality(values: Mapping[str, object], *, mission: str, granule_name: s
     # Hyper MS: Sen2Cor 3 (L2A_Quality.update_qi) skips B08, which has no L2A output and would keep the
     # template's "NA"; we leave the entry out rather than write a non-numeric value
     bands = [b for b in NEGATIVE_BOA_BANDS if not (hyper and b == S2A.roles.nir_broad)]
+    source = {b: b for b in bands}
+    if landsat:
+        source = {f"B{n:02d}": f"B{n}" for n in range(1, 8)}
+        bands = list(source)
     _check(ac, "Percentage of negative BOA pixels",
-           [(b, fmt_number(neg.get(b, values.get(b, 0.0)) if isinstance(neg, Mapping) else values.get(b, 0.0)))
-            for b in bands])
+           [(b, fmt_number(neg.get(source[b], values.get(b, 0.0)) if isinstance(neg, Mapping)
+                           else values.get(b, 0.0))) for b in bands])
     _check(ac, "Look up table file list", [("LUT_DATA_FILES", _list_text(values.get("LUT_DATA_FILES", "NA")))])
 
     aux = checklist("L2A_AUX", "AUX_DATA_QUALITY")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sen2cor3.sensors import S2A, Sensor, sensor_for
+from sen2cor3.sensors import S2A, BoaEncoding, Sensor, sensor_for
 
 #: Sentinel-2 MSI band names in band_id order (band_id 0..12, as in MTD_MSIL1C ``bandId``): the sensor
 #: description's, kept under their historical names.
@@ -111,11 +111,21 @@ class L1CProduct:
     cloud_coverage_percent: float = float("nan")
     is_hyper_ms: bool = False
     reader: str = "s2_safe"        # the reader that opened it (``sen2cor3.readers.reader_for``)
+    #: Reader-specific facts the tile loop does not interpret (Landsat: MTL rescaling, ROI window, full grid).
+    extra: dict = field(default_factory=dict)
+    #: The BOA encoding per band when it is not the sensor's fixed rule (Landsat: each band's L1 rescaling).
+    boa_encoding: dict[str, BoaEncoding] | None = None
 
     @property
     def sensor(self) -> Sensor:
         """The spacecraft's description (bands, roles, tables, encodings)."""
         return sensor_for(self.mission_id)
+
+    def boa(self, band: str | None = None) -> BoaEncoding:
+        """How this product's BOA band ``band`` is encoded (the product's own rule, else the sensor's)."""
+        if self.boa_encoding and band in self.boa_encoding:
+            return self.boa_encoding[band]
+        return self.sensor.boa
 
     @property
     def has_radiometric_offset(self) -> bool:

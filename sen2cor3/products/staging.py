@@ -49,7 +49,10 @@ class StagingArea:
     everything that was written.
     """
 
-    def __init__(self, output_dir: Path, product_dir_name: str) -> None:
+    def __init__(self, output_dir: Path, product_dir_name: str, replace: bool = False) -> None:
+        """``replace``: a product of the same name already in ``output_dir`` is replaced at :meth:`commit` (the
+        old one stays until the new one is complete), instead of stopping the run."""
+        self.replace = replace
         self.output_dir = Path(output_dir)
         self.final_path = self.output_dir / product_dir_name
         self.root = self.output_dir / f"{STAGING_PREFIX}{os.getpid()}-{product_dir_name}"
@@ -57,7 +60,7 @@ class StagingArea:
         self.committed = False
 
     def __enter__(self) -> "StagingArea":
-        if self.final_path.exists():
+        if self.final_path.exists() and not self.replace:
             raise FileExistsError(f"{self.final_path}: an L2A product of this name already exists; "
                                   "it is left untouched")
         self.root.mkdir()
@@ -67,8 +70,11 @@ class StagingArea:
     def commit(self) -> Path:
         """Move the finished product into the output directory (atomic rename) and drop the staging folder."""
         if self.final_path.exists():
-            raise FileExistsError(f"{self.final_path}: an L2A product of this name appeared during the run; "
-                                  "it is left untouched")
+            if not self.replace:
+                raise FileExistsError(f"{self.final_path}: an L2A product of this name appeared during the run; "
+                                      "it is left untouched")
+            # the old product moves into the staging folder (removed below) and the new one takes its name
+            os.rename(self.final_path, self.root / (".previous-" + self.final_path.name))
         os.rename(self.product_dir, self.final_path)
         self.committed = True
         shutil.rmtree(self.root, ignore_errors=True)

@@ -7,11 +7,11 @@ window=None, native_sink=None)`` (DN on any grid of the product, windowed), ``re
 layers=, native_cache=)`` (no data, saturated/defective), ``toa(product, band, dn)`` (TOA reflectance). Kinds:
 
 * ``s2_safe``: Sentinel-2 L1C SAFE (S2A/B/C/D) and Hyper MS (S2P, GeoTIFF images) — :mod:`.s2_safe`;
-* ``landsat_c2``: Landsat 8/9 Collection-2 L1TP folders — recognised here, reader to come.
+* ``landsat_c2``: Landsat 8/9 Collection-2 L1TP folders — :mod:`.landsat_c2` (its processing window, the
+  GIPP's Region_Of_Interest, is applied by :func:`apply_region_of_interest`).
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from sen2cor3.errors import InputError
@@ -19,28 +19,25 @@ from sen2cor3.products.model import L1CProduct
 
 from types import ModuleType
 
-from . import s2_safe
+from . import landsat_c2, s2_safe
+from .landsat_c2 import PRODUCT_ID as LANDSAT_ID
 from .s2_safe import open_s2_safe, read_band, read_qi_masks, toa_reflectance
-
-#: Landsat Collection-1/2 product id: sensor, level, path/row, acquisition and processing dates, collection.
-LANDSAT_ID = re.compile(r"^L[COTEM]0[1-9]_L1(TP|GT|GS)_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT)$")
 
 
 def input_kind(path: Path) -> str:
-    """'landsat_c2' for a Landsat L1 folder (its name is the product id, or it holds ``<name>_MTL.txt``),
+    """'landsat_c2' for a Landsat folder (its name is a Landsat product id, or it holds ``<name>_MTL.txt``),
     otherwise 's2_safe' (the SAFE reader gives the precise error for anything else)."""
-    p = Path(path)
-    if LANDSAT_ID.match(p.name) or (p.is_dir() and (p / f"{p.name}_MTL.txt").is_file()):
-        return "landsat_c2"
-    return "s2_safe"
+    return landsat_c2.KIND if landsat_c2.is_landsat_folder(Path(path)) else s2_safe.KIND
 
 
 def open_input(path: Path, *, hyper_ms: bool = False) -> L1CProduct:
     """Open an input product with its reader; ``hyper_ms``: the ``--Hyper_MS`` flag, which must agree with
     the product (InputError, one line, otherwise)."""
     kind = input_kind(path)
-    if kind == "landsat_c2":
-        raise InputError(f"{path}: Landsat 8/9 L1TP input is not supported yet (not implemented in this version)")
+    if kind == landsat_c2.KIND:
+        if hyper_ms:
+            raise InputError(f"{path}: --Hyper_MS was given but this is a Landsat product; run without --Hyper_MS")
+        return landsat_c2.open_landsat(path)
     product = open_s2_safe(path)
     is_hyper = product.mission_id == "S2P"
     if is_hyper and not hyper_ms:
@@ -54,11 +51,19 @@ def open_input(path: Path, *, hyper_ms: bool = False) -> L1CProduct:
 
 def reader_for(product: L1CProduct) -> ModuleType:
     """The reader module of an opened product (its ``read_band``, ``read_qi_masks``, ``toa``)."""
-    readers = {s2_safe.KIND: s2_safe}
+    readers = {s2_safe.KIND: s2_safe, landsat_c2.KIND: landsat_c2}
     if product.reader not in readers:
         raise InputError(f"{product.safe_path}: no reader for input kind {product.reader!r}")
     return readers[product.reader]
 
 
-__all__ = ["LANDSAT_ID", "input_kind", "open_input", "read_band", "read_qi_masks", "reader_for",
-           "toa_reflectance"]
+def apply_region_of_interest(product: L1CProduct, roi) -> L1CProduct:
+    """The product restricted to the GIPP's ``Region_Of_Interest`` (Landsat; Sentinel-2 and Hyper MS inputs
+    are processed whole, as Sen2Cor 3's toolbox mode does and sen2like asks with row0 OFF)."""
+    if product.reader != landsat_c2.KIND:
+        return product
+    return landsat_c2.with_window(product, landsat_c2.roi_window(product, roi))
+
+
+__all__ = ["LANDSAT_ID", "apply_region_of_interest", "input_kind", "open_input", "read_band", "read_qi_masks",
+           "reader_for", "toa_reflectance"]

@@ -73,10 +73,14 @@ class BoaEncoding:
     ``offset_dn`` applies when the L1 product carries a radiometric offset (Sentinel-2 baseline 04.00 on,
     Hyper MS); ``always_offset`` for inputs whose L2A always has it."""
     quantification: float = 10000.0
-    offset_dn: int = 1000
+    offset_dn: float = 1000
     always_offset: bool = False
     nodata_dn: int = 0
     saturated_dn: int = 65535
+    #: Largest DN written (Sentinel-2: 32767, Sen2Cor's clip; Landsat: the uint16 range).
+    max_dn: int = 32767
+    #: DN = trunc(x + 0.5) (Sentinel-2) or trunc(x) (Sen2Cor 3's Landsat export).
+    round_half_up: bool = True
 
     def offset_for(self, l1_has_offset: bool) -> int:
         """The DN offset of a product (Sen2Cor: +1000 from baseline 04.00 on, none before)."""
@@ -102,6 +106,8 @@ class Sensor:
     fine_bands: tuple[str, ...] = ()
     #: Resolutions the L1 product is delivered at (its grids).
     native_resolutions: tuple[int, ...] = ()
+    #: Bands of the L1 product that are carried into the L2 product unprocessed (Landsat pan and thermal).
+    carried_bands: tuple[str, ...] = ()
     #: Sen2Cor 3 runs the classic (2.9) scene classification whatever ``--sc_classic`` says (Hyper MS, Landsat).
     classic_sc_only: bool = False
     #: Sen2Cor's start line for this input (``PROCESSOR_ID_*`` of :mod:`sen2cor3.version`).

@@ -24,7 +24,7 @@ def _oli(mission: str) -> Sensor:
                   wv_source="CAMS", tci_bands=("B4", "B3", "B2"),
                   boa=BoaEncoding(quantification=10000.0, offset_dn=1000, always_offset=True),
                   l2a_layers=_LAYERS, base_bands=tuple(b[0] for b in _OLI_BANDS), native_resolutions=(30,),
-                  classic_sc_only=True, processor_kind="LANDSAT")
+                  classic_sc_only=True, processor_kind="LANDSAT", carried_bands=("B8", "B10", "B11"))
 
 
 L8 = _oli("L8")

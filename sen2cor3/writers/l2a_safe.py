@@ -9,12 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sen2cor3.products import naming
 from sen2cor3.products.l2a import L2AProduct, create_l2a_tree, finalize_l2a_metadata
 from sen2cor3.products.model import L1CProduct
 
 
 class L2ASafeWriter:
     """Writes ``S2x_MSIL2A_....SAFE`` products."""
+
+    #: a product of the same name is never overwritten (its name holds the generation time)
+    replace_existing = False
+    #: the TCI follows ``Generate_TCI_Output``
+    always_tci = False
+    ignores_cr_only = False
+
+    def product_folder_name(self, l1: L1CProduct, baseline: str, generation_time) -> str:
+        """``S2x_MSIL2A_<sensing>_N<baseline>_R<orbit>_T<tile>_<generation>.SAFE``."""
+        return naming.l2a_product_name(l1.product_name, baseline, generation_time) + ".SAFE"
+
+    def report_destination(self, handle: L2AProduct) -> tuple[Path]:
+        """The run report goes into ``rep_info/`` under its own name."""
+        return (handle.product_dir / "rep_info",)
 
     def create(self, l1: L1CProduct, out_root: Path, **kwargs) -> L2AProduct:
         """The product tree and its initial metadata in ``out_root`` (see :func:`create_l2a_tree`)."""
