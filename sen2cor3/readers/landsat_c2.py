@@ -35,7 +35,7 @@ from sen2cor3.io.raster import Window, open_dataset, read_window
 from sen2cor3.products.model import AngleGrids, BandInfo, Geoposition, L1CProduct
 from sen2cor3.sensors import BoaEncoding, sensor_for
 
-from .mtl import Mtl, read_mtl
+from .mtl import Mtl, read_ang, read_mtl
 
 log = logging.getLogger("sen2cor3.readers.landsat")
 
@@ -227,6 +227,12 @@ def open_landsat(path: str | Path) -> L1CProduct:
         p = folder / mtl.text(g_content, tag, f"{product_id}_{key}.TIF")
         if p.is_file():
             qi[key] = p
+    ang = folder / mtl.text(g_content, "FILE_NAME_ANGLE_COEFFICIENT", f"{product_id}_ANG.txt")
+    if ang.is_file():
+        header = read_ang(ang)["FILE_HEADER"]            # checked (Sen2Cor 3 reads it), carried into the L2
+        if header.get("SPACECRAFT_ID", spacecraft) != spacecraft:
+            raise InputError(f"{ang}: SPACECRAFT_ID {header.get('SPACECRAFT_ID')} does not match the MTL's "
+                             f"{spacecraft}")
     elev = mtl.number(g_img, "SUN_ELEVATION")
     if elev <= 0:
         raise InputError(f"{mtl_path}: SUN_ELEVATION {elev} <= 0 (night scene)")

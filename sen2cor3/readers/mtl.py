@@ -19,10 +19,18 @@ _LINE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=\s*(.*?)\s*$")
 
 
 def parse_odl(text: str, path: Path | str = "MTL") -> dict:
-    """The ODL text form: ``GROUP = X`` ... ``END_GROUP = X``, ``KEY = value`` lines, ``END`` last."""
+    """The ODL text form: ``GROUP = X`` ... ``END_GROUP = X``, ``KEY = value`` lines, ``END`` last; a value in
+    parentheses may run over several lines (the ANG file's coefficient lists) and is kept as one string."""
     root: dict = {}
     stack = [root]
+    pending: list[str] | None = None          # a parenthesised value still open: [key, text so far]
     for n, line in enumerate(text.splitlines(), 1):
+        if pending is not None:
+            pending[1] += " " + line.strip()
+            if pending[1].rstrip().endswith(")"):
+                stack[-1][pending[0]] = pending[1]
+                pending = None
+            continue
         if not line.strip() or line.strip() == "END":
             continue
         m = _LINE.match(line)
@@ -37,8 +45,12 @@ def parse_odl(text: str, path: Path | str = "MTL") -> dict:
             if len(stack) == 1:
                 raise InputError(f"{path}: line {n}: END_GROUP {value} without its GROUP")
             stack.pop()
+        elif value.startswith("(") and not value.endswith(")"):
+            pending = [key, value]
         else:
             stack[-1][key] = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    if pending is not None:
+        raise InputError(f"{path}: value of {pending[0]} not closed (truncated file?)")
     if len(stack) != 1:
         raise InputError(f"{path}: GROUP without END_GROUP (truncated file?)")
     return root
@@ -75,6 +87,18 @@ def read_mtl(path: Path) -> dict:
 
 def _stringify(v):
     return {k: _stringify(x) for k, x in v.items()} if isinstance(v, dict) else ("" if v is None else str(v))
+
+
+def read_ang(path: Path) -> dict:
+    """A Landsat ``_ANG.txt`` (angle coefficient file, ODL) as nested dict; InputError naming the file."""
+    path = Path(path)
+    try:
+        data = parse_odl(path.read_bytes().decode("utf-8"), path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the angle coefficient file ({exc})") from None
+    if "FILE_HEADER" not in data:
+        raise InputError(f"{path}: no FILE_HEADER group (not a Landsat ANG file)")
+    return data
 
 
 class Mtl:

@@ -28,10 +28,10 @@ SNC_RARE_SNOW_MEAN = 10.0
 DEM_WATER_SHADOW_MAX, DEM_WATER_SLOPE_MIN = 128, 15.0
 DEM_CLOUD_SHADOW_MAX = 32
 
-#: Roles the chain cannot run without. The red edge (snow exclusion, Hollstein branch), the cirrus band (cirrus
-#: classes and recoveries) and the water-vapour band (B10/B09 land recovery, cirrus ground guard) are
-#: optional: a sensor without them (Landsat OLI has no red edge and no 945 nm band) skips those steps, as
-#: Sen2Cor 3 does for its Landsat input.
+#: Roles the chain cannot run without. The red edge (snow exclusion: red instead, Hollstein branch: skipped), the
+#: cirrus band (cirrus classes and recoveries) and the water-vapour band (B10/B09 land recovery, cirrus ground
+#: guard) are optional: a sensor without them (Landsat OLI has no red edge and no 945 nm band) skips or adapts
+#: those steps as Sen2Cor 3 does for its Landsat input.
 REQUIRED_ROLES = ("blue", "green", "red", "nir", "swir1", "swir2")
 
 
@@ -166,8 +166,8 @@ def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) ->
         s[(snc == SNC_WATER) & v] = 0
     st.s = s
     st.set((s == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
-    if "red_edge" in b:
-        st.s[T.snow_red_edge_excluded(b["red_edge"], b["nir"])] = 0
+    # no red edge (Landsat OLI): Sen2Cor 3 runs this test (L2A_CSND_2_1bis) on the red band instead
+    st.s[T.snow_red_edge_excluded(b.get("red_edge", b["red"]), b["nir"])] = 0
     st.set((st.s == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
     for f in (T.snow_b8a_confidence(b["nir"], th), T.snow_b02_confidence(b["blue"], th),
               T.snow_b02_b04_confidence(b["blue"], b["red"], th)):

@@ -7,6 +7,9 @@ processes) -> TOA and DN per band at its native resolution -> L1C SAFE (``l1c_wr
 prisma4sen2like, which Sen2Cor 3 processes with ``--Hyper_MS --resolution 30``): the 6S runs use the S2A
 responses, every band's TOA is computed on the 10 m grid and averaged over 3x3 pixels to 30 m (6x6 to 60 m for
 B01), DN = rint(rho * 10000) + 1000, and the truth is written on the 30 m grid (``*_30m.tif``).
+
+``--spacecraft L8`` / ``L9`` makes a Landsat 8/9 Collection-2 L1TP product instead (``landsat.py``: OLI
+responses in 6S, 30 m grid, C2 DN scaling, MTL txt/xml, ANG, QA_PIXEL/QA_RADSAT, angle bands; truth at 30 m).
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ HYPER_RES = 30
 #: 6S spectral responses used for a spacecraft when not its own: prisma4sen2like aggregates PRISMA spectra
 #: with the S2A MSI responses (and Sen2Cor's Hyper MS LUTs are S2A's).
 SRF_SENSOR = {"S2P": "S2A"}
+#: Landsat spacecraft (``landsat.py`` simulates and writes their C2 L1TP products).
+LANDSAT = ("L8", "L9")
 #: Along-track view-angle offset of each band (deg): the MSI focal plane staggers bands along track.
 BAND_ALONG_DEG = dict(zip(BANDS, (-0.9, -0.3, 0.0, 0.3, 0.45, 0.6, 0.75, -0.15, 0.9, -1.05, 1.2, -0.6, -0.75)))
 
@@ -273,7 +278,12 @@ def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str 
              aerosol: str = "rural", relief: str = "hills", sun_zenith: float | None = None,
              zones: int | None = None, baseline: str = "05.11", processes: int = 2, log=fw.stderr_log
              ) -> Simulation:
-    """Build the scene and compute DN of all 13 bands (no files written)."""
+    """Build the scene and compute DN of all 13 bands (no files written); L8/L9: ``landsat.simulate_landsat``."""
+    if spacecraft in LANDSAT:
+        from .landsat import simulate_landsat
+        return simulate_landsat(size=size, seed=seed, tile=tile, date=date, spacecraft=spacecraft, aot=aot, wv=wv,
+                                ozone=ozone, aerosol=aerosol, relief=relief, sun_zenith=sun_zenith, zones=zones,
+                                processes=processes, log=log)
     t0 = time.time()
     g = make_geometry(tile, size, date, sun_zenith)
     half = size * 5.0
@@ -399,8 +409,8 @@ def _hyper_meta(sim: Simulation) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring); prints the product path on stdout."""
     p = argparse.ArgumentParser(prog="python -m sen2cor3.simulate",
-                                description="Simulate a Sentinel-2 (or Hyper MS S2P) L1C SAFE (6S forward model) "
-                                            "and its truth.")
+                                description="Simulate a Sentinel-2 (or Hyper MS S2P) L1C SAFE, or a Landsat 8/9 "
+                                            "C2 L1TP product (6S forward model), and its truth.")
     p.add_argument("out_dir", type=Path)
     p.add_argument("--size", type=int, default=1098, help="side in 10 m pixels, a multiple of 6 (default 1098)")
     p.add_argument("--seed", type=int, default=0)
@@ -414,10 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sun-zenith", type=float, default=None, help="force the sun zenith at the scene centre")
     p.add_argument("--date", default="2023-07-15", help="YYYY-MM-DD (or full ISO time, UTC)")
     p.add_argument("--tile", default="32TQM", help="MGRS tile id")
-    p.add_argument("--spacecraft", choices=("S2A", "S2B", "S2C", "S2P"), default="S2B",
+    p.add_argument("--spacecraft", choices=("S2A", "S2B", "S2C", "S2P", *LANDSAT), default="S2B",
                    help="S2A/S2B/S2C: Sentinel-2 L1C (10/20/60 m, JPEG 2000); S2P = Hyper MS (PRISMA aggregated "
                         "to MSI bands, 30 m; GeoTIFF as prisma4sen2like writes it, for Sen2Cor's --Hyper_MS "
-                        "--resolution 30). Default S2B")
+                        "--resolution 30); L8/L9 = Landsat 8/9 Collection-2 L1TP (30 m, size/3 pixels; the MGRS "
+                        "--tile only places the scene). Default S2B")
     p.add_argument("--zones", type=int, default=None, help="atmosphere zones per side (default 3, 2 if small)")
     p.add_argument("--processes", type=int, default=2, help="parallel 6S processes")
     a = p.parse_args(argv)
@@ -425,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         if a.baseline not in (None, "00.00"):
             p.error("--baseline: a Hyper MS (S2P) product always has processing baseline 00.00")
         a.baseline = "00.00"
+    elif a.spacecraft in LANDSAT:
+        if a.baseline is not None:
+            p.error("--baseline: Landsat products have no processing baseline")
     elif a.baseline is None:
         a.baseline = "05.11"
     if a.size % 6 or a.size < 12 or a.size > 10980:
@@ -446,6 +460,9 @@ def main(argv: list[str] | None = None) -> int:
 def write_simulation_truth(sim: Simulation, out_dir: Path, args: dict) -> Path:
     """``out_dir/truth`` for this simulation."""
     from .truth import write_truth, write_truth_grid
+    if sim.sensor in LANDSAT:
+        from .landsat import write_landsat_truth
+        return write_landsat_truth(sim, out_dir, args)
     sc, g = sim.scene, sim.geometry
     if sim.hyper_ms:
         r = HYPER_RES
@@ -479,7 +496,11 @@ def _classi_and_cover(scl: np.ndarray, n60: int) -> tuple[dict[str, np.ndarray],
 
 def write_product(sim: Simulation, out_dir: Path, baseline: str) -> Path:
     """The L1C SAFE of this simulation (angle grids, DN, L1C class masks from the truth): S2 (``write_l1c_safe``,
-    classes at 20 m) or Hyper MS (``write_s2p_safe``: 30 m bands, B01 60 m; classes at 30 m, snow cover)."""
+    classes at 20 m) or Hyper MS (``write_s2p_safe``: 30 m bands, B01 60 m; classes at 30 m, snow cover); for
+    L8/L9 the C2 L1TP folder (``landsat.write_landsat_product``)."""
+    if sim.sensor in LANDSAT:
+        from .landsat import write_landsat_product
+        return write_landsat_product(sim, out_dir)
     g, sc = sim.geometry, sim.scene
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
