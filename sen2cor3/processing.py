@@ -163,7 +163,22 @@ def classify_tile(product: L1CProduct, toa: dict, nodata: np.ndarray, saturated:
                     thresholds=config.sc.thresholds, classificators=config.sc.classificators,
                     median_filter=config.l2a.scene_classification.median_filter, classic=classic,
                     dem=dem, esacci=esacci or None, qlt_mask_handling=config.l2a.common.handle_l1c_qlt_mask,
-                    sensor=sensor.table_sensor, roles=sensor.roles, cirrus_native_m=_native_m(product, cirrus))
+                    sensor=sensor.table_sensor, roles=sensor.roles, cirrus_native_m=_native_m(product, cirrus),
+                    wv_column_gcm2=None if sensor.roles.wv_absorption else _wv_column(aux, config, product))
+
+
+def _wv_column(aux, config, product: L1CProduct) -> float:
+    """The water column (g/cm2 above the surface) the correction will use without a water-vapour band: the
+    scene mean of CAMS tcwv, else the GIPP start value of the season (AC_Wv_Iter_Start_Summer/Winter)."""
+    if aux is not None and aux.tcwv_gcm2 is not None and np.isfinite(aux.tcwv_gcm2).any():
+        return float(np.nanmean(aux.tcwv_gcm2))
+    from sen2cor3.ac.correct import choose_luts
+    from sen2cor3.ac.settings import ac_settings
+    from sen2cor3.atmcorr import tile_centre_latitude
+    settings = ac_settings(config.l2a.atmospheric_correction, config.ac)
+    lat = tile_centre_latitude(product, min(product.geopositions))
+    season = choose_luts(settings, product.sensing_start.month, lat, None)[1]
+    return float(settings.wv_iter_start_cm(season))
 
 
 def _native_m(product: L1CProduct, band: str | None) -> float:

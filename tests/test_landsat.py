@@ -31,8 +31,9 @@ MEAN_MAX, RMSE_MAX, SCL_MIN = 0.005, 0.01, 0.90
 BOUNDED = ("B2", "B3", "B4", "B5", "B6", "B7")
 #: name, spacecraft, seed, AOT, WV, relief, WV source ('cams' or 'default')
 SCENES = [("l8_flat_cams", "L8", 5, 0.2, 1.5, "flat", "cams"),
-          ("l9_hills_dem_cams", "L9", 4, 0.3, 3.0, "hills", "cams"),
-          ("l8_flat_dry_default", "L8", 1, 0.05, 0.5, "flat", "default")]
+          ("l9_hills_dem_cams", "L9", 4, 0.15, 3.0, "hills", "cams"),
+          ("l8_flat_dry_cams", "L8", 1, 0.05, 0.5, "flat", "cams"),
+          ("l9_flat_hazy_default", "L9", 2, 0.4, 1.0, "flat", "default")]
 LANDSAT_TIF = re.compile(r"L[OMTC]0[1-9]_L.*_(RT|T1|LT|T2).*B\d{1,2}\.TIF")
 
 pytestmark = pytest.mark.skipif(not tables.tables_available(),
@@ -134,23 +135,36 @@ def test_boa_round_trip(round_trips, name):
 
 
 @pytest.mark.parametrize("name", [s[0] for s in SCENES])
-def test_aot_and_scl_round_trip(round_trips, name):
+def test_aot_round_trip(round_trips, name):
     st = round_trips[name]
     for t, r in st["aot"]:
         assert abs(r - t) <= 0.05 + 0.15 * t, table(name, st)
+
+
+#: Known gap (measured 0.870): at AOT 0.4 with a 1 g/cm2 column the aerosol path in OLI B9 (1373 nm) is only
+#: partly absorbed; 431 of 9950 clear-land pixels exceed T1_B10 and become thin cirrus (the cirrus guard
+#: removes the surface term only), and 811 true thin-cirrus pixels pass T2_B10 (class 8; the simulator's
+#: cirrus truth, see issue 14 item 5).
+SCL_GAPS = {"l9_flat_hazy_default": "aerosol path in B9 called thin cirrus (0.870)"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(s[0], marks=pytest.mark.xfail(strict=True, reason=SCL_GAPS[s[0]]))
+                                  if s[0] in SCL_GAPS else s[0] for s in SCENES])
+def test_scl_round_trip(round_trips, name):
+    st = round_trips[name]
     assert st["scl"] >= SCL_MIN, table(name, st)
 
 
 def test_wvp_is_the_value_used(round_trips):
     """No water-vapour band: WVP is the CAMS column (or the GIPP start value) the correction used."""
     q = {}
-    for name in ("l8_flat_cams", "l8_flat_dry_default"):
+    for name in ("l8_flat_cams", "l9_flat_hazy_default"):
         product = round_trips[name]["product"]
         values = {v.get("name"): v.text for v in etree.parse(str(product / "L2A_QUALITY.xml")).iter("{*}value")}
         wvp = read(next(product.glob("*_WVP.TIF")))
         q[name] = (values["WV_RETRIEVAL_METHOD"], float(values["GRANULE_MEAN_WV"]), float(wvp[wvp > 0].mean()) / 1000)
     assert q["l8_flat_cams"][0] == "CAMS" and q["l8_flat_cams"][1] == pytest.approx(1.5, abs=0.1)
-    assert q["l8_flat_dry_default"][0] == "DEFAULT"
+    assert q["l9_flat_hazy_default"][0] == "DEFAULT" and q["l9_flat_hazy_default"][1] == pytest.approx(1.0, abs=0.01)
     for method, mean, raster in q.values():
         assert raster == pytest.approx(mean, abs=0.01)
 

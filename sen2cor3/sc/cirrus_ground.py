@@ -36,12 +36,16 @@ the classes are exactly Sen2Cor's (measured: 0 of 32400 pixels changed on the si
 scenes, 5 of 438272 on the real Betsiboka sample); in dry air it removes the ground signal.  It is applied only to pixels that the spectral
 tests recognised as a surface (vegetation, not-vegetated, water, or cloud probability 0), because the
 B09/B8A ratio of an elevated cloud measures the vapour above the cloud, not below it.  Thin cirrus
-over dry ground is still flagged when its own B10 signal exceeds T1_B10.  Without the tables, or
-without B09 (Landsat), the estimate is None and Sen2Cor's tests run unchanged; ``classify(...,
-cirrus_ground_guard=False)`` restores Sen2Cor's behaviour.
+over dry ground is still flagged when its own B10 signal exceeds T1_B10.  Without a 945 nm band
+(Landsat OLI: B9 is the cirrus band, no water-vapour band) the water path is the column the correction
+will use (CAMS, else the GIPP start value) times the two-way airmass of the scene geometry; the same 6S
+curve then gives Tw at 1375 nm.  Without the tables, or without any water column, the estimate is None
+and Sen2Cor's tests run unchanged; ``classify(..., cirrus_ground_guard=False)`` restores Sen2Cor's
+behaviour.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from functools import lru_cache
 
@@ -66,8 +70,10 @@ CELL_MIN_FRACTION = 0.05
 
 
 @lru_cache(maxsize=16)
-def _curves(sensor: str, elevation_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(log water path nodes, Tw_B09, Tw_B10) at ``elevation_km`` from the 6S tables, or None."""
+def _curves(sensor: str, elevation_km: float, wv_band: str | None = "B09",
+            cirrus_band: str = "B10") -> tuple[np.ndarray, np.ndarray | None, np.ndarray] | None:
+    """(log water path nodes, Tw of the WV band, Tw of the cirrus band) at ``elevation_km`` from the 6S tables,
+    or None (the WV curve None when ``wv_band`` is None)."""
     try:
         from sen2cor3.rt import tables
         if not tables.tables_available():
@@ -76,7 +82,7 @@ def _curves(sensor: str, elevation_km: float) -> tuple[np.ndarray, np.ndarray, n
     except (ImportError, FileNotFoundError, KeyError, OSError, ValueError):
         return None
     bands = list(t["_bands"])
-    if "B09" not in bands or "B10" not in bands:
+    if cirrus_band not in bands or (wv_band is not None and wv_band not in bands):
         return None
     gz, xw = np.asarray(t["_axes"]["gz"], np.float64), np.asarray(t["_axes"]["xw"], np.float64)
     z = float(np.clip(elevation_km, gz[0], gz[-1]))
@@ -87,7 +93,7 @@ def _curves(sensor: str, elevation_km: float) -> tuple[np.ndarray, np.ndarray, n
         tw = np.asarray(t["tg_wv"][bands.index(band)], np.float64)
         return (1.0 - w) * tw[k] + w * tw[k + 1]
 
-    return xw, curve("B09"), curve("B10")
+    return xw, (curve(wv_band) if wv_band is not None else None), curve(cirrus_band)
 
 
 def _block_mean(a: np.ndarray, n: int) -> np.ndarray:
@@ -112,15 +118,21 @@ def _cell_median(r: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
 
 def ground_b10(b8a: np.ndarray, b09: np.ndarray | None, b11: np.ndarray, reference: np.ndarray, *,
                resolution_m: float = 20.0, elevation_m: float = 0.0,
-               sensor: str | None = None, native_m: float = SIXTY_M) -> np.ndarray | None:
+               sensor: str | None = None, native_m: float = SIXTY_M,
+               wv_column_gcm2: float | None = None, airmass: float | None = None,
+               bands: tuple[str, str] = ("B09", "B10")) -> np.ndarray | None:
     """Upper estimate of the clear-sky TOA B10 reflectance sent by the surface (see module doc).
 
     ``reference``: clear land pixels (vegetation, not vegetated) whose B09/B8A ratio measures the water
     column. None when B09, the atmosphere tables or reference pixels are missing (the caller then keeps
-    Sen2Cor's tests)."""
+    Sen2Cor's tests). Without B09: ``wv_column_gcm2`` (the column above the surface) and ``airmass`` (two-way)
+    give the water path instead; ``bands``: the table bands of the water-vapour and cirrus roles."""
     if b09 is None:
-        return None
-    cur = _curves((sensor or DEFAULT_SENSOR).upper(), round(float(elevation_m) / 1000.0, 2))
+        if wv_column_gcm2 is None or airmass is None:
+            return None
+        return _ground_from_column(b8a, b11, wv_column_gcm2, airmass, resolution_m, elevation_m, sensor,
+                                   native_m, bands[1])
+    cur = _curves((sensor or DEFAULT_SENSOR).upper(), round(float(elevation_m) / 1000.0, 2), *bands)
     if cur is None:
         return None
     xw, t9, t10 = cur
@@ -139,5 +151,23 @@ def ground_b10(b8a: np.ndarray, b09: np.ndarray | None, b11: np.ndarray, referen
     tw10 = np.repeat(np.repeat(tw10, m * n, axis=0), m * n, axis=1)[:h, :w]
     surf = np.maximum(b8a, np.asarray(b11, F32))
     if n > 1:                                      # the 60 m footprint of B10
+        surf = ndimage.uniform_filter(surf, n, mode="nearest")
+    return (tw10 * surf).astype(F32, copy=False)
+
+
+def _ground_from_column(nir, swir1, wv_column_gcm2: float, airmass: float, resolution_m: float,
+                        elevation_m: float, sensor: str | None, native_m: float, cirrus_band: str):
+    """The ground term with a given water column (sensors without a 945 nm band)."""
+    from sen2cor3.rt.sixs import wv_input_for_column
+    z_km = round(float(elevation_m) / 1000.0, 2)
+    cur = _curves((sensor or DEFAULT_SENSOR).upper(), z_km, None, cirrus_band)
+    if cur is None or not np.isfinite(wv_column_gcm2) or wv_column_gcm2 <= 0:
+        return None
+    xw, _, t10 = cur
+    x = math.log(max(float(wv_input_for_column(wv_column_gcm2, z_km)) * float(airmass), 1e-4))
+    tw10 = F32(np.interp(x, xw, t10))
+    surf = np.maximum(np.asarray(nir, F32), np.asarray(swir1, F32))
+    n = max(1, int(round(float(native_m) / float(resolution_m))))
+    if n > 1:
         surf = ndimage.uniform_filter(surf, n, mode="nearest")
     return (tw10 * surf).astype(F32, copy=False)

@@ -7,6 +7,7 @@ tests (steps 1 to 6); they differ from the cloud-class step on.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,7 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
              qlt_mask_handling: bool = False, could_have_snow: bool = True,
              shadow_view_parallax: bool = False, cirrus_ground_guard: bool = True,
              sensor: str | None = None, roles: Roles = MSI_ROLES,
-             cirrus_native_m: float = 60.0) -> SceneClassification:
+             cirrus_native_m: float = 60.0, wv_column_gcm2: float | None = None) -> SceneClassification:
     """Classify one tile (or window) of TOA reflectance at 20 m or 60 m.
 
     ``nodata``: L1C no-data (the caller may OR it with :func:`masks.nodata_from_bands`; here
@@ -64,7 +65,8 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
     raw B10 (a deviation from Sen2Cor, on by default, see :mod:`sen2cor3.sc.cirrus_ground`;
     ``sensor`` picks the atmosphere tables it reads, default S2A; ``cirrus_native_m`` is the native pixel
     of the cirrus band, whose footprint the guard averages to). ``roles``: which band of ``toa`` plays each
-    role (the sensor description's; default Sentinel-2 MSI).
+    role (the sensor description's; default Sentinel-2 MSI). ``wv_column_gcm2``: the water column the
+    correction will use, for the cirrus guard of sensors without a 945 nm band (Landsat).
     """
     missing = [r for r in REQUIRED_ROLES if roles.band(r) not in toa]
     if missing:
@@ -87,7 +89,9 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
     topo = terrain.terrain_maps(dem, sza, saa, resolution_m) if dem is not None else None
     _spectral_tests(st, b, th, esacci.get("snow_condition"), could_have_snow, classic)
     if cirrus_ground_guard and "cirrus" in b:
-        _cirrus_signal(st, b, dem, sensor, resolution_m, cirrus_native_m)
+        airmass = 1.0 / math.cos(math.radians(sza)) + 1.0 / math.cos(math.radians(_scalar(view_zenith_deg)))
+        _cirrus_signal(st, b, dem, sensor, resolution_m, cirrus_native_m, wv_column_gcm2, airmass,
+                       (roles.wv_absorption or "B09", roles.cirrus))
     if classic:
         _classic_tail(st, b, th, topo, dem, esacci, sza, saa, resolution_m,
                       _scalar(view_zenith_deg), _scalar(view_azimuth_deg), shadow_view_parallax)
@@ -191,7 +195,8 @@ def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) ->
 
 
 def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | None, res: float,
-                   cirrus_native_m: float = 60.0) -> None:
+                   cirrus_native_m: float = 60.0, wv_column_gcm2: float | None = None, airmass: float | None = None,
+                   bands: tuple[str, str] = ("B09", "B10")) -> None:
     """Deviation from Sen2Cor (see :mod:`cirrus_ground`): on pixels the spectral tests recognised as a
     surface (vegetation, not vegetated, water, or still unclassified with cloud probability 0; not snow,
     whose 1375 nm reflectance the ice absorption keeps far below the bound), the cirrus tests see B10
@@ -199,8 +204,9 @@ def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | Non
     c = st.c
     elev = float(np.nanmean(dem[st.valid])) if dem is not None and st.valid.any() else 0.0
     land = st.is_(c.vegetation, c.not_vegetated) & st.valid
-    g = cirrus_ground.ground_b10(b["nir"], b.get("wv_absorption"), b["swir1"], land, resolution_m=res, elevation_m=elev,
-                                 sensor=sensor, native_m=cirrus_native_m)
+    g = cirrus_ground.ground_b10(b["nir"], b.get("wv_absorption"), b["swir1"], land, resolution_m=res,
+                                 elevation_m=elev, sensor=sensor, native_m=cirrus_native_m,
+                                 wv_column_gcm2=wv_column_gcm2, airmass=airmass, bands=bands)
     if g is None:
         return
     surface = (st.is_(c.vegetation, c.not_vegetated, c.water) | (st.is_(NOT_CLASSIFIED) & (st.p == 0))) & st.valid
