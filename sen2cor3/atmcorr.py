@@ -164,6 +164,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, table, base,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
                             ozone_du=ozone, sink=sink, maps="dn", inplace=True, keep_linear=fine,
+                            options=_correct.AcOptions(work_res_m=plan.work_res_m),
                             roles=sensor.roles, wavelength_um=sensor.wavelength_um)
     toa.clear()                                   # the caller's dict too: frees the base-resolution TOA
     for res in plan.refined:
@@ -210,6 +211,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             ac_f = correct_resolution(toa_b, nodata_f, scl_f, geom, elev_f, ac_cfg, config.ac, table, res,
                                       cams=_cams_inputs(aux), dem_fields=dem_f, model=model, aerosol=aerosol,
                                       season=season, ozone_du=ozone, prior=ac, sink=sink_f,
+                                      options=_correct.AcOptions(work_res_m=plan.work_res_m),
                                       maps=False, inplace=True, roles=sensor.roles, wavelength_um=sensor.wavelength_um)
             del toa_b, ac_f
             if i == 0:                  # Sen2Cor: the 20 m AOT/WVP up-sampled by nearest neighbour

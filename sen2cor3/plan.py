@@ -19,11 +19,13 @@ from sen2cor3.sensors import Sensor
 class ResolutionPlan:
     """``base_m``: the grid of the classification and the retrieval; ``downsampled``: grids made from the base
     run's results by block means; ``refined``: finer grids corrected with the base run's retrieval;
-    ``outputs``: every grid the product holds, in the order Sen2Cor lists them."""
+    ``outputs``: every grid the product holds, in the order Sen2Cor lists them; ``work_res_m``: the grid of the
+    AOT/WV retrieval (block means of the base grid, ours: Sen2Cor retrieves at the base resolution)."""
     base_m: int
     downsampled: tuple[int, ...] = ()
     refined: tuple[int, ...] = ()
     outputs: tuple[int, ...] = ()
+    work_res_m: float = 60.0
 
     def factor(self, resolution_m: int) -> int:
         """Integer ratio between ``resolution_m`` and the base grid (either way round)."""
@@ -41,7 +43,9 @@ def plan_for(sensor: Sensor, resolution: int | None, *, sc_only: bool = False,
         if resolution not in (None, 30):
             raise ProcessingError(f"--resolution {resolution}: {sensor.mission_id} products are processed at 30 m "
                                   "only (use --resolution 30)")
-        return ResolutionPlan(base_m=30, outputs=(30,))
+        # 3 base pixels per retrieval cell, as at 20 m: the retrieval cost follows its cell count, and 60 m cells
+        # on a 185 km Landsat scene would be 4.4 times a Sentinel-2 tile's (the maps are smoothed over >= 1 km)
+        return ResolutionPlan(base_m=30, outputs=(30,), work_res_m=90.0)
     if resolution == 30:
         raise ProcessingError("--resolution 30 is for Landsat and Hyper MS products only "
                               "(use 10, 20 or 60 for Sentinel-2)")

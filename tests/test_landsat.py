@@ -124,6 +124,7 @@ def round_trips(tmp_path_factory) -> dict:
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         (product,) = [p for p in (work / "out").iterdir() if p.is_dir()]
         out[name] = stats(product, work / "sim" / "truth") | {"product": product, "l1": l1, "stdout": res.stdout}
+        print("\n" + table(name, out[name]))           # pytest -s: the figures of the issue note
     return out
 
 
