@@ -9,7 +9,6 @@ or from the GIPP default where the scene says so.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import re
@@ -24,6 +23,8 @@ import pytest
 from lxml import etree
 
 from sen2cor3.rt import tables
+from test_ac_roundtrip import user_gipp as dem_gipp
+from test_pipeline import tree_hash as _tree_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 360                               # 10 m pixels: 120 x 120 px at 30 m
@@ -74,16 +75,6 @@ def cams_root(root: Path, l1: Path, wv_gcm2: float) -> Path:
                   f"CAMS_archive_aod550_tcwv_msl_gtco3_analysis_0H_6H_12H_18H_{day:%Y-%m-%d}.nc", day,
                   tcwv=10.0 * wv_gcm2, variables=("tcwv",))
     return root
-
-
-def dem_gipp(dem_dir: Path, out: Path) -> Path:
-    text = (ROOT / "sen2cor3" / "cfg" / "L2A_GIPP.xml").read_text()
-    text = text.replace("<DEM_Directory>NONE</DEM_Directory>", f"<DEM_Directory>{dem_dir}</DEM_Directory>")
-    text = text.replace("<DEM_Reference>NONE</DEM_Reference>", "<DEM_Reference>CDSE-GLO-30</DEM_Reference>")
-    text = text.replace("<DEM_Terrain_Correction>FALSE</DEM_Terrain_Correction>",
-                        "<DEM_Terrain_Correction>TRUE</DEM_Terrain_Correction>")
-    out.write_text(text)
-    return out
 
 
 def stats(product: Path, truth: Path) -> dict:
@@ -190,15 +181,6 @@ def sen2like_run(tmp_path_factory):
     res = run(l1, "--output_dir", d, "--GIP_L2A", gipp, "--work_dir", d, "--sc_classic",
               cwd=tmp_path_factory.mktemp("cwd"), aux=work / "no_aux")
     return res, d, l1, before
-
-
-def _tree_hash(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        h.update(str(p.relative_to(folder)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def test_sen2like_call_exactly_one_folder(sen2like_run):

@@ -72,6 +72,8 @@ from types import SimpleNamespace as NS
 import numpy as np
 import pytest
 
+from test_ac_real_reference import _stats as _s2_stats, _table  # the S2 test's helpers
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "openeo-icor-smac-ac-reference" / "atmocorr"
 #: OLI band (our name) -> file suffix of the openEO crop
@@ -175,19 +177,7 @@ def _run(scene, adjacency: bool, toa_factor: float = 1.0):
 
 
 def _stats(ours: dict, ref: dict, mask: np.ndarray) -> dict:
-    out = {}
-    for band in BANDS:
-        d = (np.asarray(ours[band], np.float64) - ref[band])[mask & np.isfinite(ours[band])]
-        out[band] = (float(d.mean()), float(np.sqrt(np.mean(d * d))), int(d.size))
-    return out
-
-
-def _table(title: str, rows: dict) -> str:
-    lines = [title, f"{'band':5} {'vs':6} {'mean':>8} {'rmse':>8} {'n':>7}"]
-    for who, st in rows.items():
-        for band, (m, r, n) in st.items():
-            lines.append(f"{band:5} {who:6} {m:+8.4f} {r:8.4f} {n:7d}")
-    return "\n".join(lines)
+    return _s2_stats(ours, ref, mask, BANDS)
 
 
 def _check(st: dict, who: str, n_min: int):

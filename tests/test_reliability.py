@@ -314,7 +314,7 @@ def test_unknown_folder_as_input_fails_cleanly(tmp_path, home):
     out = tmp_path / "out"
     res = l2a_process("--cr_only", "--output_dir", out, folder, home=home)
     assert_clean_failure(res.returncode, res.stdout + res.stderr, out, folder, before, str(folder),
-                         ("not an L1C", "unknown product", "not supported"))
+                         ("not an L1C", "unknown product", "not supported", "not a Landsat L1 product"))
 
 
 @pytest.mark.parametrize("case", ["not_an_integer", "malformed", "missing_file"])

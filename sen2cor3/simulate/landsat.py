@@ -65,7 +65,7 @@ from sen2cor3.rt import sixs
 
 from . import _landsat_meta as M
 from . import forward as fw
-from .cli import (Geometry, Simulation, _to_lonlat, _zone_centres, band_toa, block_mean64, cast_at,
+from .engine import (Geometry, Simulation, _to_lonlat, _zone_centres, band_toa, block_mean64, cast_at,
                   circular_mean_deg, illumination)
 from .l1c_writer import earth_sun_u
 from .scene import (CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, SNOW, SPECTRA, WATER,

@@ -1,0 +1,279 @@
+"""The simulator's engine: tile geometry, sun/view angles, the 6S forward model of each band on the scene.
+
+Shared by the product writers of every format (Sentinel-2, Hyper MS in ``cli``; Landsat in ``landsat``), which
+only import from here (no import circle with the command line).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from osgeo import osr
+
+from . import forward as fw
+from .l1c_writer import S2P_RESOLUTION_M, angle_grid_size
+from .scene import BANDS, Scene
+
+
+RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10, "B8A": 20,
+       "B09": 60, "B10": 60, "B11": 20, "B12": 20}
+ORBIT_ALT_M = 786_000.0
+GRID_STEP_M = 5000.0
+GRID_N = 23
+#: Band resolution (m) of a Hyper MS (S2P) product: 30 m, B01 60 m; its truth grid.
+RES_S2P = dict(S2P_RESOLUTION_M)
+HYPER_RES = 30
+#: 6S spectral responses used for a spacecraft when not its own: prisma4sen2like aggregates PRISMA spectra
+#: with the S2A MSI responses (and Sen2Cor's Hyper MS LUTs are S2A's).
+SRF_SENSOR = {"S2P": "S2A"}
+#: Landsat spacecraft (``landsat.py`` simulates and writes their C2 L1TP products).
+LANDSAT = ("L8", "L9")
+#: Along-track view-angle offset of each band (deg): the MSI focal plane staggers bands along track.
+BAND_ALONG_DEG = dict(zip(BANDS, (-0.9, -0.3, 0.0, 0.3, 0.45, 0.6, 0.75, -0.15, 0.9, -1.05, 1.2, -0.6, -0.75)))
+
+
+@dataclass
+class Geometry:
+    """Where and when: tile grid, sensing time, sun and view angles."""
+    tile: str
+    epsg: int
+    ulx: float
+    uly: float
+    size: int
+    sensing: datetime
+    lat: float
+    lon: float
+    north_grid_az: float                      # grid azimuth of true north (meridian convergence), deg
+    sun_shift: float                          # added to every computed sun zenith (--sun-zenith)
+    nadir_offset_m: float                     # across-track distance of the tile UL from the nadir track
+    grid_n: int = GRID_N                      # nodes per side of the 5 km angle grids
+    sun_zenith_grid: np.ndarray = field(default=None)
+    sun_azimuth_grid: np.ndarray = field(default=None)
+    view_zenith_grid: dict = field(default_factory=dict)
+    view_azimuth_grid: dict = field(default_factory=dict)
+
+    def xy(self, row_m: np.ndarray, col_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.ulx + col_m, self.uly - row_m
+
+    def sun(self, row_m, col_m) -> tuple[np.ndarray, np.ndarray]:
+        """Sun zenith/azimuth (true north) at tile positions (metres from the UL corner)."""
+        x, y = self.xy(np.asarray(row_m, float), np.asarray(col_m, float))
+        lon, lat = _to_lonlat(self.epsg, x, y)
+        z, a = fw.solar_position(self.sensing, lat, lon)
+        return z + self.sun_shift, a
+
+    def view(self, band: str, row_m, col_m) -> tuple[np.ndarray, np.ndarray]:
+        """View zenith/azimuth of ``band``: across-track tilt towards a descending nadir track + band stagger."""
+        row_m, col_m = np.asarray(row_m, float), np.asarray(col_m, float)
+        head = math.radians(192.0)                       # descending ground track heading (true)
+        east = head - math.pi / 2                        # across-track axis pointing away from the track (ESE)
+        across = self.nadir_offset_m + col_m * math.sin(east) - row_m * math.cos(east)
+        t_across = across / ORBIT_ALT_M                  # tan of the across-track view angle
+        t_along = math.tan(math.radians(BAND_ALONG_DEG[band]))
+        ve = -t_across * math.sin(east) + t_along * math.sin(head)   # pixel -> satellite, horizontal
+        vn = -t_across * math.cos(east) + t_along * math.cos(head)
+        vza = np.degrees(np.arctan(np.hypot(ve, vn)))
+        vaa = np.degrees(np.arctan2(ve, vn)) % 360.0
+        return vza, vaa
+
+
+def _to_lonlat(epsg: int, x, y) -> tuple[np.ndarray, np.ndarray]:
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(epsg)
+    dst.ImportFromEPSG(4326)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+    pts = np.array(osr.CoordinateTransformation(src, dst).TransformPoints(
+        np.column_stack([x.ravel(), y.ravel()]).tolist()))
+    return pts[:, 0].reshape(x.shape), pts[:, 1].reshape(x.shape)
+
+
+def make_geometry(tile: str, size: int, date: str, sun_zenith: float | None) -> Geometry:
+    """Tile grid from the MGRS id; sensing at ~10:30 local solar time; sun grids on the 5 km MTD_TL lattice."""
+    from sen2cor3.products.mgrs import tile_epsg, tile_ul
+    epsg = tile_epsg(tile)
+    ulx, uly = tile_ul(tile)
+    half = size * 5.0
+    lon_c, lat_c = (float(v) for v in _to_lonlat(epsg, ulx + half, uly - half))
+    if "T" in date:
+        sensing = datetime.fromisoformat(date.replace("Z", ""))
+    else:
+        day = datetime.fromisoformat(date)
+        utc_h = 10.5 - lon_c / 15.0
+        sensing = day + timedelta(seconds=round(utc_h * 3600.0) + 0.024)
+    src = osr.SpatialReference()
+    src.ImportFromEPSG(4326)
+    dst = osr.SpatialReference()
+    dst.ImportFromEPSG(epsg)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    p = np.array(osr.CoordinateTransformation(src, dst).TransformPoints([[lon_c, lat_c], [lon_c, lat_c + 0.01]]))
+    conv = math.degrees(math.atan2(p[1, 0] - p[0, 0], p[1, 1] - p[0, 1]))
+    g = Geometry(tile=tile.upper().lstrip("T"), epsg=epsg, ulx=ulx, uly=uly, size=size, sensing=sensing,
+                 lat=lat_c, lon=lon_c, north_grid_az=conv, sun_shift=0.0, nadir_offset_m=70_000.0,
+                 grid_n=angle_grid_size(size, GRID_STEP_M))
+    if sun_zenith is not None:
+        z0, _ = g.sun(half, half)
+        g.sun_shift = float(sun_zenith) - float(z0)
+    ii, jj = np.mgrid[0:g.grid_n, 0:g.grid_n] * GRID_STEP_M
+    g.sun_zenith_grid, g.sun_azimuth_grid = g.sun(ii, jj)
+    for b in BANDS:
+        g.view_zenith_grid[b], g.view_azimuth_grid[b] = g.view(b, ii, jj)
+    return g
+
+
+def circular_mean_deg(a: np.ndarray) -> float:
+    """Mean azimuth as MTD_TL states it (mean of unit vectors)."""
+    r = np.radians(np.asarray(a, float).ravel())
+    return float(np.degrees(np.arctan2(np.sin(r).mean(), np.cos(r).mean())) % 360.0)
+
+
+def grid_sample(g: Geometry, grid: np.ndarray, row_m: np.ndarray, col_m: np.ndarray, azimuth: bool = False
+                ) -> np.ndarray:
+    """Bilinear value of an MTD_TL angle grid at tile positions: what a reader of the product sees there."""
+    from scipy.ndimage import map_coordinates
+    coords = [np.asarray(row_m, float) / GRID_STEP_M, np.asarray(col_m, float) / GRID_STEP_M]
+    if not azimuth:
+        return map_coordinates(grid, coords, order=1, mode="nearest")
+    r = np.radians(grid)
+    s = map_coordinates(np.sin(r), coords, order=1, mode="nearest")
+    c = map_coordinates(np.cos(r), coords, order=1, mode="nearest")
+    return np.degrees(np.arctan2(s, c)) % 360.0
+
+
+@dataclass
+class Simulation:
+    """Everything computed for one product (DN per band, truth arrays, parameters)."""
+    geometry: Geometry
+    scene: Scene
+    sensor: str
+    aerosol: str
+    season: str
+    ozone_du: float
+    zone_sun: np.ndarray                     # (nzones, 2) sun zenith, azimuth (true) at zone centres
+    view_mean: dict[str, tuple[float, float]]
+    specs: dict[tuple[str, int], list[fw.RunSpec]]
+    atmosphere: dict
+    dn: dict[str, np.ndarray] = field(default_factory=dict)
+    toa: dict[str, np.ndarray] = field(default_factory=dict)
+    boa: dict[str, np.ndarray] = field(default_factory=dict)
+    cast20: np.ndarray | None = None
+    illum20: tuple[np.ndarray, np.ndarray] | None = None
+    illum30: tuple[np.ndarray, np.ndarray] | None = None      # Hyper MS: 3x3 means of the 10 m factors
+
+    @property
+    def hyper_ms(self) -> bool:
+        """A Hyper MS (S2P) simulation: bands at 30 m (B01 60 m), ``boa`` on the 30 m truth grid."""
+        return self.sensor == "S2P"
+
+    @property
+    def band_res(self) -> dict[str, int]:
+        """Resolution (m) of each band in the product."""
+        return RES_S2P if self.hyper_ms else RES
+
+
+def _zone_centres(scene: Scene) -> np.ndarray:
+    """(row_m, col_m) of each zone's centre (from the 60 m zone map)."""
+    z = scene.zones60
+    out = []
+    for k in range(int(z.max()) + 1):
+        r, c = np.nonzero(z == k)
+        out.append(((r.min() + r.max() + 1) * 30.0, (c.min() + c.max() + 1) * 30.0))
+    return np.array(out)
+
+
+def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """F_dir and the sky-view factor V of the forward model at ``res`` (terrain incidence, cloud and cast
+    shadows); the diffuse factor is per band (``forward.hay_diffuse``)."""
+    sc = sim.scene
+    zones = sc.zones(res)
+    sza = sim.zone_sun[:, 0][zones]
+    saa_g = (sim.zone_sun[:, 1] + sim.geometry.north_grid_az)[zones]
+    cos_i, sky = fw.slope_cos_i(sc.dem(res), float(res), sza, saa_g)
+    f_dir = np.maximum(cos_i, 0.0) / np.cos(np.radians(sza))
+    f_dir *= 1.0 - sc.block_mean(sc.cloud_shadow10, res)
+    if sim.cast20 is not None:
+        cast = sim.cast20.astype(np.float32)
+        if res == 10:
+            cast = np.repeat(np.repeat(cast, 2, axis=0), 2, axis=1)
+        elif res == 60:
+            n = cast.shape[0] // 3
+            cast = cast.reshape(n, 3, n, 3).mean(axis=(1, 3))
+        f_dir *= 1.0 - cast
+    return f_dir, sky
+
+
+def environment_at(sim: Simulation, band: str, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Rayleigh, aerosol) environment reflectance of ``band`` at ``res``, computed on the 20 m grid
+    (``forward.environment``), repeated to 10 m or block-averaged to 60 m."""
+    sc = sim.scene
+    env = fw.environment(sc.surface(band, 20), 20.0)
+    if res == 10:
+        return tuple(np.repeat(np.repeat(e, 2, axis=0), 2, axis=1) for e in env)
+    if res == 60:
+        n = env[0].shape[0] // 3
+        return tuple(e.reshape(n, 3, n, 3).mean(axis=(1, 3)) for e in env)
+    return env
+
+
+def terrain_reflectance(sim: Simulation, rho: np.ndarray, f_dir: np.ndarray, sky: np.ndarray, res: int,
+                        band: str) -> np.ndarray:
+    """rho_ter: 1 km box mean of the neighbours' reflectance times their irradiance relative to flat ground
+    (direct share w per zone from 6S; Hay diffuse), i.e. the radiance the opposite slopes send."""
+    from scipy.ndimage import uniform_filter
+    sc = sim.scene
+    zones = sc.zones(res)
+    k = np.zeros(len(sc.zone_aot))
+    w = np.zeros(len(sc.zone_aot))
+    for z in range(len(sc.zone_aot)):
+        t = sim.atmosphere[(band, z)].terms
+        k[z] = t["t_down_dir"][0]
+        w[z] = t["t_down_dir"][0] / (t["t_down_dir"][0] + t["t_down_dif"][0])
+    kk, ww = k[zones], w[zones]
+    rel = ww * f_dir + (1.0 - ww) * fw.hay_diffuse(f_dir, sky, kk)
+    n = max(1, int(round(1000.0 / res)) | 1)
+    return uniform_filter(rho.astype(np.float64) * rel, size=n, mode="mirror")
+
+
+def band_toa(sim: Simulation, band: str, res: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(BOA truth, TOA reflectance) of one band at ``res`` (default: its S2 native resolution)."""
+    sc = sim.scene
+    res = RES[band] if res is None else res
+    rho = sc.surface(band, res)
+    dem = sc.dem(res)
+    zones = sc.zones(res)
+    f_dir, sky = illumination(sim, res)
+    env_r, env_a = environment_at(sim, band, res)
+    relief = sc.relief != "flat"
+    rho_ter = terrain_reflectance(sim, rho, f_dir, sky, res, band) if relief else None
+    toa = np.empty(rho.shape, np.float64)
+    for z in range(len(sc.zone_aot)):
+        m = zones == z
+        t = sim.atmosphere[(band, z)].at(dem[m])
+        env = t["f_ray"] * env_r[m] + (1.0 - t["f_ray"]) * env_a[m]
+        f_dif = fw.hay_diffuse(f_dir[m], sky[m], t["t_down_dir"])
+        toa[m] = fw.toa_from_terms(rho[m].astype(np.float64), t, f_dir[m], f_dif, env, sky[m],
+                                   0.0 if rho_ter is None else rho_ter[m])
+    toa += sc.cirrus_toa(band, res)
+    return rho, toa
+
+
+def block_mean64(a: np.ndarray, f: int) -> np.ndarray:
+    """Mean over f x f blocks, in float64 (how 10 m reflectance becomes 30 m / 60 m for Hyper MS)."""
+    if f == 1:
+        return np.asarray(a, np.float64)
+    n = a.shape[0] // f
+    return np.asarray(a, np.float64).reshape(n, f, n, f).mean(axis=(1, 3))
+
+
+def cast_at(sim: Simulation, res: int) -> np.ndarray | None:
+    """Cast-shadow fraction at ``res`` from the 20 m ray marching (10 m repetition averaged to ``res``)."""
+    if sim.cast20 is None:
+        return None
+    if res == 20:
+        return sim.cast20
+    cast10 = np.repeat(np.repeat(sim.cast20.astype(np.float32), 2, axis=0), 2, axis=1)
+    return block_mean64(cast10, res // 10).astype(np.float32)
