@@ -111,23 +111,29 @@ def _epsg(ds: gdal.Dataset, path: Path) -> int:
     return int(code)
 
 
+def _angle_step_m(shape: tuple[int, int], res_m: float) -> float:
+    """Node spacing: ANGLE_GRID_STEP_M, finer on small scenes so that a scene spans at least 4 steps."""
+    return min(ANGLE_GRID_STEP_M, max(res_m, (max(shape) - 1) * res_m / 4.0))
+
+
 def _angle_grid(path: Path, shape: tuple[int, int], res_m: float) -> np.ndarray | None:
-    """An angle raster sampled at the correction's grid nodes (every ANGLE_GRID_STEP_M from the UL corner),
+    """An angle raster sampled at the correction's grid nodes (every :func:`_angle_step_m` from the UL corner),
     degrees; None if the file cannot be read (the caller warns)."""
     try:
         ds = open_dataset(path)
         if (ds.RasterYSize, ds.RasterXSize) != shape:
             return None
-        step_px = ANGLE_GRID_STEP_M / res_m
+        step_px = _angle_step_m(shape, res_m) / res_m
         n_r = int(math.floor((shape[0] - 1) / step_px)) + 1
         n_c = int(math.floor((shape[1] - 1) / step_px)) + 1
         rows = np.minimum((np.arange(n_r) * step_px).round().astype(int), shape[0] - 1)
         cols = np.minimum((np.arange(n_c) * step_px).round().astype(int), shape[1] - 1)
-        a = read_window(ds, 1, Window(0, 0, *shape)).astype(np.float64)
+        # only the node rows are read (a whole 7700^2 raster would be 0.5 GB of float64 for ~2000 values)
+        a = np.stack([read_window(ds, 1, Window(int(r), 0, 1, shape[1]))[0, cols] for r in rows]).astype(np.float64)
     except (RasterError, OSError, RuntimeError):
         return None
-    g = a[np.ix_(rows, cols)] * ANGLE_SCALE
-    g[a[np.ix_(rows, cols)] == 0] = np.nan          # outside the footprint the rasters hold 0
+    g = a * ANGLE_SCALE
+    g[a == 0] = np.nan                              # outside the footprint the rasters hold 0
     return g if np.isfinite(g).any() else None
 
 
@@ -148,8 +154,9 @@ def _angles(folder: Path, mtl: Mtl, g_content: str, g_img: str, product_id: str,
         vaa = np.full((2, 2), FALLBACK_VAA_DEG)
     vz_mean, va_mean = float(np.nanmean(vza)), float(np.nanmean(vaa))
     grid = np.full(vza.shape, sza), np.full(vza.shape, saa)
+    step = _angle_step_m(shape, res_m)
     return AngleGrids(
-        col_step_m=ANGLE_GRID_STEP_M, row_step_m=ANGLE_GRID_STEP_M, sun_zenith=grid[0], sun_azimuth=grid[1],
+        col_step_m=step, row_step_m=step, sun_zenith=grid[0], sun_azimuth=grid[1],
         view_zenith={b: vza for b in band_names}, view_azimuth={b: vaa for b in band_names},
         mean_sun_zenith=sza, mean_sun_azimuth=saa, mean_view_zenith={b: vz_mean for b in band_names},
         mean_view_azimuth={b: va_mean for b in band_names}), notes
