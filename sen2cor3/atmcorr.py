@@ -65,26 +65,26 @@ def _cams_inputs(aux) -> dict | None:
 
 class _BandSink:
     """Receives each band's BOA from ``correct_resolution`` as soon as it is inverted: encodes it, hands the
-    image to the (background) writer, keeps the TCI channel and the 60 m block mean, and lets the float band
-    go. Same encodings as encoding the finished result, without ever holding all bands of a full tile."""
+    image to the (background) writer, keeps the TCI channel and the block mean of the downsampled grid, and lets
+    the float band go. Same encodings as encoding the finished result, without ever holding all bands of a full
+    tile. ``encoding(band)``: the band's BOA encoding rule (``L1CProduct.boa``)."""
 
     def __init__(self, writer, res_m: int, nodata: np.ndarray, scl: np.ndarray, offset: bool,
-                 write_bands: tuple[str, ...], bands60: tuple[str, ...] = (), tci_bands: tuple[str, ...] = (),
+                 write_bands: tuple[str, ...], bands_down: tuple[str, ...] = (), tci_bands: tuple[str, ...] = (),
                  down_factor: int = 3, encoding=None) -> None:
-        self.encoding = encoding
         self.writer, self.res_m, self.nodata, self.scl, self.offset = writer, res_m, nodata, scl, offset
-        self.write_bands, self.bands60, self.tci_bands, self.down_factor = write_bands, bands60, tci_bands, down_factor
-        tci = bool(tci_bands)
-        self.tci = np.empty((3,) + scl.shape, np.uint8) if tci else None
+        self.write_bands, self.bands_down, self.down_factor = write_bands, bands_down, down_factor
+        self.tci_bands, self.encoding = tci_bands, encoding
+        self.tci = np.empty((3,) + scl.shape, np.uint8) if tci_bands else None
         self.tci_seen: set[str] = set()
-        self.dn60: dict[str, np.ndarray] = {}
+        self.dn_down: dict[str, np.ndarray] = {}
 
     def __call__(self, band: str, boa: np.ndarray) -> None:
-        if band in self.write_bands or band in self.bands60:
+        if band in self.write_bands or band in self.bands_down:
             enc = self.encoding(band) if self.encoding is not None else None
             dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset, encoding=enc)
-            if band in self.bands60:
-                self.dn60[band] = block_mean_dn(dn, self.down_factor, nodata="ignore")
+            if band in self.bands_down:
+                self.dn_down[band] = block_mean_dn(dn, self.down_factor, nodata="ignore")
             if band in self.write_bands:
                 self.writer.image(band, self.res_m, dn)
         if self.tci is not None and band in self.tci_bands:
@@ -110,7 +110,7 @@ def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool, tci_bands: tuple[str, 
     return encode.tci(*(encode.boa_rho(dn[b], offset, encoding(b) if encoding else None) for b in tci_bands))
 
 
-def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None, scratch=None,
+def start_refined_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None, scratch=None,
                     resolution_m: int = 10) -> None:
     """Queue the refined run's L1C decodes on ``prefetch``: the no-data mask and the fine bands that the base
     run did not park in ``scratch`` (:class:`~sen2cor3.io.scratch.ScratchArrays`; B08 in a normal run)."""
@@ -122,7 +122,7 @@ def start_10m_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None,
             prefetch.start(("dn", b, resolution_m), rd.read_band, product, b, resolution_m)
 
 
-def _dn_10m(prefetch, scratch, band: str, resolution_m: int = 10) -> np.ndarray:
+def _refined_dn(prefetch, scratch, band: str, resolution_m: int = 10) -> np.ndarray:
     """A fine band's DN: from the prefetcher when it decoded it, else from the base run's scratch."""
     key = ("dn", band, resolution_m)
     return prefetch.get(key) if key in prefetch else scratch.take(f"{band}_{resolution_m}m")
@@ -137,7 +137,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     the 10 m run). Bands are encoded and handed to ``writer`` one by one as the correction produces them;
     the refined run corrects one band at a time with the retrieval of the base run (``prior``), which gives
     the same result as correcting the bands together. ``prefetch``: the :class:`~sen2cor3.io.background.
-    Prefetcher` on which :func:`start_10m_reads` queues the refined run's decodes (None: they run when
+    Prefetcher` on which :func:`start_refined_reads` queues the refined run's decodes (None: they run when
     collected).
     """
     rd = reader_for(product)
@@ -174,7 +174,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         if prefetch is None:
             from sen2cor3.io.background import Prefetcher
             prefetch = Prefetcher(enabled=False)
-        start_10m_reads(product, prefetch, qi_cache, scratch, resolution_m=res)
+        start_refined_reads(product, prefetch, qi_cache, scratch, resolution_m=res)
     report.progress(55.0, f"Writing {base} m images")
     _write_maps(writer, base, ac.aot, ac.wv, down)      # maps="dn": encoded
     results.qi.update(_qi_values(ac, aux, aerosol, season, ozone, table))
@@ -182,9 +182,9 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     for res in down:
         report.progress(65.0, f"Downsampling {base} m results to {res} m")
         for b in sensor.output_bands(res):
-            writer.image(b, res, sink.dn60[b])
+            writer.image(b, res, sink.dn_down[b])
         if tci_bands:
-            writer.image("TCI", res, _tci_from_dn({b: sink.dn60[b] for b in tci_bands}, offset, tci_bands,
+            writer.image("TCI", res, _tci_from_dn({b: sink.dn_down[b] for b in tci_bands}, offset, tci_bands,
                                                      product.boa))
     # the refined run needs only the retrieval (working-grid maps) and the metadata of the base run
     maps_base = (ac.aot, ac.wv)                   # encoded; the refined maps are their nearest up-sampling
@@ -193,7 +193,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
 
     for res in plan.refined:
         report.progress(70.0, f"Reading L1C bands at {res} m")
-        dn_f = {b: _dn_10m(prefetch, scratch, b, res) for b in fine}
+        dn_f = {b: _refined_dn(prefetch, scratch, b, res) for b in fine}
         nodata_f = prefetch.get(("qi", res))["nodata"]
         for b in fine:
             nodata_f |= dn_f[b] == product.nodata_value

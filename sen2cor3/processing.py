@@ -253,8 +253,9 @@ def _process(product, config, plan: ResolutionPlan, options, classic, results, w
         results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
         return
     from sen2cor3 import atmcorr
-    atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, plan=plan, writer=writer, results=results, options=options, aux=aux,
-                         prefetch=prefetch, qi_cache=qi_cache, scratch=scratch)
+    atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, plan=plan, writer=writer,
+                         results=results, options=options, aux=aux, prefetch=prefetch, qi_cache=qi_cache,
+                         scratch=scratch)
 
 
 def load_tile_aux(product: L1CProduct, config, resolution_m: int):

@@ -33,8 +33,8 @@ Only the part of the estimate above 0.003 is taken off (``classify._cirrus_signa
 cirrus recovery never sets a clear-land B10 threshold below that floor, i.e. its thresholds already
 tolerate that much ground signal.  In moist air (Sen2Cor's design case) the estimate stays below it and
 the classes are exactly Sen2Cor's (measured: 0 of 32400 pixels changed on the simulator's WV 2-4
-scenes, 5 of 438272 on the real Betsiboka sample); in dry air it removes the ground signal.  It is applied only to pixels that the spectral
-tests recognised as a surface (vegetation, not-vegetated, water, or cloud probability 0), because the
+scenes, 5 of 438272 on the real Betsiboka sample); in dry air it removes the ground signal.  It is applied
+only to pixels that the spectral tests recognised as a surface (vegetation, not-vegetated, water, or cloud probability 0), because the
 B09/B8A ratio of an elevated cloud measures the vapour above the cloud, not below it.  Thin cirrus
 over dry ground is still flagged when its own B10 signal exceeds T1_B10.  Without a 945 nm band
 (Landsat OLI: B9 is the cirrus band, no water-vapour band) the water path is the column the correction

@@ -25,7 +25,9 @@ from . import forward as fw
 from .l1c_writer import earth_sun_u, write_l1c_safe, write_s2p_safe
 from .scene import BANDS, CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, SPECTRA, build_scene
 from .engine import (  # noqa: F401  (re-export: the historical home of the engine)
-    RES, ORBIT_ALT_M, GRID_STEP_M, GRID_N, RES_S2P, HYPER_RES, SRF_SENSOR, LANDSAT, BAND_ALONG_DEG, Geometry, _to_lonlat, make_geometry, circular_mean_deg, grid_sample, Simulation, _zone_centres, illumination, environment_at, terrain_reflectance, band_toa, block_mean64, cast_at)
+    RES, ORBIT_ALT_M, GRID_STEP_M, GRID_N, RES_S2P, HYPER_RES, SRF_SENSOR, LANDSAT, BAND_ALONG_DEG, Geometry,
+    _to_lonlat, make_geometry, circular_mean_deg, grid_sample, Simulation, _zone_centres, illumination,
+    environment_at, terrain_reflectance, band_toa, block_mean64, cast_at)
 
 def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str = "2023-07-15",
              spacecraft: str = "S2B", aot: float = 0.15, wv: float = 1.5, ozone: float = 330.0,
