@@ -1,7 +1,8 @@
-"""The in-memory description of an input L1C product: the contract between readers and the rest.
+"""The in-memory description of an input L1 product: the contract between readers and the rest.
 
-Readers (``products/l1c.py``, later Landsat and Hyper MS) fill these frozen dataclasses; science code and
-writers only read them. Nothing here opens a file.
+Readers (:mod:`sen2cor3.readers`: the Sentinel-2 / Hyper MS SAFE and the Landsat C2 L1TP folder) fill these frozen
+dataclasses; science code and writers only read them. The Sentinel-2 names (L1C, SAFE, granule) are kept: a
+Landsat product fills them with its own facts (folder, product id, path/row). Nothing here opens a file.
 """
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ class AngleGrids:
 
 @dataclass(frozen=True)
 class L1CProduct:
-    """Everything the processor needs to know about one L1C product (one tile)."""
-    safe_path: Path                # the .SAFE folder
+    """Everything the processor needs to know about one L1 product (one tile or scene)."""
+    safe_path: Path                # the .SAFE folder (Landsat: the product folder)
     product_name: str              # folder name without .SAFE
     product_uri: str               # PRODUCT_URI as in MTD_MSIL1C (with .SAFE)
     product_type: str              # 'S2MSI1C'
