@@ -72,7 +72,7 @@ from types import SimpleNamespace as NS
 import numpy as np
 import pytest
 
-from test_ac_real_reference import _stats as _s2_stats, _table  # the S2 test's helpers
+from test_ac_real_reference import _boa, _read, _stats as _s2_stats, _table  # the S2 test's helpers
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "openeo-icor-smac-ac-reference" / "atmocorr"
@@ -98,19 +98,6 @@ def _data_or_skip():
         tables.load_tables("L8")
     except (KeyError, FileNotFoundError) as exc:
         pytest.skip(f"shipped 6S tables have no L8 entry: {exc}")
-
-
-def _read(name: str) -> np.ndarray:
-    from osgeo import gdal
-    ds = gdal.Open(str(DATA / f"{name}.tif"))
-    assert ds is not None, name
-    return ds.GetRasterBand(1).ReadAsArray().astype(np.int64)
-
-
-def _boa(name: str) -> np.ndarray:
-    """Reference BOA reflectance: UInt16 (negative values would be wrapped, as in the S2 files), scale 1e-4."""
-    a = _read(name)
-    return np.where(a > 32767, a - 65536, a) / SCALE
 
 
 def _pixel_starts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
