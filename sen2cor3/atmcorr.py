@@ -178,6 +178,10 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     report.progress(55.0, f"Writing {base} m images")
     _write_maps(writer, base, ac.aot, ac.wv, down)      # maps="dn": encoded
     results.qi.update(_qi_values(ac, aux, aerosol, season, ozone, table))
+    if ac.metadata.get("AOT_RETRIEVAL_METHOD") == "DEFAULT":
+        log.warning("%s: no dark dense vegetation pixel and no CAMS AOT: AOT %.3f from the GIPP visibility "
+                    "(%.0f km, raised by the negative-reflectance check if needed)", product.safe_path,
+                    ac.metadata.get("GRANULE_MEAN_AOT", float("nan")), ac.metadata.get("FINAL_VISIBILITY_KM", 0.0))
 
     for res in down:
         report.progress(65.0, f"Downsampling {base} m results to {res} m")

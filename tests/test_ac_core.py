@@ -258,3 +258,19 @@ def test_adjacency_and_cirrus_paths():
     r = correct_resolution(toa, ~ones, scl, Geometry(35.0, 0.0, 5.0, -120.0), 0.1, l2a, None, "S2A", 20,
                            model=synthetic.model(), options=AcOptions(adjacency=False))
     assert "B10" not in r.boa and r.metadata["CIRRUS"]["applied"]
+
+
+def test_aot_map_bounded_by_the_visibility_limits():
+    """Issue 13 item 3: every valid pixel's AOT lies within the AOT of Sen2Cor's 5-120 km visibility range at its
+    elevation (a DDV map must never reach 0, the no-data DN of the AOT image); invalid pixels are 0."""
+    from sen2cor3.ac.aot import VISIBILITY_MAX_KM, VISIBILITY_MIN_KM, bounded_aot
+    from sen2cor3.ac.atmos import koschmieder_aot
+    z = np.array([[0.0, 1.9], [0.0, 1.9]])
+    aot = np.array([[0.0, 0.0], [5.0, 0.3]], np.float32)
+    valid = np.array([[True, True], [True, False]])
+    out = bounded_aot(aot, z, valid)
+    assert out[0, 0] == pytest.approx(koschmieder_aot(VISIBILITY_MAX_KM, 0.0), rel=1e-6)
+    assert out[0, 1] == pytest.approx(koschmieder_aot(VISIBILITY_MAX_KM, 1.9), rel=1e-6) and out[0, 1] < out[0, 0]
+    assert out[1, 0] == pytest.approx(koschmieder_aot(VISIBILITY_MIN_KM, 0.0), rel=1e-6)
+    assert out[1, 1] == 0 and out.dtype == np.float32
+    assert 0.07 < out[0, 0] < 0.09                    # 120 km at sea level: AOT ~0.08 (Sen2Cor's Koschmieder fit)

@@ -147,6 +147,17 @@ def test_scl_round_trip(round_trips, name):
     assert st["scl"] >= SCL_MIN, table(name, st)
 
 
+def test_aot_image_has_no_nodata_on_valid_pixels(round_trips):
+    """Issue 13 item 3 on the clearest scene (truth AOT 0.03-0.07): the AOT image holds no 0 (no-data DN) where the
+    SCL is valid, and stays at or above the AOT of Sen2Cor's 120 km visibility limit."""
+    from sen2cor3.ac.atmos import koschmieder_aot
+    product = round_trips["l8_flat_dry_cams"]["product"]
+    aot = read(next(product.glob("*_AOT.TIF")))
+    valid = read(next(product.glob("*_SCL.TIF"))) > 1
+    assert (aot[valid] > 0).all()
+    assert aot[valid].min() / 1000.0 >= koschmieder_aot(120.0, 0.2) - 0.001
+
+
 def test_wvp_is_the_value_used(round_trips):
     """No water-vapour band: WVP is the CAMS column (or the GIPP start value) the correction used."""
     q = {}

@@ -338,3 +338,12 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
         vis = negative_check(vis, z_mean, terms, toa, sel45, p, env=env, roles=roles)
     amap = np.where(valid, koschmieder_aot(vis, z_km), 0.0).astype(F32)   # per-pixel elevation, as Sen2Cor
     return AotResult(amap, "DEFAULT", 0.0, start_vis_km, 0.0, vis, ddv, 0.0, {})
+
+
+def bounded_aot(aot: np.ndarray, z_km, valid: np.ndarray) -> np.ndarray:
+    """The AOT map with every valid pixel inside the AOT of Sen2Cor's visibility limits at its elevation
+    (VISIBILITY_MAX_KM .. VISIBILITY_MIN_KM: Sen2Cor keeps visibility within its 5-120 km table range, so a
+    smoothed DDV map can neither reach 0 - the no-data DN of the AOT image - nor exceed the 5 km haze), 0 elsewhere."""
+    lo = koschmieder_aot(VISIBILITY_MAX_KM, z_km)
+    hi = koschmieder_aot(VISIBILITY_MIN_KM, z_km)
+    return np.where(valid, np.clip(aot, lo, hi), 0.0).astype(F32)

@@ -19,7 +19,8 @@ from scipy.ndimage import map_coordinates
 from sen2cor3.sensors import MSI_ROLES, S2A, Roles
 
 from . import adjacency, cirrus, grids, terrain
-from .aot import CHECK_CLASSES, DdvParams, aot_from_cams, retrieve_aot
+from .aot import (CHECK_CLASSES, VISIBILITY_MAX_KM, VISIBILITY_MIN_KM, DdvParams, aot_from_cams, bounded_aot,
+                  retrieve_aot)
 from .atmos import AtmosphereModel, TermGrid, Upsampler, block_mean, relative_azimuth
 from .settings import AcSettings, ac_settings, lut_settings
 from .surface import invert, linear_coefficients
@@ -367,6 +368,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         else:
             res = None
         aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
+        aot_w = bounded_aot(aot_w, z_w, valid_w)
         if can_wv:
             wv_w, info["wv"] = do_wv(cells(aot_w, a_start), toa_w)
     aot_c, wv_c = cells(aot_w, a_start), cells(wv_w, wv_start)
@@ -442,20 +444,25 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     # ---------------------------------------------------------------- metadata
     wv_col_w = (wv_w * wv_frac_w).astype(F32)          # WVP: the column above the surface
     aot_o = wv_o = None
+    # the output maps interpolate the working grid: its no-data cells take their nearest valid value first, so
+    # pixels next to a no-data border are not pulled towards 0 (the AOT/WVP no-data DN)
+    aot_map_w, wv_map_w = (grids.nearest_fill(m, valid_w) for m in (aot_w, wv_col_w)) if maps else (None, None)
     if maps == "dn":                    # encoded strip by strip: no float32 full-size maps (10 m tiles)
         from .encode import AOT_QUANTIFICATION, WVP_QUANTIFICATION
-        aot_o = grids.encoded_map(aot_w, up_px, valid, scl, AOT_QUANTIFICATION, opt.block_rows)
-        wv_o = grids.encoded_map(wv_col_w, up_px, valid, scl, WVP_QUANTIFICATION, opt.block_rows)
+        aot_o = grids.encoded_map(aot_map_w, up_px, valid, scl, AOT_QUANTIFICATION, opt.block_rows)
+        wv_o = grids.encoded_map(wv_map_w, up_px, valid, scl, WVP_QUANTIFICATION, opt.block_rows)
     elif maps:
-        aot_o = np.where(valid, up_px.full(aot_w), 0.0).astype(F32)
-        wv_o = np.where(valid, up_px.full(wv_col_w), 0.0).astype(F32)
+        aot_o = np.where(valid, up_px.full(aot_map_w), 0.0).astype(F32)
+        wv_o = np.where(valid, up_px.full(wv_map_w), 0.0).astype(F32)
     if meta_prior is not None:
         meta = meta_prior
     else:
         mean_aot = float(np.mean(aot_w[valid_w])) if valid_w.any() else 0.0
         mean_wv = float(np.mean(wv_col_w[valid_w])) if valid_w.any() else 0.0
         from .atmos import visibility_from_aot
-        final_vis = res.final_vis_km if res is not None else start_vis
+        # inside Sen2Cor's 5-120 km table range, as the AOT map is (bounded_aot)
+        final_vis = float(np.clip(res.final_vis_km if res is not None else start_vis, VISIBILITY_MIN_KM,
+                                  VISIBILITY_MAX_KM))
         meta = {"AC_ENABLED": True, "AOT_RETRIEVAL_METHOD": res.method if res is not None else "DEFAULT",
                 "GRANULE_MEAN_AOT": round(mean_aot, 6), "GRANULE_MEAN_WV": round(mean_wv, 6),
                 "WV_RETRIEVAL_METHOD": wv_method, "START_VISIBILITY_KM": start_vis,
