@@ -92,6 +92,19 @@ def test_dem_failures_fallback_or_force_exit(tmp_path, case):
     assert str(folder) in str(exc.value) and "\n" not in str(exc.value)
 
 
+def test_truncated_dem_tile_named_and_flat(tmp_path):
+    """Issue 18: a tile cut short (a broken download opens but cannot be decoded) falls back to flat terrain with
+    one line naming that tile, or stops with that line under Force_Exit_On_DEM_Error; never an internal error."""
+    tiles = _dem_tiles(tmp_path / "dem90")
+    for t in tiles:                                   # as a broken download leaves them
+        t.write_bytes(t.read_bytes()[: int(t.stat().st_size * 0.3)])
+    dem, why = load_dem(GRID, tmp_path, "dem90", "CDSE-GLO-90")
+    bad = next(t for t in tiles if t.name in why)
+    assert dem is None and "flat terrain" in why and "cannot" in why and "\n" not in why
+    with pytest.raises(AuxDataError, match=bad.name):
+        load_dem(GRID, tmp_path, "dem90", "CDSE-GLO-90", force_exit_on_dem_error=True)
+
+
 def test_glo30_preferred_and_missing_tiles_are_sea(tmp_path):
     folder = tmp_path / "dem"
     _dem_tiles(folder, code="30")

@@ -149,13 +149,38 @@ def _mosaic_and_warp(tiles: list[Path], grid: TileGrid) -> np.ndarray:
     for t in tiles:                                   # a corrupt tile is an error, not a silent hole
         gdal_call(lambda t=t: gdal.OpenEx(str(t), gdal.OF_RASTER | gdal.OF_READONLY), f"{t}: cannot open")
     vrt = f"/vsimem/dem_{uuid.uuid4().hex}.vrt"
+    ds = None
     try:
         ds = gdal_call(lambda: gdal.BuildVRT(vrt, [str(t) for t in tiles]), "DEM mosaic")
-        height = warp_to_grid(ds, grid, "bilinear")
-        ds = None
+        try:
+            height = warp_to_grid(ds, grid, "bilinear")
+        except AuxDataError as exc:                    # name the tile that cannot be read, not the mosaic
+            bad = _unreadable_tile(tiles)
+            if bad is None:
+                raise
+            raise AuxDataError(f"{bad[0]}: cannot be read ({bad[1]})") from exc
     finally:
-        gdal.Unlink(vrt)
+        ds = None
+        try:
+            gdal.Unlink(vrt)
+        except RuntimeError:                          # exceptions on (gdal.UseExceptions) and nothing to unlink
+            pass
     return height
+
+
+def _unreadable_tile(tiles: list[Path]) -> tuple[Path, str] | None:
+    """The first tile whose pixels cannot be decoded (a truncated download opens but fails to read)."""
+    def read(t: Path):
+        ds = gdal.Open(str(t))                        # kept alive while its band is read (GDAL's Python rule)
+        return None if ds is None else ds.GetRasterBand(1).ReadAsArray()
+
+    for t in tiles:
+        try:
+            gdal_call(lambda t=t: read(t), f"{t}: cannot read")
+        except AuxDataError as exc:
+            msg = str(exc).split(": ", 2)[-1] if str(exc).count(": ") >= 2 else str(exc)
+            return t, msg
+    return None
 
 
 def load_dem(grid: TileGrid, aux_root: Path, dem_directory: str, dem_reference: str,
