@@ -178,11 +178,16 @@ def load_aux(aux_root: Path | None, epsg: int, geoposition: Geoposition, sensing
                 return getattr(f, attr), f
         return None, None
 
+    def missing(var: str, sources) -> str:
+        """Why a variable is absent: name the files that were read without it (a CAMS file missing a variable)."""
+        read = [p.name for f in sources if f is not None for p in f.files]
+        return f"no {var} in {', '.join(read)}" if read else f"no CAMS {var}"
+
     aot, src = first("aot550", (cams, camsfo))
     if aot is not None:
         lg.used("AOT", src.source, src.files, f"{len(src.times)} time step(s) interpolated")
     else:
-        lg.fallback("AOT", "DDV / Visibility default", "no CAMS aod550")
+        lg.fallback("AOT", "DDV / Visibility default", missing("aod550", (cams, camsfo)))
     wv, wsrc = first("tcwv_gcm2", (cams, ecmwft))
     if wv is not None:
         lg.used("WV", wsrc.source, wsrc.files)
@@ -202,7 +207,9 @@ def load_aux(aux_root: Path | None, epsg: int, geoposition: Geoposition, sensing
                 break
         if ozone is None:
             ozone = DEFAULT_OZONE_DU
-            lg.fallback("OZONE", f"{DEFAULT_OZONE_DU:.0f} DU (OTHER)", f"no ozone from {'/'.join(ozone_order)}")
+            read = [p.name for f in (ecmwft, cams) if f is not None for p in f.files]
+            lg.fallback("OZONE", f"{DEFAULT_OZONE_DU:.0f} DU (OTHER)", f"no ozone from {'/'.join(ozone_order)}"
+                        + (f" (none in {', '.join(read)})" if read else ""))
 
     # ---- terrain
     dem, note = load_dem(grid, aux_root, dem_directory, dem_reference, force_exit_on_dem_error,

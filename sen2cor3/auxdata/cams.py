@@ -180,15 +180,24 @@ def _read_nc_var(path: Path, var: str) -> tuple[list[datetime], list[np.ndarray]
     return times, arrays, ds.GetGeoTransform(), units
 
 
-def _interp_time(times: list[datetime | None], arrays: list[np.ndarray], when: datetime
-                 ) -> tuple[np.ndarray, tuple[datetime, ...]]:
-    """Linear interpolation between the two steps bracketing ``when``; the end value outside the range."""
+#: How far the sensing time may lie outside a file's time steps (a daily file covers its day, a monthly its month):
+#: beyond that the file is for another date and is not used.
+MAX_TIME_GAP = {"CAMS_DAILY": timedelta(days=1), "CAMS_MONTHLY": timedelta(days=32)}
+
+
+def _interp_time(times: list[datetime | None], arrays: list[np.ndarray], when: datetime,
+                 max_gap: timedelta | None = None) -> tuple[np.ndarray, tuple[datetime, ...]]:
+    """Linear interpolation between the two steps bracketing ``when``; the end value outside the range, unless
+    ``when`` lies more than ``max_gap`` outside it (AuxDataError: a file for another date)."""
     if len(arrays) == 1 or any(t is None for t in times):
         if len(arrays) > 1:
             raise AuxDataError("several time steps but no time coordinate")
         return arrays[0], tuple(t for t in times if t is not None)
     order = sorted(range(len(times)), key=lambda k: times[k])
     ts = [times[k] for k in order]
+    if max_gap is not None and (when < ts[0] - max_gap or when > ts[-1] + max_gap):
+        raise AuxDataError(f"time steps {ts[0]:%Y-%m-%d %H:%M} .. {ts[-1]:%Y-%m-%d %H:%M} do not cover the sensing "
+                           f"time {when:%Y-%m-%d %H:%M} (a file for another date)")
     if when <= ts[0]:
         return arrays[order[0]], (ts[0],)
     if when >= ts[-1]:
@@ -242,6 +251,7 @@ def read_cams_netcdf(path: Path, when: datetime, grid: TileGrid, source: str = "
     path = Path(path)
     when = _utc(when)
     gdal_call(lambda: gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY), f"{path}: not a netCDF file")
+    _check_classic_netcdf(path)
     out: dict[str, np.ndarray | None] = dict.fromkeys(_NC_VARS)
     used: tuple[datetime, ...] = ()
     gdal.PushErrorHandler("CPLQuietErrorHandler")
@@ -251,12 +261,32 @@ def read_cams_netcdf(path: Path, when: datetime, grid: TileGrid, source: str = "
             if got is None:
                 continue
             times, arrays, gt, units = got
-            a, used_t = _interp_time(times, arrays, when)
+            try:
+                a, used_t = _interp_time(times, arrays, when, MAX_TIME_GAP.get(source))
+            except AuxDataError as exc:
+                raise AuxDataError(f"{path}: {exc}") from None
             used = used or used_t
             out[field] = _to_grid(_convert(field, a, units), gt, grid)
     finally:
         gdal.PopErrorHandler()
     return _finish(out, source, (path,), used, path)
+
+
+def _check_classic_netcdf(path: Path) -> None:
+    """A classic (CDF-1/2) netCDF cut short still opens and GDAL reads its missing bytes as values: read it fully
+    with scipy's reader, which fails on a truncated file. netCDF-4 (HDF5) files are checked by HDF5 itself."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:3] != b"CDF":
+        return
+    from scipy.io import netcdf_file
+    try:
+        with netcdf_file(str(path), "r", mmap=False) as nc:
+            for v in nc.variables.values():
+                np.asarray(v.data).sum()
+    except Exception as exc:  # noqa: BLE001 - scipy raises several types for a broken file
+        raise AuxDataError(f"{path}: truncated or corrupt netCDF ({type(exc).__name__}: {exc})".splitlines()[0]
+                           ) from None
 
 
 def read_cams_nrt(files: tuple[Path, Path], when: datetime, grid: TileGrid) -> CamsFields:
