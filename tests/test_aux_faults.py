@@ -96,6 +96,24 @@ def test_cams_faults(tmp_path, case):
 
 
 @pytest.mark.parametrize("case", ["truncated", "garbage"])
+def test_cams_nrt_faults(tmp_path, case):
+    """NRT forecasts (AOT only): a broken file of the bracketing pair is named and no AOT comes from them."""
+    root = _full_tree(tmp_path)
+    (root / DAILY).unlink()
+    run = root / "ECMWF" / "CAMS_NREALTIME" / "2023060600"
+    files = []
+    for step, aod in ((10, 0.2), (11, 0.4)):
+        t = datetime(2023, 6, 6, step, tzinfo=timezone.utc)
+        files.append(write_cams_nc(run / f"z_cams_c_ecmf_20230606000000_prod_fc_sfc_{step:03d}_aod550.nc", t,
+                                   aod=(aod,), hours=(0,), lat_slope=0.0, variables={"aod550"}))
+    (_truncate if case == "truncated" else _garbage)(files[1])
+    b = _load(root)
+    lines = [w for w in b.warnings if files[1].name in w]
+    assert lines and all("\n" not in w for w in b.warnings), b.warnings
+    assert b.aot_source == "NONE"
+
+
+@pytest.mark.parametrize("case", ["truncated", "garbage"])
 @pytest.mark.parametrize("kind", ["AUX_ECMWFT", "AUX_CAMSFO"])
 def test_l1c_grib_faults(tmp_path, kind, case):
     root = _full_tree(tmp_path)

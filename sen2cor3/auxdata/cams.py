@@ -296,6 +296,7 @@ def read_cams_nrt(files: tuple[Path, Path], when: datetime, grid: TileGrid) -> C
     gdal.PushErrorHandler("CPLQuietErrorHandler")
     try:
         for f in dict.fromkeys(files):                # one file when both hours are the same
+            _check_classic_netcdf(Path(f))
             got = _read_nc_var(Path(f), "aod550")
             if got is None:
                 raise AuxDataError(f"{f}: no aod550 variable")
