@@ -247,7 +247,10 @@ def test_real_cloud_archive_name_without_n_field(shared_data):
 def test_real_complete_safe_sets(shared_data, tmp_path, zip_name, tile, pb):
     with zipfile.ZipFile(shared_data / "eodatasets-s2-l1c-safe-metadata" / zip_name) as z:
         z.extractall(tmp_path)
-    p = open_l1c(next(tmp_path.glob("*.SAFE")))                   # placeholder images exist: normal open
+    safe = next(tmp_path.glob("*.SAFE"))
+    with pytest.raises(L1CError, match="20x20 pixels"):            # eodatasets' placeholder images are 20x20
+        open_l1c(safe)
+    p = open_l1c(safe, check_images=False)                         # the metadata alone
     assert (p.tile_id, p.processing_baseline) == (tile, pb) and p.mtd_datastrip_path.is_file()
     assert "AUX_ECMWFT" in p.aux_paths and (p.geopositions[10].ulx, p.geopositions[10].uly) == mgrs.tile_ul(tile)
     assert len([k for k in p.qi_mask_paths if k.startswith("MSK_DETFOO_")]) == 13
@@ -303,3 +306,21 @@ def test_mgrs_real_files_agree(shared_data):
 def test_mgrs_rejects_invalid_ids(bad):
     with pytest.raises(mgrs.MgrsError):
         mgrs.tile_ul(bad)
+
+
+def test_band_image_of_the_wrong_size_is_named(small_l1c_safe, tmp_path):
+    """Issue 17 item 1: an image whose size does not match its MTD_TL grid stops the open with one line naming it
+    (before, a broadcasting error deep in the processing)."""
+    import shutil
+    import numpy as np
+    from sen2cor3.io.writers import write_raster
+    from sen2cor3.products.l1c import L1CError, open_l1c
+    safe = tmp_path / small_l1c_safe.name
+    shutil.copytree(small_l1c_safe, safe)
+    b02 = next(safe.glob("GRANULE/*/IMG_DATA/*_B02.jp2"))
+    b02.unlink()
+    write_raster(b02.with_suffix(""), np.ones((60, 60), np.uint16), geotransform=(0, 10, 0, 0, 0, -10), epsg=32632)
+    with pytest.raises(L1CError) as exc:
+        open_l1c(safe)
+    msg = str(exc.value)
+    assert b02.name in msg and "60x60" in msg and "120x120" in msg and "\n" not in msg

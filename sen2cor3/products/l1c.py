@@ -293,6 +293,28 @@ def _aux_paths(safe: Path, granule: Path) -> dict[str, Path]:
     return out
 
 
+def _check_image_sizes(images: dict[str, Path], sensor: Sensor, geopositions: dict[int, Geoposition],
+                       mtd_tl: Path) -> None:
+    """Every band image has the size MTD_TL gives its native resolution (a mismatch would only show as a
+    broadcasting error deep in the processing). Files GDAL cannot open are left to the pixel reader, which names
+    the decoding fault."""
+    from osgeo import gdal
+    for band in sensor.bands:
+        path, geo = images.get(band.name), geopositions.get(band.resolution_m)
+        if path is None or geo is None or not path.is_file():
+            continue
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        try:
+            ds = gdal.Open(str(path))
+        except RuntimeError:
+            ds = None
+        finally:
+            gdal.PopErrorHandler()
+        if ds is not None and (ds.RasterYSize, ds.RasterXSize) != (geo.nrows, geo.ncols):
+            raise L1CError(f"{path}: {ds.RasterYSize}x{ds.RasterXSize} pixels, but {mtd_tl.name} gives "
+                           f"{geo.nrows}x{geo.ncols} for the {band.resolution_m} m grid of {band.name}")
+
+
 # ------------------------------------------------------------------------------------------- main entry
 def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
     """Read an L1C product's metadata and file lists (no pixels).
@@ -346,6 +368,9 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
     start = _time(_text(root, "PRODUCT_START_TIME", mtd), mtd, "PRODUCT_START_TIME")
     cloud = _number(root, "Cloud_Coverage_Assessment", mtd, default=float("nan"))
 
+    geopositions = _geopositions(tl, mtd_tl)
+    if check_images:
+        _check_image_sizes(images, sensor, geopositions, mtd_tl)
     return L1CProduct(
         safe_path=safe, product_name=product_name, product_uri=uri, product_type=ptype, mission_id=mission,
         spacecraft_name=_text(root, "SPACECRAFT_NAME", mtd), sensing_start=start,
@@ -359,7 +384,7 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
         quantification_value=_number(root, "QUANTIFICATION_VALUE", mtd), u=_number(root, "U", mtd),
         bands=_bands(root, mtd, sensor), nodata_value=specials.get("NODATA", 0),
         saturated_value=specials.get("SATURATED", 65535), epsg=epsg,
-        crs_name=_text(tl, "HORIZONTAL_CS_NAME", mtd_tl), geopositions=_geopositions(tl, mtd_tl),
+        crs_name=_text(tl, "HORIZONTAL_CS_NAME", mtd_tl), geopositions=geopositions,
         angles=_angles(tl, mtd_tl, sensor.band_names), mtd_product_path=mtd, mtd_tile_path=mtd_tl,
         mtd_datastrip_path=ds_files[0] if ds_files else None, granule_name=gdir.name,
         datastrip_name=ds_dirs[0].name if ds_dirs else None, tile_long_id=tile_long,
