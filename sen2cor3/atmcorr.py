@@ -150,6 +150,14 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     table = sensor.table_sensor
     geom = geometry_of(product)
     elevation_km, dem_fields = _terrain(aux, ac_cfg, product, base)
+    if np.ndim(elevation_km) == 0:
+        # without a DEM the ground height is not known: say which one the pressure, the Rayleigh path and the
+        # water column of the correction assume everywhere (issue 13: 1.9 km ground at the 0.1 km default
+        # darkens the blue BOA of a lake by ~0.01)
+        log.warning("%s: no DEM: the atmospheric correction assumes flat ground at %.3f km everywhere (%s)",
+                    product.safe_path, float(elevation_km),
+                    "the L1C mean height" if aux is not None and aux.dem is None and aux.mean_elevation_m
+                    else "L2A_GIPP Calibration/Altitude")
     offset = product.boa().offset_for(product.has_radiometric_offset) > 0
     report.progress(35.0, f"Atmospheric correction at {base} m")
     log.info("AC: sensor %s (tables %s), aerosol %s, %s, ozone %.0f DU", sensor.mission_id, table, aerosol,
