@@ -111,14 +111,14 @@ def _tci_from_dn(dn: dict[str, np.ndarray], offset: bool, tci_bands: tuple[str, 
 
 
 def start_refined_reads(product: L1CProduct, prefetch, qi_cache: dict | None = None, scratch=None,
-                    resolution_m: int = 10) -> None:
+                        resolution_m: int = 10) -> None:
     """Queue the refined run's L1C decodes on ``prefetch``: the no-data mask and the fine bands that the base
     run did not park in ``scratch`` (:class:`~sen2cor3.io.scratch.ScratchArrays`; B08 in a normal run)."""
     rd = reader_for(product)
     prefetch.start(("qi", resolution_m), rd.read_qi_masks, product, resolution_m, layers=("nodata",),
                    native_cache=qi_cache)
     for b in product.sensor.fine_bands:
-        if scratch is None or f"{b}_10m" not in scratch:
+        if scratch is None or f"{b}_{resolution_m}m" not in scratch:
             prefetch.start(("dn", b, resolution_m), rd.read_band, product, b, resolution_m)
 
 
@@ -148,6 +148,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     aerosol, season, ozone = choose_luts(ac_cfg, product.sensing_start.month, lat,
                                          aux.ozone_du if aux is not None else None)
     table = sensor.table_sensor
+    ac_options = _correct.AcOptions(work_res_m=plan.work_res_m)
     geom = geometry_of(product)
     elevation_km, dem_fields = _terrain(aux, ac_cfg, product, base)
     if np.ndim(elevation_km) == 0:
@@ -155,9 +156,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         # water column of the correction assume everywhere (issue 13: 1.9 km ground at the 0.1 km default
         # darkens the blue BOA of a lake by ~0.01)
         log.warning("%s: no DEM: the atmospheric correction assumes flat ground at %.3f km everywhere (%s)",
-                    product.safe_path, float(elevation_km),
-                    "the L1C mean height" if aux is not None and aux.dem is None and aux.mean_elevation_m
-                    else "L2A_GIPP Calibration/Altitude")
+                    product.safe_path, *_flat_ground(aux, ac_cfg))
     offset = product.boa().offset_for(product.has_radiometric_offset) > 0
     report.progress(35.0, f"Atmospheric correction at {base} m")
     log.info("AC: sensor %s (tables %s), aerosol %s, %s, ozone %.0f DU", sensor.mission_id, table, aerosol,
@@ -172,7 +171,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, table, base,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
                             ozone_du=ozone, sink=sink, maps="dn", inplace=True, keep_linear=fine,
-                            options=_correct.AcOptions(work_res_m=plan.work_res_m),
+                            options=ac_options,
                             roles=sensor.roles, wavelength_um=sensor.wavelength_um)
     toa.clear()                                   # the caller's dict too: frees the base-resolution TOA
     for res in plan.refined:
@@ -223,7 +222,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             ac_f = correct_resolution(toa_b, nodata_f, scl_f, geom, elev_f, ac_cfg, config.ac, table, res,
                                       cams=_cams_inputs(aux), dem_fields=dem_f, model=model, aerosol=aerosol,
                                       season=season, ozone_du=ozone, prior=ac, sink=sink_f,
-                                      options=_correct.AcOptions(work_res_m=plan.work_res_m),
+                                      options=ac_options,
                                       maps=False, inplace=True, roles=sensor.roles, wavelength_um=sensor.wavelength_um)
             del toa_b, ac_f
             if i == 0:                  # Sen2Cor: the 20 m AOT/WVP up-sampled by nearest neighbour
@@ -240,12 +239,18 @@ def _upsampled_dn(dn: np.ndarray, factor: int, nodata: np.ndarray, scl: np.ndarr
     return out
 
 
+def _flat_ground(aux, settings) -> tuple[float, str]:
+    """(height km, its source) of the flat ground assumed without DEM terrain: the L1C mean height when the aux
+    data give one and no DEM, else the L2A_GIPP Calibration/Altitude."""
+    if aux is not None and aux.dem is None and aux.mean_elevation_m:
+        return aux.mean_elevation_m / 1000.0, "the L1C mean height"
+    return float(settings.altitude_km), "L2A_GIPP Calibration/Altitude"
+
+
 def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None, dem_base=None):
     """Elevation (km, array or the GIPP Altitude) and terrain fields when DEM_Terrain_Correction is on."""
-    calib_alt = float(settings.altitude_km)
     if aux is None or aux.dem is None or aux.dem.is_flat:
-        return (aux.mean_elevation_m / 1000.0 if aux is not None and aux.dem is None and aux.mean_elevation_m
-                else calib_alt), None
+        return _flat_ground(aux, settings)[0], None
     if upsample_from is not None:
         z, factor = upsample_from
         z10 = np.repeat(np.repeat(np.asarray(z, np.float32), factor, 0), factor, 1)

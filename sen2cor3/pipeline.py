@@ -150,7 +150,7 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
     remove_stale_staging(paths.output_dir)
     run_log = report.setup_logging(paths.work_dir or default_log_dir(), out_name, generation_time,
                                    debug=args.debug, log_level=config.l2a.common.log_level)
-    for note in product.extra.get("angle_notes", ()):
+    for note in product.warnings:
         log.warning("%s: %s", product.safe_path, note)
     report.stream("%s started ..." % getattr(cli, f"PROCESSOR_ID_{sensor.processor_kind}"))
     report.stream("Product version: %s" % cli.PRODUCT_VERSION)

@@ -10,8 +10,6 @@ Sen2Cor 3 refuses, each with one line, a non-zero exit and nothing left behind.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -22,6 +20,7 @@ import pytest
 from lxml import etree
 
 from sen2cor3.rt import tables
+from test_landsat import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 #: 3.6 km scene: 120 x 120 px at 30 m; flat terrain, AOT 0.2, WV 1.5 (the S2 round trip's flat_mid atmosphere).
@@ -33,14 +32,6 @@ R30M_LAYERS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B
 
 pytestmark = pytest.mark.skipif(not tables.tables_available(),
                                 reason="radiative-transfer tables not built (python -m sen2cor3.lut build)")
-
-
-def _simulate(out: Path, *extra: str) -> Path:
-    from sen2cor3.simulate import cli as sim_cli
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert sim_cli.main([str(out), *extra]) == 0
-    return Path(buf.getvalue().strip().splitlines()[-1])
 
 
 def _run(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -58,7 +49,7 @@ def _read(path: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def s2p_l1c(tmp_path_factory) -> Path:
-    return _simulate(tmp_path_factory.mktemp("s2p_sim"), "--spacecraft", "S2P", "--size", str(SIZE), "--seed",
+    return simulate(tmp_path_factory.mktemp("s2p_sim"), "--spacecraft", "S2P", "--size", str(SIZE), "--seed",
                      str(SEED), "--aot", str(AOT), "--wv", str(WV), "--relief", "flat")
 
 

@@ -39,19 +39,13 @@ def _nodata(shape, nodata, scl) -> np.ndarray:
     return m
 
 
-def _rule(encoding) -> tuple[float, float]:
-    """(quantification, DN offset) of a sensor's :class:`~sen2cor3.sensors.BoaEncoding` (None: Sentinel-2's)."""
+def _rule(encoding) -> tuple[float, float, float, float]:
+    """(quantification, DN offset, rounding half, largest DN) of a sensor's
+    :class:`~sen2cor3.sensors.BoaEncoding` (None: Sentinel-2's 10000, 1000, 0.5, 32767)."""
     if encoding is None:
-        return BOA_QUANTIFICATION, BOA_ADD_OFFSET
-    return float(encoding.quantification), float(encoding.offset_dn)
-
-
-def _max_dn(encoding) -> float:
-    return BOA_MAX_DN if encoding is None else float(encoding.max_dn)
-
-
-def _half(encoding) -> float:
-    return 0.5 if encoding is None or encoding.round_half_up else 0.0
+        return BOA_QUANTIFICATION, BOA_ADD_OFFSET, 0.5, BOA_MAX_DN
+    return (float(encoding.quantification), float(encoding.offset_dn), 0.5 if encoding.round_half_up else 0.0,
+            float(encoding.max_dn))
 
 
 def boa_dn(rho: np.ndarray, nodata=None, scl=None, offset: bool = True, encoding=None) -> np.ndarray:
@@ -60,9 +54,8 @@ def boa_dn(rho: np.ndarray, nodata=None, scl=None, offset: bool = True, encoding
 
     Row strips with in-place float64 steps: the same operations as one whole-array expression (same values),
     without ~5 full-size float64 temporaries (4 GB for a 10 m band)."""
-    q, add = _rule(encoding)
-    return _by_rows(_boa_dn_rows, np.uint16, rho, nodata, scl, offset=offset, q=q, add=add, half=_half(encoding),
-                    top=_max_dn(encoding))
+    q, add, half, top = _rule(encoding)
+    return _by_rows(_boa_dn_rows, np.uint16, rho, nodata, scl, offset=offset, q=q, add=add, half=half, top=top)
 
 
 def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool, q: float = BOA_QUANTIFICATION,
@@ -112,7 +105,7 @@ def _by_rows(fn, dtype, a: np.ndarray, nodata, scl, **kw) -> np.ndarray:
 def boa_rho(dn: np.ndarray, offset: bool = True, encoding=None) -> np.ndarray:
     """Reflectance from BOA DN (no data -> NaN): rho = (DN - 1000) / 10000 from baseline 04.00 (``encoding``: the
     sensor's rule, as for :func:`boa_dn`)."""
-    q, add = _rule(encoding)
+    q, add, _, _ = _rule(encoding)
     d = np.asarray(dn, np.float64)
     r = (d - (add if offset else 0.0)) / q
     return np.where(d == 0, np.nan, r).astype(np.float32)

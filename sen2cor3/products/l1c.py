@@ -298,19 +298,16 @@ def _check_image_sizes(images: dict[str, Path], sensor: Sensor, geopositions: di
     """Every band image has the size MTD_TL gives its native resolution (a mismatch would only show as a
     broadcasting error deep in the processing). Files GDAL cannot open are left to the pixel reader, which names
     the decoding fault."""
-    from osgeo import gdal
+    from sen2cor3.io.raster import RasterError, open_dataset
     for band in sensor.bands:
         path, geo = images.get(band.name), geopositions.get(band.resolution_m)
         if path is None or geo is None or not path.is_file():
             continue
-        gdal.PushErrorHandler("CPLQuietErrorHandler")
         try:
-            ds = gdal.Open(str(path))
-        except RuntimeError:
-            ds = None
-        finally:
-            gdal.PopErrorHandler()
-        if ds is not None and (ds.RasterYSize, ds.RasterXSize) != (geo.nrows, geo.ncols):
+            ds = open_dataset(path)
+        except RasterError:
+            continue
+        if (ds.RasterYSize, ds.RasterXSize) != (geo.nrows, geo.ncols):
             raise L1CError(f"{path}: {ds.RasterYSize}x{ds.RasterXSize} pixels, but {mtd_tl.name} gives "
                            f"{geo.nrows}x{geo.ncols} for the {band.resolution_m} m grid of {band.name}")
 

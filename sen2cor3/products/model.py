@@ -114,6 +114,8 @@ class L1CProduct:
     reader: str = "s2_safe"        # the reader that opened it (``sen2cor3.readers.reader_for``)
     #: Reader-specific facts the tile loop does not interpret (Landsat: MTL rescaling, ROI window, full grid).
     extra: dict = field(default_factory=dict)
+    #: Fallbacks the reader took (one line each; the pipeline logs them as warnings).
+    warnings: tuple[str, ...] = ()
     #: The BOA encoding per band when it is not the sensor's fixed rule (Landsat: each band's L1 rescaling).
     boa_encoding: dict[str, BoaEncoding] | None = None
 

@@ -259,9 +259,9 @@ def open_landsat(path: str | Path) -> L1CProduct:
         mtd_datastrip_path=None, granule_name=product_id, datastrip_name=None, tile_long_id=product_id,
         datastrip_long_id="", image_paths=images, qi_mask_paths=qi, aux_paths={},
         cloud_coverage_percent=mtl.number(g_img, "CLOUD_COVER", float("nan")), reader=KIND,
-        boa_encoding=encoding,
+        boa_encoding=encoding, warnings=tuple(notes),
         extra={"rescaling": rescaling, "sin_sun_elevation": math.sin(math.radians(elev)),
-               "full_grid": geo, "window": Window(0, 0, nrows, ncols), "angle_notes": notes,
+               "full_grid": geo, "window": Window(0, 0, nrows, ncols),
                "mtl": mtl, "level": level})
 
 
