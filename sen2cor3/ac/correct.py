@@ -9,6 +9,7 @@ smoothed over >= 1 km anyway, and it keeps a full tile cheap. The 10 m run reuse
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -26,6 +27,7 @@ from .settings import AcSettings, ac_settings, lut_settings
 from .surface import invert, linear_coefficients
 from .wv import column_fraction, retrieve_wv
 
+log = logging.getLogger("sen2cor3.ac")
 F32 = np.float32
 #: Centre wavelengths (um) of the default sensor (Sentinel-2 MSI); callers pass their sensor's.
 WAVELENGTH_UM = S2A.wavelength_um
@@ -186,6 +188,47 @@ def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast
     return out
 
 
+#: Derived terms of the working-grid retrieval; with terrain also the direct transmittance (Hay's index).
+DERIVED_TERMS = ("path", "g_dir", "g_dif", "s_alb", "q")
+TERMS_WITH_SUN = DERIVED_TERMS + ("t_sun",)
+
+
+def terrain_on_work_grid(dem_fields: dict, sza_c: np.ndarray, saa_c: np.ndarray, up_o: Upsampler,
+                         valid: np.ndarray, k: int, opt: "AcOptions") -> dict[str, np.ndarray]:
+    """Working-grid means of the pixels' illumination: ``f_dir`` (cos i / cos sza, 0 in self or cast shadow),
+    ``sky`` (sky view V) and ``lit_sky`` (V where lit). The TOA of a k x k block is linear in these, so a
+    block-mean TOA inverts with them as one pixel with the block's mean illumination (``rugged_terms``).
+    Computed in row strips of whole blocks (no full-size angle arrays)."""
+    shape = valid.shape
+    cs = dem_fields.get("cast_shadow") if opt.cast_shadows else None
+    step = k * max(1, opt.block_rows // k)
+    parts: dict[str, list] = {"f_dir": [], "sky": [], "lit_sky": []}
+    sza_cols, saa_cols = up_o.cols(sza_c), up_o.cols(saa_c)
+    for r0 in range(0, shape[0], step):
+        r1 = min(shape[0], r0 + step)
+        sza_b = up_o.rows(sza_cols, r0, r1)
+        cos_i = terrain.cos_illumination(dem_fields["slope"][r0:r1], dem_fields["aspect"][r0:r1], sza_b,
+                                         up_o.rows(saa_cols, r0, r1))
+        sky = terrain.sky_view(dem_fields["slope"][r0:r1])
+        f_dir, _ = terrain.illumination_factors(cos_i, sza_b, sky, None if cs is None else cs[r0:r1])
+        m = valid[r0:r1]
+        for key, v in (("f_dir", f_dir), ("sky", sky), ("lit_sky", np.where(f_dir > 0, sky, F32(0)))):
+            parts[key].append(block_mean(v, k, m))
+    return {key: np.nan_to_num(np.vstack(v), nan=1.0).astype(F32) for key, v in parts.items()}
+
+
+def rugged_terms(t: dict[str, np.ndarray], ter_w: dict | None) -> dict[str, np.ndarray]:
+    """Working-grid terms whose direct and diffuse gains carry the mean illumination of each pixel
+    (``terrain_on_work_grid``): g_dir x F_dir and g_dif x F_dif with Hay's F_dif = Tsun F_dir + V - Tsun V_lit
+    (the mean over the block of ``terrain.illumination_factors``). Flat (None): ``t`` unchanged."""
+    if ter_w is None:
+        return t
+    t_sun = t["t_sun"]
+    f_dif = t_sun * (ter_w["f_dir"] - ter_w["lit_sky"]) + ter_w["sky"]
+    return {**t, "g_dir": (t["g_dir"] * ter_w["f_dir"]).astype(F32), "g_dif": (t["g_dif"] * f_dif).astype(F32)}
+
+
+
 def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.ndarray | None,
                        geometry: Geometry, elevation_km: Any, l2a_ac: Any, ac_gipp: Any, sensor: str,
                        resolution_m: float, cams: dict | None = None, dem_fields: dict | None = None, *,
@@ -257,6 +300,15 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
 
     def cells(a_w, default):
         return grids.fill_mean(block_mean(a_w, cw, valid_w), default)
+
+    dem_on = gipp.dem_terrain_correction and dem_fields is not None
+    if dem_on and "dem_m" in dem_fields:
+        dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"], gipp.dem_p2p_val_m,
+                                     gipp.slope_th_deg, gipp.topo_corr_th)
+    # the retrieval inverts with the rugged-terrain equation too (Sen2Cor's DDV and negative-reflectance checks
+    # do): each working-grid pixel's direct and diffuse irradiance follow its mean illumination, so a shaded
+    # slope is not read as a surface darker than the DDV rule or the cut-offs allow
+    ter_w = terrain_on_work_grid(dem_fields, sza_c, saa_c, up_o, valid, k, opt) if dem_on else None
 
     # ---------------------------------------------------------------- WV, cirrus, AOT, WV
     start_vis = gipp.visibility_km
@@ -342,8 +394,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         memo_a = _Lru(4)      # working-grid terms (5 fields each): recent ones only, env_a keeps its results
 
         def terms_a(b, a):
-            return memo_a.get((b, a), lambda: grid([b], np.full(cshape, a), wv_c, True).block(
-                b, up_w, 0, wshape[0], z_w, np.sqrt(wv_w)))
+            return memo_a.get((b, a), lambda: rugged_terms(grid([b], np.full(cshape, a), wv_c, True).block(
+                b, up_w, 0, wshape[0], z_w, np.sqrt(wv_w), TERMS_WITH_SUN if ter_w else DERIVED_TERMS), ter_w))
         memo_e: dict = {}
 
         def env_a(b, a):
@@ -367,6 +419,9 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                                 env=env_a if use_adj else None, roles=roles)
         else:
             res = None
+        if res is not None:
+            log.debug("AOT retrieval %s: DDV %.2f %% (B12 < %s), visibility DDV %.1f km, final %.1f km, %s",
+                      res.method, res.ddv_pct, res.ddv_threshold, res.ddv_vis_km, res.final_vis_km, res.info)
         aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
         aot_w = bounded_aot(aot_w, z_w, valid_w)
         if can_wv:
@@ -381,10 +436,6 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     wv_terms = grids.nearest_fill(wv_w, valid_w)
     wv_cols = up_px.cols(wv_terms)    # pixel rows per block (as up_px.full, without a full-size array)
     sq_w = np.sqrt(np.maximum(wv_terms, 0)).astype(F32)
-    dem_on = gipp.dem_terrain_correction and dem_fields is not None
-    if dem_on and "dem_m" in dem_fields:
-        dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"], gipp.dem_p2p_val_m,
-                                     gipp.slope_th_deg, gipp.topo_corr_th)
     ter_n = None
     if dem_on:
         ter_n = 2 * max(int(round(gipp.rng_nbhd_terrain_corr_km * M_PER_KM / wres)), TERRAIN_NBHD_MIN_HALF_PX) + 1
