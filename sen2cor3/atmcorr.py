@@ -155,8 +155,9 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         # without a DEM the ground height is not known: say which one the pressure, the Rayleigh path and the
         # water column of the correction assume everywhere (issue 13: 1.9 km ground at the 0.1 km default
         # darkens the blue BOA of a lake by ~0.01)
-        log.warning("%s: no DEM: the atmospheric correction assumes flat ground at %.3f km everywhere (%s)",
-                    product.safe_path, *_flat_ground(aux, ac_cfg))
+        log.warning("%s: no DEM: the atmospheric correction assumes flat ground at %.3f km everywhere (%s); "
+                    "set DEM_Directory, or the Altitude of the scene, in the L2A_GIPP", product.safe_path,
+                    *_flat_ground(aux, ac_cfg))
     offset = product.boa().offset_for(product.has_radiometric_offset) > 0
     report.progress(35.0, f"Atmospheric correction at {base} m")
     log.info("AC: sensor %s (tables %s), aerosol %s, %s, ozone %.0f DU", sensor.mission_id, table, aerosol,
@@ -240,10 +241,8 @@ def _upsampled_dn(dn: np.ndarray, factor: int, nodata: np.ndarray, scl: np.ndarr
 
 
 def _flat_ground(aux, settings) -> tuple[float, str]:
-    """(height km, its source) of the flat ground assumed without DEM terrain: the L1C mean height when the aux
-    data give one and no DEM, else the L2A_GIPP Calibration/Altitude."""
-    if aux is not None and aux.dem is None and aux.mean_elevation_m:
-        return aux.mean_elevation_m / 1000.0, "the L1C mean height"
+    """(height km, its source) of the flat ground assumed without DEM terrain: the L2A_GIPP
+    Calibration/Altitude (also the height ``load_tile_aux`` hands the aux data for their flat DEM)."""
     return float(settings.altitude_km), "L2A_GIPP Calibration/Altitude"
 
 
