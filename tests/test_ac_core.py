@@ -274,3 +274,26 @@ def test_aot_map_bounded_by_the_visibility_limits():
     assert out[1, 0] == pytest.approx(koschmieder_aot(VISIBILITY_MIN_KM, 0.0), rel=1e-6)
     assert out[1, 1] == 0 and out.dtype == np.float32
     assert 0.07 < out[0, 0] < 0.09                    # 120 km at sea level: AOT ~0.08 (Sen2Cor's Koschmieder fit)
+
+
+def test_apda_ratio_beyond_the_tables_is_a_failed_retrieval():
+    """Issue 17 item 3: a B09/B8A ratio the tables cannot reach (cloud above the vapour: too little absorption; a
+    dark pixel: too much) is a failure, filled with the mean of the successful land retrievals, never the floor or
+    cap column, and kept out of that mean."""
+    from sen2cor3.ac.wv import retrieve_wv
+    nodes = synthetic.WV_AXIS
+
+    def terms(b):
+        return lambda u: _terms(b, 0.1, u)
+    n = 12
+    b8a = np.full((n, n), 0.30, np.float32)
+    b09 = forward(invert(b8a, terms("B8A")(1.0)), terms("B09")(1.0))     # 1.0 cm everywhere
+    b09[:2] = b8a[:2] * 1.05            # rows 0-1: above any model ratio (no absorption at all)
+    b09[2:4] = b8a[2:4] * 0.05          # rows 2-3: more absorption than the wettest node
+    valid, land = np.ones((n, n), bool), np.ones((n, n), bool)
+    wv, info = retrieve_wv(b8a, b09, terms("B8A"), terms("B09"), nodes, valid, land, 60.0, smooth_m=0.0)
+    assert info["mean_land"] == pytest.approx(1.0, rel=0.02)
+    assert np.allclose(wv[:4], info["mean_land"]) and np.allclose(wv[4:], 1.0, rtol=0.02)
+    assert not np.isclose(wv, nodes[0]).any() and not np.isclose(wv, nodes[-1]).any()
+    assert info["retrieved_pct"] == pytest.approx(100.0 * (n - 4) / n)
+

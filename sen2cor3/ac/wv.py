@@ -8,6 +8,15 @@ reflectance of each band is recomputed at every node, this is Sen2Cor's ratio (L
 convergence rather than its 2 iterations, and it uses each pixel's own brightness instead of albedo 0.3.
 Then Sen2Cor's post-processing: no/failed retrievals -> land mean, water per WV_Watermask, smoothing.
 
+Failed retrievals (Sen2Cor L2A_AtmCorr.py ``apda_iter`` / ``wv_retrieval_apda1``): Sen2Cor inverts a fitted
+R(u) analytically, calls a ratio outside (0, 1] an outlier (column 0) and replaces every column below 0.01 cm by
+the land mean. Our inversion is bounded by the table's WV axis, so its outliers are the ratios the tables cannot
+reach: an observed ratio at or above the model ratio of the first node (no column absorbs that little: bright
+high clouds above the vapour, thin cirrus) or at or below that of the last node (more absorption than any
+column: dark or shadowed pixels, noise). Clamped, they would read as the table floor / cap; they are failures
+instead, take the land mean like the other failures, and are left out of that mean (Sen2Cor's mean includes its
+outliers' zeros; a mean over successful retrievals only is the one a fill value should be).
+
 Units: the retrieval works in the tables' WV unit, which for 6S tables is the *input* column (sea-level
 referenced: at elevation z only ``wv * wv_column_fraction(z)`` lies above the surface, rt.sixs). The WVP
 product is the column above the surface: ``column_fraction`` converts, per pixel elevation.
@@ -83,9 +92,10 @@ def retrieve_wv(b8a: np.ndarray, b09: np.ndarray, terms_b8a: Callable[[float], d
                 default_wv: float = DEFAULTS.wv_iter_start_summer_cm) -> tuple[np.ndarray, dict]:
     """WV map (g/cm2 = cm) on the working grid and {'mean_land': ..., 'retrieved_pct': ...}.
 
-    ``land``: pixels where APDA is trusted (SCL 4, 5, 11 as Sen2Cor). Failed pixels and, per
-    ``watermask``, non-land pixels (0: keep, 1: land mean, 2: mean of the land pixels of the same row)
-    get a replacement; no data -> 0.
+    ``land``: pixels where APDA is trusted (SCL 4, 5, 11 as Sen2Cor). Failed pixels (too little signal, or a
+    ratio outside the tables' range: module docstring) and, per ``watermask``, non-land pixels (0: keep,
+    1: land mean, 2: mean of the land pixels of the same row) get a replacement, the means taken over the
+    successful land retrievals only; no data -> 0. ``retrieved_pct``: successful land retrievals, % of valid.
     """
     b8a = np.asarray(b8a, F32)
     ratios = model_ratios(b8a, terms_b8a, terms_b09, nodes)
@@ -93,6 +103,8 @@ def retrieve_wv(b8a: np.ndarray, b09: np.ndarray, terms_b8a: Callable[[float], d
     ok = valid & (b8a - path8 > MIN_SIGNAL) & (b09 > 0)
     ratio = np.where(ok, np.asarray(b09, F32) / np.maximum(b8a, RATIO_DEN_MIN), 0.0)
     wv = invert_ratio(ratio, ratios, nodes)
+    # a ratio the tables cannot produce (module docstring): a failed retrieval, not the floor or cap column
+    ok &= (ratio < ratios[0]) & (ratio > ratios[-1])
     good = ok & land
     mean_land = float(np.mean(wv[good])) if good.any() else float(default_wv)
     wv = np.where(ok, wv, np.nan)
