@@ -297,3 +297,19 @@ def test_apda_ratio_beyond_the_tables_is_a_failed_retrieval():
     assert not np.isclose(wv, nodes[0]).any() and not np.isclose(wv, nodes[-1]).any()
     assert info["retrieved_pct"] == pytest.approx(100.0 * (n - 4) / n)
 
+
+def test_final_visibility_is_that_of_the_aot_written():
+    """Issue 17 item 2: FINAL_VISIBILITY_KM is the visibility of the mean of the bounded AOT map (the map that is
+    written and averaged into GRANULE_MEAN_AOT), within 5-120 km; a DDV map partly beyond 120 km no longer reports
+    120 km while its bounded mean says ~115 km."""
+    from sen2cor3.ac.aot import VISIBILITY_MAX_KM, bounded_aot, map_visibility
+    valid = np.ones((4, 4), bool)
+    a120 = float(koschmieder_aot(VISIBILITY_MAX_KM, 0.1))
+    amap = np.full((4, 4), 0.01, np.float32)            # far clearer than 120 km ...
+    amap[:2] = 0.2                                      # ... beside a hazy half
+    b = bounded_aot(amap, 0.1, valid)
+    vis = map_visibility(b, valid, 0.1)
+    assert float(koschmieder_aot(vis, 0.1)) == pytest.approx(float(b.mean()), rel=1e-4)
+    assert vis < VISIBILITY_MAX_KM and b.min() == pytest.approx(a120, rel=1e-6)
+    assert map_visibility(np.full((4, 4), 0.001, np.float32), valid, 0.1) == VISIBILITY_MAX_KM
+    assert map_visibility(np.full((4, 4), 5.0, np.float32), valid, 0.1) == 5.0

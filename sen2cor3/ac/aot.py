@@ -290,8 +290,9 @@ def aot_from_cams(cams_aot: np.ndarray, valid: np.ndarray, z_mean: float, terms:
         vis = negative_check(vis_c, z_mean, terms, toa, sel45, p, env=env, roles=roles)
     shift = c_mean - float(koschmieder_aot(vis, z_mean)) if vis > vis_c + VISIBILITY_TOLERANCE_KM else 0.0
     amap = np.where(valid, np.maximum(cams_aot - shift, float(nodes[0])), 0.0).astype(F32)
-    return AotResult(amap, "CAMS", 0.0, start_vis_km, 0.0, vis, np.zeros(valid.shape, bool), 0.0,
-                     {"cams_mean": c_mean})
+    final = map_visibility(bounded_aot(amap, z_mean, valid), valid, z_mean)      # the map as the caller bounds it
+    return AotResult(amap, "CAMS", 0.0, start_vis_km, 0.0, final, np.zeros(valid.shape, bool), 0.0,
+                     {"cams_mean": c_mean, "vis_after_check": vis})
 
 
 def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray, z_km: np.ndarray,
@@ -328,9 +329,9 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
         known = ddv if vis_update_mode > 0 else np.zeros_like(ddv)
         amap, _, chk = checked_map(a_px, ddv, known, vis_ddv, z_mean, terms, nodes, toa, sel45, valid, res_m, p, env,
                                     roles=roles)
-        return AotResult(amap, "SEN2COR_DDV", pct, start_vis_km, vis_ddv,
-                         float(visibility_from_aot(float(np.mean(amap[valid])), z_mean)), ddv, thr,
-                         {"aot_ddv_mean": a_mean, "vis_range": (lo, hi), **chk})
+        amap = bounded_aot(amap, z_km, valid)
+        return AotResult(amap, "SEN2COR_DDV", pct, start_vis_km, vis_ddv, map_visibility(amap, valid, z_mean), ddv,
+                         thr, {"aot_ddv_mean": a_mean, "vis_range": (lo, hi), **chk})
     if cams_aot is not None and vis_update_mode > 0:
         return aot_from_cams(cams_aot, valid, z_mean, terms, toa, sel45, p, nodes, start_vis_km, env, roles=roles)
     vis = start_vis_km
@@ -338,6 +339,18 @@ def retrieve_aot(toa: dict, scl: np.ndarray, valid: np.ndarray, sza: np.ndarray,
         vis = negative_check(vis, z_mean, terms, toa, sel45, p, env=env, roles=roles)
     amap = np.where(valid, koschmieder_aot(vis, z_km), 0.0).astype(F32)   # per-pixel elevation, as Sen2Cor
     return AotResult(amap, "DEFAULT", 0.0, start_vis_km, 0.0, vis, ddv, 0.0, {})
+
+
+def map_visibility(aot: np.ndarray, valid: np.ndarray, z_km: float) -> float:
+    """The scene visibility of an AOT map (km): that of its mean over the valid pixels, within Sen2Cor's 5-120 km.
+
+    Sen2Cor reports the visibility of its mean visibility index (``visext[meanvi]``, capped at 120 km); its index
+    steps are equal steps of AOT, so that is the visibility of the mean AOT. Taken from the map as written (after
+    ``bounded_aot``), FINAL_VISIBILITY_KM and GRANULE_MEAN_AOT describe the same atmosphere."""
+    if not valid.any():
+        return VISIBILITY_MAX_KM
+    vis = float(visibility_from_aot(float(np.mean(aot[valid])), z_km))
+    return float(np.clip(vis, VISIBILITY_MIN_KM, VISIBILITY_MAX_KM))
 
 
 def bounded_aot(aot: np.ndarray, z_km, valid: np.ndarray) -> np.ndarray:
