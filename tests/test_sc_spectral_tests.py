@@ -105,3 +105,15 @@ def test_classify_hand_made_spectra(name, classic):
 def test_snow_branch_off_without_climatology():
     out = run(uniform_toa("snow"), could_have_snow=False)
     assert not np.any(out.scl == 11)
+
+
+def test_snow_climatology_gate_as_sen2cor():
+    """Sen2Cor's sceneCouldHaveSnow: no global snow map -> the snow tests run; a map with no snow anywhere over
+    the tile -> they are skipped (issue 17 item 5; the gate feeds ``could_have_snow`` above)."""
+    from types import SimpleNamespace as NS
+    from sen2cor3.sc.snow_climatology import could_have_snow
+    assert could_have_snow(None)
+    assert not could_have_snow(np.zeros((4, 4), np.uint8))
+    assert could_have_snow(NS(data=np.array([[0, 0], [0, 3]], np.uint8), fill=0))
+    out = run(uniform_toa("snow"), could_have_snow=could_have_snow(np.zeros((4, 4), np.uint8)))
+    assert not np.any(out.scl == 11)
