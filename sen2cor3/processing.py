@@ -232,7 +232,7 @@ def _process(product, config, plan: ResolutionPlan, options, classic, results, w
     base = plan.base_m
     qi_cache: dict = {}
     report.progress(5.0, f"Reading L1C bands at {base} m")
-    toa, nodata, saturated = read_toa(product, product.sensor.base_bands, base, qi_cache=qi_cache,
+    toa, nodata, saturated = read_toa(product, classification_bands(product, classic), base, qi_cache=qi_cache,
                                       keep_native=scratch, prefetch=prefetch)
     for layers in qi_cache.values():             # the 10 m run needs only the coarse no-data masks
         for name in [n for n in layers if n != "nodata"]:
@@ -241,6 +241,8 @@ def _process(product, config, plan: ResolutionPlan, options, classic, results, w
     report.progress(20.0, f"Scene classification at {base} m")
     sc = classify_tile(product, toa, nodata, saturated, config, base, classic, aux)
     del saturated
+    for name in set(toa) - set(product.sensor.base_bands):    # read for the classification only
+        del toa[name]
     results.qi.update(scl_percentages(sc.scl, config.sc.classificators))
     writer.image("SCL", base, sc.scl)
     writer.qi("MSK_CLDPRB", base, sc.cloud_prob)
@@ -256,6 +258,17 @@ def _process(product, config, plan: ResolutionPlan, options, classic, results, w
     atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, plan=plan, writer=writer,
                          results=results, options=options, aux=aux, prefetch=prefetch, qi_cache=qi_cache,
                          scratch=scratch)
+
+
+def classification_bands(product: L1CProduct, classic: bool) -> tuple[str, ...]:
+    """The bands of the base run: the sensor's, plus its broad NIR for the default (Sen2Cor 3) chain, whose
+    cloud-height tracker compares it with the NIR (Sentinel-2: B08 averaged to 20/60 m, as Sen2Cor 3 reads it;
+    the 10 m run re-uses the decoded B08)."""
+    bands = product.sensor.base_bands
+    extra = product.sensor.roles.nir_broad
+    if not classic and extra and extra in product.bands and extra not in bands:
+        return bands + (extra,)
+    return bands
 
 
 def load_tile_aux(product: L1CProduct, config, resolution_m: int):

@@ -225,7 +225,7 @@ def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, paralla
     cloud_classes(st, b, th, dem, classic=True)
     # cloud shadows
     radio = shadows.radiometric_shadow_classic(b02, b03, b04, b8a, b11, b["swir2"], th,
-                                               st.is_(c.thin_cirrus))
+                                               st.is_(c.thin_cirrus), resolution_m=res)
     geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
                                                 resolution_m=res, vza_deg=vza, vaa_deg=vaa,
                                                 view_parallax=parallax)

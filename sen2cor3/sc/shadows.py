@@ -171,8 +171,12 @@ def solar_angles_sen2cor(sza_deg: float, saa_deg: float) -> tuple[float, float]:
 def geometric_shadow_probability(cloud_prob: np.ndarray, invalid: np.ndarray, *,
                                  sza_deg: float, saa_deg: float, resolution_m: float,
                                  vza_deg: float = 0.0, vaa_deg: float = 0.0,
-                                 view_parallax: bool = False) -> np.ndarray:
+                                 view_parallax: bool = False,
+                                 heights: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Probability that a pixel lies in the projected shadow of the cloud mask (0..1).
+
+    ``heights``: (heights m, weights) of the cloud tops (Sen2Cor 3's tracker, ``cloud_height``); None: the
+    generic height distribution.
 
     Cloud mask = cross-dilated (3x3-median cloud probability > 0.33); projection; clip to
     [0, 1]; minus the cloud mask; Gaussian sigma 3 px; 0 on invalid pixels. Windows, reach and sigma are
@@ -183,10 +187,11 @@ def geometric_shadow_probability(cloud_prob: np.ndarray, invalid: np.ndarray, *,
     reach = reach_px(CLOUD_DILATION_REACH_PX, resolution_m)
     if reach:
         cloud = masks.dilate(cloud, masks.diamond(reach))
+    h_m, w = heights if heights is not None else (None, None)
     if view_parallax:
-        kern = projection_kernel(sza_r, saa_r, resolution_m, vza_deg, vaa_deg)
+        kern = projection_kernel(sza_r, saa_r, resolution_m, vza_deg, vaa_deg, heights_m=h_m, weights=w)
     else:
-        kern = projection_kernel(sza_r, saa_r, resolution_m)
+        kern = projection_kernel(sza_r, saa_r, resolution_m, heights_m=h_m, weights=w)
     prob = np.clip(project_clouds(cloud, kern), F32(0), F32(1))
     prob = np.maximum(prob - cloud.astype(F32), F32(0))
     sigma = SHADOW_GAUSS_SIGMA * DESIGN_RESOLUTION_M / resolution_m

@@ -6,10 +6,10 @@ a bright-pixel (Hollstein / Fmask) recovery, the cloud shadows with a scene-adap
 radiometric threshold, and, when both CCI maps are present, dilation of clouds, shadows and
 snow.  Leftover pixels end as NOT_VEGETATED (classic: UNCLASSIFIED).
 
-Not implemented: the B08/B8A parallax cloud-height estimate (a KLT feature tracker in
-Sen2Cor 3).  Without it Sen2Cor falls back on its generic height distribution for the shadow
-projection, which is what we use; the height-based recoveries that depend on the tracker
-(low "clouds" -> soil/water, high "snow" -> cloud) are skipped.
+The cloud shadows are projected with the cloud-top heights of Sen2Cor 3's B08/B8A parallax tracker
+(:mod:`cloud_height`) when the classification has B08 and the tracker measures heights, else with the generic
+height distribution. Not implemented: the height-image recoveries that follow the tracker in Sen2Cor 3 (low
+"clouds" under 350 m -> soil/water, "snow" above 700 m -> cloud).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from . import masks, recover, shadows
+from . import cloud_height, masks, recover, shadows
 from . import spectral_tests as T
 from .common import SceneClassification, cloud_classes, finish as _finish, to_percent
 from .recover import DARK_NOT_SHADOW, NOT_CLASSIFIED, State
@@ -88,10 +88,15 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
         recover.urban_bare_recovery(st, lcm, urban=urban, ring_urban=recover.RING_CLOUDY_MAX_URBAN_V3,
                                     zero_probs=True)
     _bright_pixels(st, b, wbi)
-    # cloud shadows (generic height kernel: the KLT height tracker is not implemented)
+    # cloud shadows: Sen2Cor 3 projects the clouds with a Gaussian of the cloud-top heights its tracker measures
+    # on the B08/B8A parallax (the generic height distribution when it measures none); a sensor without the
+    # band pair keeps the generic one
+    heights = None
+    if "nir_broad" in b:
+        heights = cloud_height.shadow_height_distribution(cloud_height.height_stats(b["nir_broad"], b8a, st.p, res))
     geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
                                                 resolution_m=res, vza_deg=vza, vaa_deg=vaa,
-                                                view_parallax=parallax)
+                                                view_parallax=parallax, heights=heights)
     lit = None
     if topo is not None and sza < TOPO_SZA_MAX:
         lit = st.is_(c.dark_features) & shadows.local_incidence_ok(topo.shadow_map / F32(255), sza)
@@ -99,7 +104,7 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
         b02, b03, b04, b8a, b11, b["swir2"], land=st.is_(c.not_vegetated, c.vegetation),
         snow=st.is_(c.snow_ice), valid=st.valid, geometric=geom,
         exclude=st.is_(c.thin_cirrus, c.medium_proba_clouds, c.high_proba_clouds),
-        water_bodies=wbi, dark_features_lit=lit)
+        water_bodies=wbi, dark_features_lit=lit, resolution_m=res)
     st.scl[radio * geom > shadows.SHADOW_PRODUCT_MIN] = c.cloud_shadows
     del radio, geom
     recover.water_recovery_cci(st, wbi, zero_probs=True)

@@ -23,7 +23,8 @@ from sen2cor3.rt import sixs
 
 from . import forward as fw
 from .l1c_writer import earth_sun_u, write_l1c_safe, write_s2p_safe
-from .scene import BANDS, CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, SPECTRA, build_scene
+from .scene import (BANDS, CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, PARALLAX_BAND, PARALLAX_PER_M,
+                    PARALLAX_REFERENCE, SPECTRA, TRACK_AZIMUTH_DEG, build_scene)
 from .engine import (  # noqa: F401  (re-export: the historical home of the engine)
     RES, ORBIT_ALT_M, GRID_STEP_M, GRID_N, RES_S2P, HYPER_RES, SRF_SENSOR, LANDSAT, BAND_ALONG_DEG, Geometry,
     _to_lonlat, make_geometry, circular_mean_deg, grid_sample, Simulation, _zone_centres, illumination,
@@ -115,6 +116,8 @@ def truth_meta(sim: Simulation, args: dict) -> dict:
         "elevation_nodes_km": {f"{b}/{z}": [s.elevation_km for s in v] for (b, z), v in sim.specs.items()},
         "meridian_convergence_deg": sim.geometry.north_grid_az, "sun_zenith_shift_deg": sim.geometry.sun_shift,
         "cloud_heights_m": sc.cloud_heights_m, "cirrus_b10_max": CIRRUS_B10_MAX,
+        "cloud_parallax": {"band": PARALLAX_BAND, "reference": PARALLAX_REFERENCE, "shift_per_height_m": PARALLAX_PER_M,
+                           "track_azimuth_grid_deg": TRACK_AZIMUTH_DEG},
         "cirrus_other_band_ratio": CIRRUS_VIS_RATIO, "cloud_top_b10": CLOUD_B10_TOP,
         "classes": CLASS_NAMES, "spectra_b01_b12": SPECTRA,
         "model": ("rho_toa = path + tg*E*(t_up_dir*rho_s + t_up_dif*rho_env)/(1 - s_alb*rho_env) + cirrus; "

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 #: MSI bands in bandId order and their nominal centre wavelengths (nm, S2A SRF centroids rounded).
@@ -57,6 +60,21 @@ RELIEF = {"flat": (150.0, 0.0, 300.0), "hills": (300.0, 7.0, 300.0), "mountains"
 #: Extra B10 (1375 nm) reflectance of a fully cirrus-covered pixel; other bands get CIRRUS_VIS_RATIO of it.
 CIRRUS_B10_MAX = 0.035
 CIRRUS_VIS_RATIO = 0.5
+#: Band-to-band parallax of a cloud top: B08 sees a cloud at height h displaced by PARALLAX_PER_M x h metres
+#: from where B8A sees it (and every other band: the simulator puts only this pair apart), along the track. The
+#: value is the simulator's own band geometry, tan(BAND_ALONG_DEG B8A) - tan(BAND_ALONG_DEG B08) =
+#: tan(0.90 deg) - tan(-0.15 deg) (engine.py; a test holds them equal); the per-detector viewing-angle grids of
+#: six real L1C/L2A MTD_TL files in shared/data give 0.0168-0.0174. Sen2Cor 3's tracker inverts its measured
+#: shifts with an effective 0.012 instead (``sen2cor3.sc.cloud_height``).
+PARALLAX_BAND, PARALLAX_REFERENCE = "B08", "B8A"
+PARALLAX_PER_M = math.tan(math.radians(0.90)) - math.tan(math.radians(-0.15))
+#: Along-track azimuth (deg clockwise from grid north) of a descending Sentinel-2 pass (inclination 98.6 deg).
+TRACK_AZIMUTH_DEG = 192.0
+#: Cloud-top texture: the cloud reflectance is multiplied by 1 + CLOUD_TEXTURE_AMPLITUDE x (unit noise of
+#: CLOUD_TEXTURE_SCALE_PX 10 m pixels): cumulus tops are lumpy, and the parallax tracker follows that texture
+#: (ours; drawn from its own random stream so that the rest of a seeded scene does not change).
+CLOUD_TEXTURE_AMPLITUDE = 0.15
+CLOUD_TEXTURE_SCALE_PX = 4.0
 #: Extra B10 reflectance of an opaque cloud top (cloud tops sit above most water vapour).
 CLOUD_B10_TOP = 0.15
 
@@ -78,6 +96,9 @@ class Scene:
     zone_wv: np.ndarray                 # water vapour column above the ground per zone (g/cm2)
     nodata_edge: tuple[float, float]    # swath edge: no data where col_m > a + b * row_m (metres from UL)
     cloud_heights_m: list[float] = field(default_factory=list)
+    cloud_parallax10: np.ndarray | None = None   # cloud fraction as PARALLAX_BAND sees it (None: as cloud10)
+    cloud_texture10: np.ndarray | None = None    # cloud-top brightness factor (None: 1)
+    cloud_texture_parallax10: np.ndarray | None = None   # the same as PARALLAX_BAND sees it
 
     # ------------------------------------------------------------------ grids
     def shape(self, res: int) -> tuple[int, int]:
@@ -136,8 +157,11 @@ class Scene:
         k = BANDS.index(band)
         cls = self.classes10()
         rho = SPECTRA[cls, k] * self.texture10
-        if self.cloud10.any():
-            rho = rho + self.cloud10 * (SPECTRA[CLOUD, k] - rho)
+        par = band == PARALLAX_BAND and self.cloud_parallax10 is not None
+        cloud = self.cloud_parallax10 if par else self.cloud10
+        tex = self.cloud_texture_parallax10 if par else self.cloud_texture10
+        if cloud.any():
+            rho = rho + cloud * (SPECTRA[CLOUD, k] * (1.0 if tex is None else tex) - rho)
         return np.clip(rho, 0.0, 1.0).astype(np.float32)
 
     def surface(self, band: str, res: int) -> np.ndarray:
@@ -291,9 +315,12 @@ def _shift(a: np.ndarray, drow: int, dcol: int) -> np.ndarray:
     return out
 
 
-def build_clouds(rng: np.random.Generator, n10: int, sun_zenith: float, sun_azimuth_grid: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
-    """Opaque clouds, their shadows along the sun direction, and thin cirrus (all at 10 m).
+def build_clouds(rng: np.random.Generator, n10: int, sun_zenith: float, sun_azimuth_grid: float,
+                 texture: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], np.ndarray, np.ndarray | None]:
+    """Opaque clouds, their shadows along the sun direction, thin cirrus, and the clouds (fraction, and the
+    cloud-top ``texture`` when given) as the parallax band sees them: each cloud moved by PARALLAX_PER_M x its
+    height along the track, sub-pixel (all at 10 m).
 
     A cloud of top height h casts its shadow h*tan(sza) away from the sun, i.e. towards the anti-solar
     azimuth (``sun_azimuth_grid`` is the sun azimuth relative to grid north, clockwise). Each cloud is a
@@ -304,6 +331,9 @@ def build_clouds(rng: np.random.Generator, n10: int, sun_zenith: float, sun_azim
     rough = smooth_noise(rng, n10, max(2.0, 0.015 * n10))
     cloud = np.zeros((n10, n10), np.float32)
     shadow = np.zeros((n10, n10), np.float32)
+    seen = np.zeros((n10, n10), np.float32)
+    tex_seen = None if texture is None else np.ones((n10, n10), np.float32)
+    track = np.radians(TRACK_AZIMUTH_DEG)
     heights: list[float] = []
     anti = np.radians(sun_azimuth_grid + 180.0)
     for _ in range(ncl):
@@ -319,6 +349,12 @@ def build_clouds(rng: np.random.Generator, n10: int, sun_zenith: float, sun_azim
         c = c * c * (3 - 2 * c)                                     # smoothstep edge
         cloud = np.maximum(cloud, c)
         shadow = np.maximum(shadow, _shift(c, int(np.rint(drow)), int(np.rint(dcol))))
+        p_px = PARALLAX_PER_M * h / 10.0
+        move = (-p_px * np.cos(track), p_px * np.sin(track))
+        moved = ndimage.shift(c, move, order=1, mode="constant", cval=0.0)
+        if texture is not None:      # where this cloud is the one seen, its own texture, moved with it
+            tex_seen = np.where(moved > seen, ndimage.shift(texture, move, order=1, mode="nearest"), tex_seen)
+        seen = np.maximum(seen, moved)
         heights.append(h)
     shadow *= 1.0 - cloud                     # a shadow under a cloud is the cloud
     ang = rng.uniform(0, np.pi)
@@ -327,7 +363,7 @@ def build_clouds(rng: np.random.Generator, n10: int, sun_zenith: float, sun_azim
     band = np.exp(-((u - rng.uniform(0.3, 0.7)) / 0.12) ** 2)
     ci = np.clip(band * (0.8 + 0.5 * streak) - 0.15, 0.0, 1.0) * CIRRUS_B10_MAX
     ci[cloud >= 0.6] = 0.0
-    return cloud, shadow.astype(np.float32), ci.astype(np.float32), heights
+    return cloud, shadow.astype(np.float32), ci.astype(np.float32), heights, seen, tex_seen
 
 
 # --------------------------------------------------------------- atmosphere
@@ -355,7 +391,9 @@ def build_scene(size: int, seed: int, relief: str, aot: float, wv: float, sun_ze
     rng = np.random.default_rng(seed)
     dem10 = fractal_dem(rng, size, relief)
     classes20, tex10, dem10 = build_land_cover(rng, size, dem10, relief)
-    cloud, shadow, cirrus, heights = build_clouds(rng, size, sun_zenith, sun_azimuth_grid)
+    tex = (1.0 + CLOUD_TEXTURE_AMPLITUDE * smooth_noise(np.random.default_rng([seed, 7]), size,
+                                                        CLOUD_TEXTURE_SCALE_PX)).astype(np.float32)
+    cloud, shadow, cirrus, heights, cloud_b08, tex_b08 = build_clouds(rng, size, sun_zenith, sun_azimuth_grid, tex)
     nz = zones if zones is not None else (3 if size >= 600 else 2)
     zones60, zone_aot, zone_wv = build_zones(rng, size // 6, nz, aot, wv)
     frac = rng.uniform(0.05, 0.09)                 # no-data share of the scene east of a slanted edge
@@ -365,4 +403,5 @@ def build_scene(size: int, seed: int, relief: str, aot: float, wv: float, sun_ze
     return Scene(size=size, seed=seed, relief=relief, classes20=classes20, texture10=tex10, dem10=dem10,
                  cloud10=cloud, cloud_shadow10=shadow, cirrus10=cirrus, zones60=zones60,
                  zone_aot=zone_aot, zone_wv=zone_wv, nodata_edge=(float(a), float(b)),
-                 cloud_heights_m=heights)
+                 cloud_heights_m=heights, cloud_parallax10=cloud_b08, cloud_texture10=tex,
+                 cloud_texture_parallax10=tex_b08)
