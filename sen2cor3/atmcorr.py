@@ -21,7 +21,11 @@ from sen2cor3.ac.settings import ac_settings
 from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.plan import ResolutionPlan
+from sen2cor3.products import l2a_optional
+from sen2cor3.products.l2a import L2AProduct
 from sen2cor3.products.model import L1CProduct
+from sen2cor3.products.naming import DDV_MASK_KIND
+from sen2cor3.sensors import BoaEncoding
 from sen2cor3.readers import reader_for
 from sen2cor3.sc.masks import upsample_nearest
 
@@ -65,18 +69,24 @@ def _cams_inputs(aux) -> dict | None:
 
 class _BandSink:
     """Receives each band's BOA from ``correct_resolution`` as soon as it is inverted: encodes it, hands the
-    image to the (background) writer, keeps the TCI channel and the block mean of the downsampled grid, and lets
-    the float band go. Same encodings as encoding the finished result, without ever holding all bands of a full
-    tile. ``encoding(band)``: the band's BOA encoding rule (``L1CProduct.boa``)."""
+    image to the (background) writer, keeps the TCI channel, the preview channel and the block mean of the
+    downsampled grid, and lets the float band go. Same encodings as encoding the finished result, without ever
+    holding all bands of a full tile. ``encoding(band)``: the band's BOA encoding rule (``L1CProduct.boa``).
+    ``pvi_bands`` / ``pvi_shape``: the preview's red, green, blue bands and size (Sen2Cor 3 makes the preview
+    from the BOA DN of the product's first run, ``L2A_Tables.createRgbImages``)."""
 
     def __init__(self, writer, res_m: int, nodata: np.ndarray, scl: np.ndarray, offset: bool,
                  write_bands: tuple[str, ...], bands_down: tuple[str, ...] = (), tci_bands: tuple[str, ...] = (),
-                 down_factor: int = 3, encoding=None) -> None:
+                 down_factor: int = 3, encoding=None, pvi_bands: tuple[str, ...] = (),
+                 pvi_shape: tuple[int, int] | None = None) -> None:
         self.writer, self.res_m, self.nodata, self.scl, self.offset = writer, res_m, nodata, scl, offset
         self.write_bands, self.bands_down, self.down_factor = write_bands, bands_down, down_factor
         self.tci_bands, self.encoding = tci_bands, encoding
         self.tci = np.empty((3,) + scl.shape, np.uint8) if tci_bands else None
         self.tci_seen: set[str] = set()
+        self.pvi_bands, self.pvi_shape = pvi_bands, pvi_shape
+        self.pvi = np.empty((3,) + pvi_shape, np.uint8) if pvi_bands and pvi_shape else None
+        self.pvi_seen: set[str] = set()
         self.dn_down: dict[str, np.ndarray] = {}
 
     def __call__(self, band: str, boa: np.ndarray) -> None:
@@ -87,6 +97,15 @@ class _BandSink:
                 self.dn_down[band] = block_mean_dn(dn, self.down_factor, nodata="ignore")
             if band in self.write_bands:
                 self.writer.image(band, self.res_m, dn)
+            if self.pvi is not None and band in self.pvi_bands:
+                enc_b = enc if enc is not None else BoaEncoding()
+                off = enc_b.offset_dn if self.offset else 0
+                self.pvi[self.pvi_bands.index(band)] = l2a_optional.preview_channel(
+                    l2a_optional.dn_rows(dn, off), dn.shape, self.pvi_shape, enc_b.quantification)
+                self.pvi_seen.add(band)
+                if self.pvi_seen == set(self.pvi_bands):
+                    self.writer.pvi(self.res_m, self.pvi)
+                    self.pvi = None
         if self.tci is not None and band in self.tci_bands:
             self.tci[self.tci_bands.index(band)] = encode.tci_channel(boa, nodata=self.nodata, scl=self.scl)
             self.tci_seen.add(band)
@@ -166,8 +185,13 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     bands_down = tuple(dict.fromkeys(b for res in down for b in sensor.output_bands(res)))
     ac_nodata = np.asarray(nodata, bool) | (np.asarray(sc.scl) == 0)      # = the correction's ~valid
     tci_bands = sensor.tci_bands if options.tci and all(b in toa for b in sensor.tci_bands) else ()
+    # the preview: from the base run, in every SAFE product (Sen2Cor 3 only with Generate_TCI_Output, but it
+    # lists PVI_FILENAME either way; see products.l2a_optional)
+    pvi_bands = sensor.tci_bands if isinstance(l2a, L2AProduct) and all(b in toa for b in sensor.tci_bands) else ()
+    g = product.geopositions[base]
     sink = _BandSink(writer, base, ac_nodata, sc.scl, offset, sensor.output_bands(base), bands_down,
-                     tci_bands=tci_bands, down_factor=next(iter(down.values()), 1), encoding=product.boa)
+                     tci_bands=tci_bands, down_factor=next(iter(down.values()), 1), encoding=product.boa,
+                     pvi_bands=pvi_bands, pvi_shape=l2a_optional.pvi_shape(g.nrows, g.ncols, base))
     fine = sensor.fine_bands if plan.refined else ()
     ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, table, base,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
@@ -185,6 +209,8 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         start_refined_reads(product, prefetch, qi_cache, scratch, resolution_m=res)
     report.progress(55.0, f"Writing {base} m images")
     _write_maps(writer, base, ac.aot, ac.wv, down)      # maps="dn": encoded
+    if options.ddv:
+        _write_ddv(writer, sc.scl, ac.work, base, down)
     results.qi.update(_qi_values(ac, aux, aerosol, season, ozone, table))
     if ac.metadata.get("AOT_RETRIEVAL_METHOD") == "DEFAULT":
         log.warning("%s: no dark dense vegetation pixel and no CAMS AOT: AOT %.3f from the GIPP visibility "
@@ -231,6 +257,18 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                     writer.image(name, res, _upsampled_dn(dn, factor, sink_f.nodata, scl_f))
         report.progress(85.0, f"Writing {res} m images")
     del maps_base
+
+
+def _write_ddv(writer, scl: np.ndarray, work: dict, res_m: int, downsampled: dict[int, int]) -> None:
+    """``Generate_DDV_Output``: Sen2Cor 3's MSK_DDVPXL class map (``L2A_AtmCorr.write_ddv_map``) of the base
+    run, the DDV reference cells of the working grid on the base grid; the downsampled grids get the plain
+    3 x 3 mean of the codes + 0.5 (``downsampleBandList_20to60_andExport``). See products.l2a_optional."""
+    k = max(1, int(round(float(work.get("res_m", res_m)) / res_m)))
+    ddv = l2a_optional.ddv_on_grid(work.get("ddv"), k, scl.shape)
+    cls = l2a_optional.ddv_class_map(scl, ddv)
+    writer.qi(DDV_MASK_KIND, res_m, cls)
+    for res, f in downsampled.items():
+        writer.qi(DDV_MASK_KIND, res, block_mean_dn(cls, f, nodata="none"))
 
 
 def _upsampled_dn(dn: np.ndarray, factor: int, nodata: np.ndarray, scl: np.ndarray) -> np.ndarray:

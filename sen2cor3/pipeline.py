@@ -172,7 +172,9 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
                                    options=OutputOptions(tif=args.tif, raw=args.raw, sc_cog=args.sc_cog,
                                                          sc_only=args.sc_only,
                                                          tci=config.l2a.common.generate_tci_output
-                                                         or writer.always_tci),
+                                                         or writer.always_tci,
+                                                         dem=config.l2a.common.generate_dem_output,
+                                                         ddv=config.l2a.common.generate_ddv_output),
                                    classic=args.sc_classic or sensor.classic_sc_only,
                                    scratch_dir=stage.root / "scratch")
             files, qi_values, aux_info = results.files, results.qi, results.aux_info

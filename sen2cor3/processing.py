@@ -17,7 +17,9 @@ from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.io.writers import extension, image_format, write_raster
 from sen2cor3.readers import reader_for
+from sen2cor3.products import l2a_optional
 from sen2cor3.products.l2a import L2AProduct
+from sen2cor3.products.naming import DDV_MASK_KIND
 from sen2cor3.plan import ResolutionPlan
 from sen2cor3.products.model import L1CProduct
 from sen2cor3.sc import classify, scl_percentages
@@ -28,12 +30,15 @@ log = logging.getLogger("sen2cor3.processing")
 
 @dataclass
 class OutputOptions:
-    """How images are written (the --tif / --raw / --sc_cog flags) and which optional layers."""
+    """How images are written (the --tif / --raw / --sc_cog flags) and which optional layers (L2A_GIPP
+    ``Generate_TCI_Output``, ``Generate_DEM_Output``, ``Generate_DDV_Output``)."""
     tif: bool = False
     raw: bool = False
     sc_cog: bool = False
     sc_only: bool = False
     tci: bool = True
+    dem: bool = False
+    ddv: bool = False
 
 
 @dataclass
@@ -116,8 +121,11 @@ class TileWriter:
         return self.product.geopositions[resolution_m].geotransform
 
     def _write(self, base: Path, data: np.ndarray, resolution_m: int, fmt: str, categorical: bool = False,
-               layer: str = "") -> Path:
-        kwargs = dict(geotransform=self._geo(resolution_m), epsg=self.product.epsg, fmt=fmt, categorical=categorical)
+               layer: str = "", geotransform=None, nodata: float | None = None) -> Path:
+        kwargs = dict(geotransform=geotransform or self._geo(resolution_m), epsg=self.product.epsg, fmt=fmt,
+                      categorical=categorical)
+        if nodata is not None:
+            kwargs["nodata"] = nodata
         # the output format's own rules (Landsat: the full L1 grid around the processed window, GeoTIFF/LZW,
         # scale and offset); the Sentinel-2 SAFE keeps the arguments as they are
         data, kwargs = self.l2a.prepare_image(layer, data, kwargs)
@@ -134,8 +142,31 @@ class TileWriter:
         return path
 
     def qi(self, kind: str, resolution_m: int, data: np.ndarray) -> Path:
-        """A QI_DATA mask (MSK_CLDPRB / MSK_SNWPRB), uint8 percent."""
-        return self._write(self.l2a.qi_path(kind, resolution_m), data, resolution_m, self._fmt(), layer=kind)
+        """A QI_DATA mask (MSK_CLDPRB / MSK_SNWPRB uint8 percent, MSK_DDVPXL uint8 classes); not an IMAGE_FILE."""
+        fmt = self._fmt()
+        return self._write(self.l2a.qi_path(kind, resolution_m), data, resolution_m, fmt, layer=kind,
+                           nodata=self._optional_nodata(fmt) if kind == DDV_MASK_KIND else None)
+
+    def dem(self, resolution_m: int, data: np.ndarray) -> Path:
+        """The optional DEM output (AUX_DATA, uint16 metres + 10000), listed as an IMAGE_FILE as Sen2Cor does."""
+        fmt = self._fmt()
+        path = self._write(self.l2a.dem_path(resolution_m), data, resolution_m, fmt, layer="DEM",
+                           nodata=self._optional_nodata(fmt))
+        self.results.files.append(path)
+        return path
+
+    def _optional_nodata(self, fmt: str) -> int | None:
+        """No-data tag of the SAFE's DEM/DDV GeoTIFFs: 0 (Sen2Cor 3 ``exportTifImage`` tags both; its JP2 and raw
+        files carry none, nor do the Landsat ``_DEM``/``_DDV`` files of ``L2A_BandIO_Landsat``)."""
+        return 0 if fmt == "GTiff" and isinstance(self.l2a, L2AProduct) else None
+
+    def pvi(self, resolution_m: int, data: np.ndarray) -> Path | None:
+        """The preview (QI_DATA, 3 x uint8 at 320 m) made from the ``resolution_m`` run; None for formats
+        without one (Landsat: Sen2Cor 3 writes no preview)."""
+        if not isinstance(self.l2a, L2AProduct):
+            return None
+        return self._write(self.l2a.pvi_path(), data, resolution_m, self._fmt(), layer="PVI",
+                           geotransform=l2a_optional.pvi_geotransform(self._geo(resolution_m)))
 
 
 def _write_logged(base: Path, data: np.ndarray, kwargs: dict) -> Path:
@@ -251,13 +282,62 @@ def _process(product, config, plan: ResolutionPlan, options, classic, results, w
         writer.image("SCL", res, downsample_scl_20_to_60(sc.scl))
         writer.qi("MSK_CLDPRB", res, block_mean_dn(sc.cloud_prob, plan.factor(res), nodata="none"))
         writer.qi("MSK_SNWPRB", res, block_mean_dn(sc.snow_prob, plan.factor(res), nodata="none"))
+    if options.dem:
+        write_dem(writer, product, aux, sc.scl, plan)
     if options.sc_only:
         results.qi.update(AC_ENABLED="FALSE", AOT_RETRIEVAL_METHOD="DEFAULT", WV_RETRIEVAL_METHOD="NA")
+        # Sen2Cor 3 --sc_only: the preview from the TOA bands, and (Generate_DDV_Output) the DDV band as zeros:
+        # no AOT retrieval ran (L2A_Tables.exportBandList sets it to zeros and exports it)
+        write_toa_preview(writer, product, base, toa, nodata)
+        if options.ddv and isinstance(l2a, L2AProduct):     # Landsat (BandIO_Landsat): only a DDV band made
+            zeros = np.zeros(sc.scl.shape, np.uint8)
+            writer.qi(DDV_MASK_KIND, base, zeros)
+            for res in plan.downsampled:
+                writer.qi(DDV_MASK_KIND, res, block_mean_dn(zeros, plan.factor(res), nodata="none"))
         return
     from sen2cor3 import atmcorr
     atmcorr.correct_tile(product, l2a, config, toa=toa, nodata=nodata, sc=sc, plan=plan, writer=writer,
                          results=results, options=options, aux=aux, prefetch=prefetch, qi_cache=qi_cache,
                          scratch=scratch)
+
+
+def write_dem(writer: TileWriter, product: L1CProduct, aux, scl: np.ndarray, plan: ResolutionPlan) -> None:
+    """``Generate_DEM_Output``: the DEM used by the run (``aux.dem``, on the base grid), uint16 metres + 10000
+    (0 where SCL is 0), on every output grid: the base grid, its block means (60 m from 20 m, mean of the valid
+    pixels + 0.5) and its nearest up-sampling (10 m, the DEM the 10 m correction uses). Nothing without a DEM
+    (``DEM_Directory`` NONE or no tile read: Sen2Cor 3 skips the export; see :mod:`~sen2cor3.products.l2a_optional`)."""
+    if aux is None or aux.dem is None or aux.dem.is_flat:
+        log.info("Generate_DEM_Output is TRUE but no DEM was used (flat terrain): no DEM output")
+        return
+    base = plan.base_m
+    dn = l2a_optional.dem_dn(aux.dem.height_m, scl)
+    writer.dem(base, dn)
+    for res in plan.downsampled:
+        writer.dem(res, block_mean_dn(dn, plan.factor(res), nodata="ignore"))
+    for res in plan.refined:
+        g = product.geopositions[res]
+        writer.dem(res, np.ascontiguousarray(upsample_nearest(dn, plan.factor(res))[: g.nrows, : g.ncols]))
+
+
+def preview_shape(product: L1CProduct, resolution_m: int) -> tuple[int, int]:
+    """Preview size: the ``resolution_m`` grid's extent at 320 m (343 x 343 for a full tile)."""
+    g = product.geopositions[resolution_m]
+    return l2a_optional.pvi_shape(g.nrows, g.ncols, resolution_m)
+
+
+def write_toa_preview(writer: TileWriter, product: L1CProduct, resolution_m: int, toa: dict,
+                      nodata: np.ndarray) -> None:
+    """``--sc_only``: the preview from the TOA red, green and blue bands (Sen2Cor 3 makes it from the bands the
+    run exports, TOA with --sc_only)."""
+    order = product.sensor.tci_bands
+    if not all(b in toa for b in order):
+        return
+    q = product.boa().quantification
+    shape = preview_shape(product, resolution_m)
+    rgb = np.empty((3,) + shape, np.uint8)
+    for i, b in enumerate(order):
+        rgb[i] = l2a_optional.preview_channel(l2a_optional.rho_rows(toa[b], nodata, q), toa[b].shape, shape, q)
+    writer.pvi(resolution_m, rgb)
 
 
 def classification_bands(product: L1CProduct, classic: bool) -> tuple[str, ...]:
@@ -288,5 +368,5 @@ def load_tile_aux(product: L1CProduct, config, resolution_m: int):
         raise ProcessingError(str(exc)) from exc
 
 
-__all__ = ["OutputOptions", "TileResults", "TileWriter", "classify_tile", "process_tile",
-           "read_toa", "upsample_nearest"]
+__all__ = ["OutputOptions", "TileResults", "TileWriter", "classify_tile", "preview_shape", "process_tile",
+           "read_toa", "upsample_nearest", "write_dem", "write_toa_preview"]

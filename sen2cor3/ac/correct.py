@@ -375,6 +375,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     if prior is not None:
         aot_w, wv_w = grids.resample(prior.work["aot"], wshape), grids.resample(prior.work["wv"], wshape)
         meta_prior = dict(prior.metadata)
+        ddv_w = prior.work.get("ddv")
     else:
         meta_prior = None
         can_wv = (wv_mode > 0 and roles.has("wv_reference", "wv_absorption")
@@ -424,6 +425,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                       res.method, res.ddv_pct, res.ddv_threshold, res.ddv_vis_km, res.final_vis_km, res.info)
         aot_w = res.aot if res is not None else np.where(valid_w, koschmieder_aot(start_vis, z_w), 0).astype(F32)
         aot_w = bounded_aot(aot_w, z_w, valid_w)
+        ddv_w = res.ddv_mask if res is not None else None     # the DDV reference cells (MSK_DDVPXL output)
         if can_wv:
             wv_w, info["wv"] = do_wv(cells(aot_w, a_start), toa_w)
     aot_c, wv_c = cells(aot_w, a_start), cells(wv_w, wv_start)
@@ -531,7 +533,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 "CIRRUS": info.get("cirrus"), "WV_INFO": info.get("wv")}
     meta = dict(meta)
     meta["NEGATIVE_BOA_PERCENTAGE"] = neg
-    return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres, "linear": linear_w})
+    return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres, "linear": linear_w,
+                                                     "ddv": ddv_w})
 
 
 def _band_output(toa: dict, b: str, shape: tuple[int, int], inplace: bool) -> np.ndarray:

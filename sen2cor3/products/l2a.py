@@ -114,7 +114,7 @@ class L2AProduct:
         return self.qi_dir / naming.pvi_name(self.file_prefix)
 
     def dem_path(self, resolution: int) -> Path:
-        """AUX_DATA path of the optional DEM output, without extension."""
+        """AUX_DATA path of the optional DEM output (``L2A_T<tile>_<sensing>_DEM_<res>m``), without extension."""
         return self.aux_dir / naming.dem_name(self.file_prefix, resolution)
 
     def report_path(self, start_time: datetime) -> Path:
@@ -246,14 +246,20 @@ def _entry(l2a: L2AProduct, f: Path | str) -> str:
     return p.with_suffix("").as_posix() if p.suffix else p.as_posix()
 
 
-def _sort_key(entry: str, layers: Mapping[int, tuple[str, ...]] | None = None) -> tuple[int, int, str]:
-    """Sen2Cor's toolbox order: resolution 20, 60, 10; inside, the order of the sensor's layers."""
+def _sort_key(entry: str, layers: Mapping[int, tuple[str, ...]] | None = None) -> tuple[int, float, str]:
+    """Sen2Cor's toolbox order: resolution 20, 60, 10; inside, the order of the sensor's layers. The optional
+    DEM (AUX_DATA) follows the resolution's spectral bands, its place in Sen2Cor 3's band lists
+    (``L2A_Tables.exportBandList``: ... B11, B12, DEM, SCL, ...; 10 m: B02, B03, B04, B08, DEM, AOT, ...)."""
     stem = entry.rsplit("/", 1)[-1]
     band, res_txt = stem.split("_")[-2:]
     res = int(res_txt.rstrip("m"))
     order = (naming.L2A_BANDS if layers is None else layers).get(res, ())
-    return (naming.RESOLUTION_ORDER.index(res) if res in naming.RESOLUTION_ORDER else 99,
-            order.index(band) if band in order else 99, stem)
+    if band == "DEM":
+        first_map = next((i for i, b in enumerate(order) if b in naming.NON_BOA_LAYERS), len(order))
+        pos = first_map - 0.5
+    else:
+        pos = order.index(band) if band in order else 99
+    return (naming.RESOLUTION_ORDER.index(res) if res in naming.RESOLUTION_ORDER else 99, pos, stem)
 
 
 def finalize_l2a_metadata(l2a: L2AProduct, *, image_files_written: Iterable[Path | str],

@@ -25,7 +25,7 @@ NON_BOA_LAYERS = frozenset({"AOT", "WVP", "SCL", "TCI"})
 #: QI masks Sen2Cor adds to QI_DATA (probabilities in %), per resolution (no 10 m masks).
 QI_MASK_KINDS: tuple[str, ...] = ("MSK_CLDPRB", "MSK_SNWPRB")
 QI_MASK_RESOLUTIONS: tuple[int, ...] = (20, 60)
-#: Optional DDV masks (``Generate_DDV_Output``).
+#: Optional DDV masks (``Generate_DDV_Output``): QI_DATA/MSK_DDVPXL_<res>m, at 20 and 60 m (or the single run's).
 DDV_MASK_KIND = "MSK_DDVPXL"
 
 _TIME_FMT = "%Y%m%dT%H%M%S"
@@ -169,8 +169,11 @@ def pvi_name(prefix: str) -> str:
 
 
 def dem_name(prefix: str, resolution: int) -> str:
-    """'T01KAB_20230821T221941_DEM_20m' in AUX_DATA (only with Generate_DEM_Output)."""
-    return f"{prefix}_DEM_{int(resolution)}m"
+    """'L2A_T01KAB_20230821T221941_DEM_20m' in AUX_DATA (only with Generate_DEM_Output).
+
+    Sen2Cor 3 (03.03.01 ``L2A_Tables.BandIO.__init__``): ``'L2A_' + L2A_TILE_ID + '_DEM_' + res + 'm'`` with
+    ``L2A_TILE_ID`` the file prefix ``T<tile>_<datatake sensing>``; Sen2Cor 2.8 had no ``L2A_``."""
+    return f"L2A_{prefix}_DEM_{int(resolution)}m"
 
 
 def report_name(product_uri: str, start_time: datetime | str) -> str:

@@ -7,8 +7,12 @@ Layout (Sen2Cor 3.3.1 ``L2A_BandIO_Landsat`` / ``L2A_Process_Landsat``; sen2like
 * ``<L2 id>_B1.TIF`` .. ``_B7.TIF``: BOA, uint16, LZW, no data 0, on the full L1 reflective grid (zeros outside
   the processed window), DN = (rho - REFLECTANCE_ADD_BAND_n) / REFLECTANCE_MULT_BAND_n truncated, below 0 -> 1,
   band scale/offset = MULT/ADD (so GDAL users and sen2like get rho = DN x MULT + ADD back);
-* ``_SCL``, ``_CLD``, ``_SNW`` (``_DDV``) Byte; ``_AOT``, ``_WVP`` uint16 scale 0.001, no data 0; ``_TCI``
-  3 x Byte (Sen2Cor 3 writes it whatever ``Generate_TCI_Output`` says); all GeoTIFF/LZW, ``.TIF``;
+* ``_SCL``, ``_CLD``, ``_SNW`` Byte; ``_AOT``, ``_WVP`` uint16 scale 0.001, no data 0; ``_TCI`` 3 x Byte
+  (Sen2Cor 3 writes it whatever ``Generate_TCI_Output`` says); all GeoTIFF/LZW, ``.TIF``;
+* with ``Generate_DDV_Output``: ``_DDV`` (Byte, no no-data tag: ``export_quality_bands``), Sen2Cor's DDV class
+  map (4 DDV reference, 2 dark features, 6 water, 5 the rest, 0 no data); with ``Generate_DEM_Output`` and a
+  DEM: ``_DEM`` (uint16, no tag: ``export_dem``), metres + 10000, 0 where there is no data (Sen2Cor 3 leaves
+  the raw height on the window's no-data pixels; see :mod:`sen2cor3.products.l2a_optional`);
 * ``<L2 id>_MTL.txt``: the L1 MTL text with its PROCESSING_LEVEL lines set to ``"L2TP"`` and nothing else
   changed; the L1 ``_ANG.txt``, ``_B8``, ``_B10``, ``_B11``, ``_QA_PIXEL`` and angle rasters copied under their
   L1 names; ``L2A_QUALITY.xml`` (Sen2Cor 3's Landsat template) with numeric values; the GIPPs used and the
@@ -68,6 +72,10 @@ class LandsatL2Product:
     def qi_path(self, kind: str, resolution: int) -> Path:
         """CLD/SNW/DDV beside the bands (the Landsat folder has no QI_DATA)."""
         return self.product_dir / f"{self.product_id}_{_SUFFIX.get(kind, kind)}"
+
+    def dem_path(self, resolution: int) -> Path:
+        """``<L2 id>_DEM`` (``Generate_DEM_Output``; Sen2Cor 3 ``L2A_BandIO_Landsat.export_dem``)."""
+        return self.product_dir / f"{self.product_id}_DEM"
 
     def prepare_image(self, layer: str, data: np.ndarray, kwargs: dict) -> tuple[np.ndarray, dict]:
         """The image on the full L1 reflective grid (zeros outside the processed window), GeoTIFF/LZW, with the
