@@ -196,13 +196,21 @@ class Upsampler:
         return f[:, self.ci0] * (1 - self.cw) + f[:, self.ci1] * self.cw
 
     def rows(self, colfield: np.ndarray, r0: int, r1: int) -> np.ndarray:
-        w = self.rw[r0:r1, None]
-        a = colfield[self.ri0[r0:r1]]
-        b = colfield[self.ri1[r0:r1]]
-        b -= a
-        b *= w
-        a += b                                     # a + w (b - a): 2 gathers, 3 in-place passes
-        return a
+        """Output rows r0:r1 of a column-interpolated field: a + w (b - a) between its two bracketing rows.
+
+        Output rows between the same two field rows share their difference row, so each run of them is one
+        broadcast multiply into the result and one add (two passes, no full-size gather); the arithmetic is
+        the element-wise (b - a) x w + a of a plain evaluation, to the bit."""
+        f = np.asarray(colfield, F32)
+        out = np.empty((r1 - r0, f.shape[1]), F32)
+        i0, i1, w = self.ri0[r0:r1], self.ri1[r0:r1], self.rw[r0:r1]
+        starts = np.flatnonzero(np.r_[True, (i0[1:] != i0[:-1]) | (i1[1:] != i1[:-1])])
+        for s, e in zip(starts, np.r_[starts[1:], i0.size]):
+            a = f[i0[s]]
+            seg = out[s:e]
+            np.multiply(w[s:e, None], f[i1[s]] - a, out=seg)
+            seg += a
+        return out
 
     def full(self, field: np.ndarray) -> np.ndarray:
         return self.rows(self.cols(field), 0, self.out_shape[0])
