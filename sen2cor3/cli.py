@@ -18,10 +18,20 @@ CENTRE_PATTERN = re.compile(r"^[A-Z_]{4}$")
 BASELINE_PATTERN = re.compile(r"^\d{2}\.\d{2}$")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser, flag for flag as in Sen2Cor 03.02.00 (same order, choices and help text)."""
+#: ``--mode`` values of the ground-segment operation; ``TOOLBOX`` is the user mode (as if ``--mode`` were absent).
+GROUND_SEGMENT_MODES = ("generate_datastrip", "process_tile")
+
+
+def build_parser(with_input: bool = True) -> argparse.ArgumentParser:
+    """The argparse parser, flag for flag as in Sen2Cor 03.02.00 (same order, choices and help text).
+
+    ``with_input=False``: without the positional ``input_dir``, as Sen2Cor 3 builds its parser when ``--mode``
+    is given and is not ``TOOLBOX`` (03.03.01 ``L2A_Process.main``: a first parser reads ``--mode`` alone, the
+    second adds ``input_dir`` only for ``TOOLBOX`` or no mode): the ground-segment modes take no input_dir.
+    """
     p = argparse.ArgumentParser(prog="L2A_Process.py", description=DESCRIPTION)
-    p.add_argument("input_dir", help="Directory of Level-1C input")
+    if with_input:
+        p.add_argument("input_dir", help="Directory of Level-1C input")
     p.add_argument("--mode", help="Mode: generate_datastrip, process_tile")
     p.add_argument("--resolution", type=int, choices=[10, 20, 30, 60],
                    help="Target resolution, can be 10, 20 or 60m for S2, 30m for Hyper. "
@@ -62,8 +72,11 @@ def validate_args(args: argparse.Namespace) -> str | None:
             return f"--{flag} '{value}' does not match ^[A-Z_]{{4}}$ (e.g. SGS_)"
     if args.processing_baseline is not None and not BASELINE_PATTERN.match(args.processing_baseline):
         return f"--processing_baseline '{args.processing_baseline}' is not in the format dd.dd"
-    if args.mode is not None and args.mode not in ("generate_datastrip", "process_tile"):
+    if args.mode is not None and args.mode not in ("TOOLBOX", *GROUND_SEGMENT_MODES):
         return f"wrong operation mode: {args.mode}"
+    if args.mode in GROUND_SEGMENT_MODES:
+        from sen2cor3.ground_segment import check_args
+        return check_args(args)
     if args.Hyper_MS and args.resolution != 30:
         # Sen2Cor 3 (L2A_ProcessTileToolbox): an absent --resolution counts as 0 and is refused as well
         return "An Hyper_MS has been selected, Please set the resolution to 30 m"
@@ -74,11 +87,24 @@ def validate_args(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``L2A_Process.py`` and of the ``L2A_Process`` console command."""
-    args = build_parser().parse_args(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--mode")
+    mode = pre.parse_known_args(argv)[0].mode
+    if mode is not None and mode not in ("TOOLBOX", *GROUND_SEGMENT_MODES):
+        print(f"ERROR: wrong operation mode: {mode}", file=sys.stderr)      # Sen2Cor's message
+        return EXIT_FAILURE
+    args = build_parser(with_input=mode in (None, "TOOLBOX")).parse_args(argv)
+    if mode in GROUND_SEGMENT_MODES:
+        args.input_dir = None
     reason = validate_args(args)
     if reason:
         print(f"ERROR: {reason}", file=sys.stderr)
         return EXIT_FAILURE
+    if args.mode == "TOOLBOX":                  # Sen2Cor: --mode TOOLBOX is the user mode
+        args.mode = None
+    if args.mode in GROUND_SEGMENT_MODES:
+        from sen2cor3.ground_segment import run as run_ground_segment
+        return run_ground_segment(args)
     from sen2cor3.pipeline import run  # imported late: --help must stay instant
     return run(args)
 

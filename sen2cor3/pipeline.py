@@ -130,9 +130,8 @@ def _run_product(args: argparse.Namespace, paths: RunPaths) -> int:
     from sen2cor3.readers import apply_region_of_interest, open_input
     from sen2cor3.writers import writer_for
 
-    if args.mode is not None:
-        raise ProcessingError(f"--mode {args.mode}: the ground-segment modes (generate_datastrip, process_tile) are "
-                              "not implemented in this version; run without --mode on the L1C user product")
+    if args.mode is not None:                  # cli.main sends the ground-segment modes to sen2cor3.ground_segment
+        raise ProcessingError(f"--mode {args.mode}: the ground-segment modes run through sen2cor3.ground_segment")
     generation_time = datetime.now(timezone.utc).replace(microsecond=0)
     try:
         config = load_config(args.GIP_L2A, args.GIP_L2A_SC, args.GIP_L2A_AC, args.GIP_L2A_PB)

@@ -133,11 +133,13 @@ def test_invalid_user_gipp_fails_cleanly(l1c_copy, tmp_path):
 
 
 @pytest.mark.parametrize("extra, fragment", [
-    (["--mode", "generate_datastrip", "--datastrip", "DS"], "--mode generate_datastrip"),
+    (["--mode", "generate_datastrip", "--datastrip", "DS", "--work_dir", "W"], "No argument for processing centre"),
+    (["--mode", "process_tile", "--datastrip", "DS", "--work_dir", "W"], "No argument for tile"),
 ])
-def test_unbuilt_modes_fail_clearly(l1c_copy, tmp_path, extra, fragment):
+def test_ground_segment_modes_without_their_flags_fail_clearly(tmp_path, extra, fragment):
     out = tmp_path / "out"
-    _assert_clean_failure(l2a_process(*extra, "--output_dir", out, l1c_copy), out, fragment)
+    _assert_clean_failure(l2a_process(*extra, "--output_dir", out, cwd=tmp_path), out, fragment)
+    assert not (tmp_path / "W").exists()        # nothing created before the flags are complete
 
 
 def test_landsat_input_fails_clearly(tmp_path):

@@ -14,6 +14,7 @@ Pixel access (:func:`read_band`, :func:`read_qi_masks`, :func:`toa_reflectance`)
 """
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +27,7 @@ from sen2cor3.sensors import Sensor, sensor_for
 
 from .model import AngleGrids, BandInfo, Geoposition, L1CProduct
 
-__all__ = ["L1CError", "open_l1c", "parse_product_name", "toa_reflectance", "read_band", "read_qi_masks",
+__all__ = ["L1CError", "open_l1c", "open_l1c_granule", "datastrip_mtd_file", "parse_product_name", "toa_reflectance", "read_band", "read_qi_masks",
            "has_raster_qi_masks", "angle_fields", "QUALIT_LAYERS"]
 
 
@@ -166,8 +167,9 @@ def _with_extension(p: Path, ext: str) -> Path:
 
 
 def _image_paths(safe: Path, granule_el: etree._Element | None, mtd: Path, check: bool,
-                 band_names: tuple[str, ...]) -> dict[str, Path]:
-    """Band -> image file, from IMAGE_FILE (extension added from imageFormat), else by globbing IMG_DATA."""
+                 band_names: tuple[str, ...], granule_only: bool = False) -> dict[str, Path]:
+    """Band -> image file, from IMAGE_FILE (extension added from imageFormat), else by globbing IMG_DATA
+    (``granule_only``: ``safe`` is the granule folder itself)."""
     paths: dict[str, Path] = {}
     if granule_el is not None:
         ext = ".tif" if "TIFF" in granule_el.get("imageFormat", "").upper() else ".jp2"
@@ -177,7 +179,8 @@ def _image_paths(safe: Path, granule_el: etree._Element | None, mtd: Path, check
             if key:
                 paths[key] = _with_extension(safe / rel, ext)
     if not paths:
-        for p in sorted(q for q in safe.glob("GRANULE/*/IMG_DATA/*") if q.suffix.lower() in (".jp2", ".tif")):
+        pattern = "IMG_DATA/*" if granule_only else "GRANULE/*/IMG_DATA/*"
+        for p in sorted(q for q in safe.glob(pattern) if q.suffix.lower() in (".jp2", ".tif")):
             key = _band_key(p.stem)
             if key:
                 paths.setdefault(key, p)
@@ -266,13 +269,17 @@ def _angles(tl: etree._Element, mtd_tl: Path, band_names: tuple[str, ...]) -> An
         mean_view_zenith=mean_vz, mean_view_azimuth=mean_va)
 
 
-def _qi_paths(tl: etree._Element, safe: Path, granule: Path) -> dict[str, Path]:
+def _qi_paths(tl: etree._Element, safe: Path, granule: Path, granule_only: bool = False) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for e in _findall(tl, "MASK_FILENAME"):
         rel = (e.text or "").strip()
         if not rel:
             continue
-        p = safe / rel
+        parts = Path(rel).parts
+        if granule_only and len(parts) > 2 and parts[0] == "GRANULE":   # 'GRANULE/<g>/QI_DATA/x' in the folder
+            p = granule.joinpath(*parts[2:])
+        else:
+            p = safe / rel
         stem = p.name.rsplit(".", 1)[0]
         m = _MASK_KEY.search(stem)                   # long PSD-13 names -> MSK_NODATA_B12
         key = stem if stem.startswith("MSK_") or not m else f"MSK_{m.group(1)}_{m.group(2)}"
@@ -337,10 +344,7 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
     product_name = safe.name[:-5] if safe.name.upper().endswith(".SAFE") else safe.name
     if parse_product_name(safe.name) is None:
         product_name = uri[:-5] if uri.upper().endswith(".SAFE") else uri
-    mission = fields["mission"]
-    hyper = mission == "S2P"
-    sensor = sensor_for(mission)
-
+    sensor = sensor_for(fields["mission"])
     granule_el = _find(root, "Granule", mtd, required=False)
     images = _image_paths(safe, granule_el, mtd, check_images, sensor.band_names)
     gdir = _granule_dir(safe, images, mtd)
@@ -348,6 +352,23 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
     tl = _parse_xml(mtd_tl)
     if "Level-1C" not in etree.QName(tl).localname:
         raise L1CError(f"{mtd_tl}: not a Level-1C tile metadata (root <{etree.QName(tl).localname}>)")
+    ds_files = sorted(safe.glob("DATASTRIP/*/MTD_DS.xml"))
+    ds_dirs = sorted(d for d in safe.glob("DATASTRIP/DS_*") if d.is_dir())
+    return _assemble(root, mtd, tl, mtd_tl, safe=safe, gdir=gdir, product_name=product_name, uri=uri,
+                     ptype=ptype, fields=fields, images=images, check_images=check_images,
+                     mtd_datastrip=ds_files[0] if ds_files else None,
+                     datastrip_name=ds_dirs[0].name if ds_dirs else None)
+
+
+def _assemble(root: etree._Element, mtd: Path, tl: etree._Element, mtd_tl: Path, *, safe: Path, gdir: Path,
+              product_name: str, uri: str, ptype: str, fields: dict[str, str], images: dict[str, Path],
+              check_images: bool, mtd_datastrip: Path | None, datastrip_name: str | None,
+              granule_only: bool = False) -> L1CProduct:
+    """The L1CProduct from the product-level facts (``root``: MTD_MSIL1C.xml, or the document
+    :func:`open_l1c_granule` builds from the datastrip) and the tile metadata."""
+    mission = fields["mission"]
+    hyper = mission == "S2P"
+    sensor = sensor_for(mission)
 
     specials = {}
     for sv in _findall(root, "Special_Values"):
@@ -360,8 +381,6 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
         epsg = int(cs_code.split(":")[-1])
     except ValueError:
         raise L1CError(f"{mtd_tl}: <HORIZONTAL_CS_CODE> is not an EPSG code ({cs_code!r})") from None
-    ds_files = sorted(safe.glob("DATASTRIP/*/MTD_DS.xml"))
-    ds_dirs = sorted(d for d in safe.glob("DATASTRIP/DS_*") if d.is_dir())
     start = _time(_text(root, "PRODUCT_START_TIME", mtd), mtd, "PRODUCT_START_TIME")
     cloud = _number(root, "Cloud_Coverage_Assessment", mtd, default=float("nan"))
 
@@ -383,12 +402,142 @@ def open_l1c(path: str | Path, check_images: bool = True) -> L1CProduct:
         saturated_value=specials.get("SATURATED", 65535), epsg=epsg,
         crs_name=_text(tl, "HORIZONTAL_CS_NAME", mtd_tl), geopositions=geopositions,
         angles=_angles(tl, mtd_tl, sensor.band_names), mtd_product_path=mtd, mtd_tile_path=mtd_tl,
-        mtd_datastrip_path=ds_files[0] if ds_files else None, granule_name=gdir.name,
-        datastrip_name=ds_dirs[0].name if ds_dirs else None, tile_long_id=tile_long,
+        mtd_datastrip_path=mtd_datastrip, granule_name=gdir.name,
+        datastrip_name=datastrip_name, tile_long_id=tile_long,
         datastrip_long_id=_text(tl, "DATASTRIP_ID", mtd_tl, default=""), image_paths=images,
-        qi_mask_paths=_qi_paths(tl, safe, gdir), aux_paths=_aux_paths(safe, gdir),
+        qi_mask_paths=_qi_paths(tl, safe, gdir, granule_only), aux_paths=_aux_paths(safe, gdir),
         cloud_coverage_percent=cloud, is_hyper_ms=hyper)
 
+
+
+# ------------------------------------------------------------------------------- ground segment: a bare granule
+_TILE_LONG = re.compile(r"^(S2[A-DP])_OPER_MSI_L1C_TL_(?P<centre>.{4})_(?P<created>\d{8}T\d{6})_A(?P<orbit>\d{6})_"
+                        r"T(?P<tile>\d{2}[A-Z]{3})_N(?P<pb>\d{2}\.\d{2})$")
+_IMAGE_PREFIX = re.compile(r"^T(\d{2}[A-Z]{3})_(\d{8}T\d{6})_B\d[\dA]$")
+
+
+def datastrip_mtd_file(ds_dir: Path) -> Path | None:
+    """The metadata file of a datastrip folder: ``MTD_DS.xml`` (compact naming) or, in the ground-segment
+    ("standard") naming, ``S2x_OPER_MTD_L1C_DS_....xml`` (Sen2Cor 3 ``L2A_Config.readPreferences``: masks
+    ``MTD_DS.xml`` / ``S2?_*.xml``)."""
+    mtd = ds_dir / "MTD_DS.xml"
+    if mtd.is_file():
+        return mtd
+    found = sorted(p for p in ds_dir.glob("S2?_*.xml") if p.is_file())
+    return found[0] if found else None
+
+
+def open_l1c_granule(granule_dir: str | Path, datastrip_dir: str | Path, check_images: bool = True) -> L1CProduct:
+    """Open one L1C granule folder without its product (the ground-segment ``--mode process_tile`` input).
+
+    Sen2Cor 3 (03.03.01 ``L2A_Process.parseCommandLine``, ``L2A_Config.getEntriesFromDatastrip``) processes a
+    tile from its folder and the *L2A* datastrip that ``generate_datastrip`` made: spacecraft, quantification,
+    offsets and solar irradiance come from that datastrip, the geometry from the tile's MTD_TL. We do the same:
+    the facts the SAFE reader takes from MTD_MSIL1C.xml are gathered into an equivalent document, then the
+    granule is read as in a SAFE, so a tile gives the same :class:`L1CProduct` values in both modes:
+
+    ============================= ==========================================================================
+    MTD_MSIL1C element            taken from
+    ============================= ==========================================================================
+    SPACECRAFT_NAME               MTD_DS Datatake_Info/SPACECRAFT_NAME
+    PRODUCT_START_TIME            MTD_DS DATATAKE_SENSING_START
+    SENSING_ORBIT_NUMBER/DIRECTION MTD_DS Datatake_Info
+    Datatake@datatakeIdentifier   MTD_DS Datatake_Info@datatakeIdentifier
+    QUANTIFICATION_VALUE          MTD_DS QUANTIFICATION_VALUE (L1C DS) or BOA_QUANTIFICATION_VALUE (L2A DS,
+                                  Sen2Cor's ``_dnScale``: 10000 in both)
+    RADIO_ADD_OFFSET              MTD_DS RADIO_ADD_OFFSET (L1C DS) or BOA_ADD_OFFSET (L2A DS, Sen2Cor's
+                                  ``radio_add_offset_list``); none before baseline 04.00
+    U, SOLAR_IRRADIANCE,          MTD_DS Radiometric_Info (Reflectance_Conversion, Spectral_Information_List)
+    Spectral_Information
+    PROCESSING_BASELINE (L1C)     MTD_TL TILE_ID '_Ndd.dd'
+    GENERATION_TIME (L1C)         MTD_TL TILE_ID creation field
+    tile, absolute orbit          MTD_TL TILE_ID
+    datatake sensing (file names) the L1C image names T<tile>_<sensing>_Bxx, else DATATAKE_SENSING_START
+    Cloud_Coverage_Assessment     MTD_TL CLOUDY_PIXEL_PERCENTAGE
+    Special_Values                not in MTD_DS: the PSD values NODATA 0, SATURATED 65535
+    ============================= ==========================================================================
+
+    The product name (``S2x_MSIL1C_<sensing>_N<pb>_R<orbit>_T<tile>_<generation>``) is rebuilt from these
+    fields. ``safe_path`` is the granule folder; ``mtd_product_path`` the datastrip metadata.
+    """
+    gdir = Path(granule_dir).expanduser()
+    if not gdir.is_dir():
+        raise L1CError(f"{gdir}: input tile does not exist")
+    gdir = gdir.resolve()
+    ds_dir = Path(datastrip_dir).expanduser().resolve()
+    mtd_ds = datastrip_mtd_file(ds_dir) if ds_dir.is_dir() else None
+    if mtd_ds is None:
+        raise L1CError(f"{ds_dir}: no datastrip metadata (MTD_DS.xml) in the datastrip folder")
+    ds = _parse_xml(mtd_ds)
+    mtd_tl = gdir / "MTD_TL.xml"
+    if not mtd_tl.is_file():
+        found = sorted(gdir.glob("S2?_OPER_MTD_L1C_TL_*.xml"))
+        mtd_tl = found[0] if found else mtd_tl
+    tl = _parse_xml(mtd_tl)
+    if "Level-1C" not in etree.QName(tl).localname:
+        raise L1CError(f"{mtd_tl}: not a Level-1C tile metadata (root <{etree.QName(tl).localname}>)")
+    tile_long = _text(tl, "TILE_ID", mtd_tl)
+    m = _TILE_LONG.match(tile_long)
+    if not m:
+        raise L1CError(f"{mtd_tl}: TILE_ID {tile_long!r} is not an L1C tile id (S2x_OPER_MSI_L1C_TL_...)")
+    mission = m.group(1)
+    if mission == "S2P":
+        raise L1CError(f"{gdir}: Hyper MS tiles are not processed in the ground-segment mode")
+    dt = _find(ds, "Datatake_Info", mtd_ds)
+    dt_start = _time(_text(dt, "DATATAKE_SENSING_START", mtd_ds), mtd_ds, "DATATAKE_SENSING_START")
+    sensing = dt_start.strftime("%Y%m%dT%H%M%S")
+    for p in sorted(gdir.glob("IMG_DATA/*")):
+        mi = _IMAGE_PREFIX.match(p.name.rsplit(".", 1)[0])
+        if mi and mi.group(1) == m.group("tile"):
+            sensing = mi.group(2)
+            break
+    orbit = int(_number(dt, "SENSING_ORBIT_NUMBER", mtd_ds))
+    generation = datetime.strptime(m.group("created"), "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+    name = (f"{mission}_MSIL1C_{sensing}_N{m.group('pb').replace('.', '')}_R{orbit:03d}_T{m.group('tile')}_"
+            f"{m.group('created')}")
+
+    # the MTD_MSIL1C-equivalent document (element names as in MTD_MSIL1C, looked up namespace-agnostically)
+    root = etree.Element("Level-1C_User_Product")
+    pi = etree.SubElement(root, "Product_Info")
+
+    def put(parent: etree._Element, tag: str, text: str) -> etree._Element:
+        el = etree.SubElement(parent, tag)
+        el.text = text
+        return el
+
+    put(pi, "PRODUCT_START_TIME", _text(dt, "DATATAKE_SENSING_START", mtd_ds))
+    put(pi, "PRODUCT_URI", name + ".SAFE")
+    put(pi, "PRODUCT_TYPE", "S2MSI1C")
+    put(pi, "PROCESSING_BASELINE", m.group("pb"))
+    put(pi, "GENERATION_TIME", generation.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+    datatake = etree.SubElement(pi, "Datatake", datatakeIdentifier=dt.get("datatakeIdentifier", ""))
+    put(datatake, "SPACECRAFT_NAME", _text(dt, "SPACECRAFT_NAME", mtd_ds))
+    put(datatake, "SENSING_ORBIT_NUMBER", str(orbit))
+    put(datatake, "SENSING_ORBIT_DIRECTION", _text(dt, "SENSING_ORBIT_DIRECTION", mtd_ds, default=""))
+    pic = etree.SubElement(root, "Product_Image_Characteristics")
+    quant = _find(ds, "QUANTIFICATION_VALUE", mtd_ds, required=False)
+    if quant is None:
+        quant = _find(ds, "BOA_QUANTIFICATION_VALUE", mtd_ds)
+    put(pic, "QUANTIFICATION_VALUE", (quant.text or "").strip())
+    offsets = _findall(ds, "RADIO_ADD_OFFSET") or _findall(ds, "BOA_ADD_OFFSET")
+    for o in offsets:
+        put(pic, "RADIO_ADD_OFFSET", (o.text or "").strip()).set(
+            "band_id", o.get("band_id", o.get("bandId", "-1")))
+    put(pic, "U", _text(ds, "U", mtd_ds))
+    for e in _findall(ds, "SOLAR_IRRADIANCE"):
+        put(pic, "SOLAR_IRRADIANCE", (e.text or "").strip()).set("bandId", e.get("bandId", "-1"))
+    for e in _findall(ds, "Spectral_Information"):
+        pic.append(copy.deepcopy(e))
+    put(root, "Cloud_Coverage_Assessment",
+        _text(tl, "CLOUDY_PIXEL_PERCENTAGE", mtd_tl, default="nan"))
+
+    fields = {"mission": mission, "datatake_sensing": sensing, "baseline": m.group("pb").replace(".", ""),
+              "relative_orbit": f"{orbit:03d}", "tile_id": m.group("tile"), "discriminator": m.group("created")}
+    sensor = sensor_for(mission)
+    images = _image_paths(gdir, None, mtd_tl, check_images, sensor.band_names, granule_only=True)
+    return _assemble(root, mtd_ds, tl, mtd_tl, safe=gdir, gdir=gdir, product_name=name, uri=name + ".SAFE",
+                     ptype="S2MSI1C", fields=fields, images=images, check_images=check_images,
+                     mtd_datastrip=mtd_ds, datastrip_name=ds_dir.name, granule_only=True)
 
 from .angles import angle_fields  # noqa: E402  (re-export)
 from ._l1c_pixels import QUALIT_LAYERS, has_raster_qi_masks, read_band, read_qi_masks, toa_reflectance  # noqa: E402

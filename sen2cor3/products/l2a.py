@@ -8,6 +8,7 @@ The tree is built inside ``out_root`` (a temporary folder the caller later renam
 """
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -18,9 +19,9 @@ from lxml import etree
 
 from . import naming
 from .staging import STAGING_PREFIX
-from .l2a_metadata import (build_datastrip_mtd, build_product_mtd, build_tile_mtd, image_format, iso_safe,
-                           prune_pixel_level_qi, psd_major, read_xml, set_aux_info, set_image_content_qi,
-                           set_image_files, write_xml)
+from .l2a_metadata import (GroundSegmentDatastrip, build_datastrip_mtd, build_product_mtd, build_tile_mtd,
+                           image_format, iso_safe, prune_pixel_level_qi, psd_major, read_xml, set_aux_info,
+                           set_image_content_qi, set_image_files, write_xml)
 from .l2a_quality import write_quality
 from .l2a_support import copy_aux_data, copy_gipps, copy_l1c_qi, write_inspire, write_xsd_stubs
 from .manifest import write_manifest
@@ -303,3 +304,193 @@ def finalize_l2a_metadata(l2a: L2AProduct, *, image_files_written: Iterable[Path
 def read_image_files(mtd_product: Path) -> list[str]:
     """IMAGE_FILE entries of an MTD_MSIL2A.xml (ours or a real one)."""
     return [e.text or "" for e in etree.parse(str(mtd_product)).getroot().iter("IMAGE_FILE")]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Ground-segment mode: the bare L2A datastrip and tile folders (``--mode generate_datastrip`` / ``process_tile``)
+# ------------------------------------------------------------------------------------------------------------
+_L2A_DS_ID = re.compile(r"^(?P<mission>S2[A-DP])_OPER_MSI_L2A_DS_(?P<centre>.{4})_(?P<creation>\d{8}T\d{6})_"
+                        r"S(?P<sensing>\d{8}T\d{6})_N(?P<pb>\d{2}\.\d{2})$")
+
+
+def mission_from_spacecraft(name: str) -> str:
+    """'Sentinel-2B' -> 'S2B' (Sen2Cor: ``'S' + SPACECRAFT_NAME.split('-')[-1]``)."""
+    return "S" + name.strip().split("-")[-1]
+
+
+@dataclass(frozen=True)
+class L2ADatastripInfo:
+    """What ``process_tile`` takes from the L2A datastrip that ``generate_datastrip`` wrote."""
+    path: Path
+    datastrip_id: str                 # the folder name = DATASTRIP_ID of the tiles
+    mission: str
+    processing_centre: str            # MTD_DS PROCESSING_CENTER (Sen2Cor ``getEntriesFromDatastrip``)
+    archiving_centre: str             # MTD_DS ARCHIVING_CENTRE
+    creation: str                     # the id's creation field: the creation field of the tile ids
+    sensing: str                      # the id's S field
+    baseline: str                     # MTD_DS PROCESSING_BASELINE (= the id's N field)
+
+
+def parse_l2a_datastrip_id(name: str) -> dict[str, str] | None:
+    """Fields of ``S2x_OPER_MSI_L2A_DS_<centre>_<creation>_S<sensing>_N<pb>``, or None."""
+    m = _L2A_DS_ID.match(name)
+    return m.groupdict() if m else None
+
+
+def read_l2a_datastrip(ds_dir: Path) -> L2ADatastripInfo:
+    """The L2A datastrip folder of ``--mode process_tile``; ValueError with one line when it is not one."""
+    ds_dir = Path(ds_dir)
+    f = parse_l2a_datastrip_id(ds_dir.name)
+    mtd = ds_dir / "MTD_DS.xml"
+    if f is None:
+        raise ValueError(f"{ds_dir}: not a Level-2A datastrip folder (S2x_OPER_MSI_L2A_DS_<centre>_<creation>_"
+                         "S<sensing>_N<baseline>, made by --mode generate_datastrip)")
+    if not mtd.is_file():
+        raise ValueError(f"{mtd}: L2A datastrip metadata missing")
+    root = read_xml(mtd).getroot()
+    if "Level-2A" not in etree.QName(root).localname:
+        raise ValueError(f"{mtd}: not a Level-2A datastrip metadata (root <{etree.QName(root).localname}>)")
+
+    def text(tag: str, default: str) -> str:
+        el = root.find(f".//{{*}}{tag}")
+        return (el.text or "").strip() if el is not None and (el.text or "").strip() else default
+
+    return L2ADatastripInfo(path=ds_dir, datastrip_id=ds_dir.name, mission=f["mission"],
+                            processing_centre=text("PROCESSING_CENTER", f["centre"]),
+                            archiving_centre=text("ARCHIVING_CENTRE", f["centre"]), creation=f["creation"],
+                            sensing=f["sensing"], baseline=text("PROCESSING_BASELINE", f["pb"]))
+
+
+def _l1c_datastrip_facts(l1c_ds_mtd: Path) -> tuple[etree._Element, str, str, datetime]:
+    """(root, DATASTRIP_SENSING_START text, mission, sensing start) of an L1C MTD_DS.xml; ValueError if absent."""
+    src = read_xml(Path(l1c_ds_mtd)).getroot()
+
+    def text(tag: str) -> str:
+        el = src.find(f".//{{*}}{tag}")
+        if el is None or not (el.text or "").strip():
+            raise ValueError(f"{l1c_ds_mtd}: missing element <{tag}>")
+        return el.text.strip()
+
+    start = text("DATASTRIP_SENSING_START")
+    try:
+        sensing = datetime.strptime(start.rstrip("Z").split(".")[0], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        raise ValueError(f"{l1c_ds_mtd}: <DATASTRIP_SENSING_START> is not a UTC time ({start!r})") from None
+    return src, start, mission_from_spacecraft(text("SPACECRAFT_NAME")), sensing
+
+
+def l2a_datastrip_id(l1c_ds_mtd: Path, *, generation_time: datetime, baseline: str, processing_centre: str) -> str:
+    """``S2x_OPER_MSI_L2A_DS_<centre>_<creation>_S<sensing>_N<pb>`` (Sen2Cor 3 ``L2A_ProcessDataStrip.generate``,
+    GENERATE_DATASTRIP: ``'S' + SPACECRAFT_NAME[-2:]``, the processing centre, the creation (now), the L1C
+    DATASTRIP_SENSING_START, ``N%05.2f`` of the baseline)."""
+    _, _, mission, sensing = _l1c_datastrip_facts(l1c_ds_mtd)
+    return naming.datastrip_long_id(mission, processing_centre, _utc(generation_time), naming.compact_time(sensing),
+                                    baseline)
+
+
+def create_l2a_datastrip(l1c_ds_mtd: Path, folder: Path, *, generation_time: datetime, baseline: str,
+                         processing_centre: str, archiving_centre: str,
+                         ground_segment: GroundSegmentDatastrip) -> Path:
+    """``--mode generate_datastrip``: fill ``folder`` (to be named :func:`l2a_datastrip_id`) with ``MTD_DS.xml``
+    and an empty ``QI_DATA/``; returns the folder.
+
+    As Sen2Cor 3 (03.03.01 ``L2A_ProcessDataStrip.generate``, operation mode GENERATE_DATASTRIP): the folder is
+    made directly in the output directory under the long id; the L1C MTD is copied as MTD_DS.xml and converted
+    (here: the toolbox conversion, :func:`build_datastrip_mtd`, plus :class:`GroundSegmentDatastrip`); the L1C
+    QI_DATA reports are not carried over (QI_DATA is created empty).
+    """
+    gen = _utc(generation_time)
+    src, start, _, _ = _l1c_datastrip_facts(l1c_ds_mtd)
+    ds_id = l2a_datastrip_id(l1c_ds_mtd, generation_time=gen, baseline=baseline, processing_centre=processing_centre)
+    folder = Path(folder)
+    (folder / "QI_DATA").mkdir(parents=True, exist_ok=True)
+    dt_start = src.find(".//{*}DATATAKE_SENSING_START")
+    tree = build_datastrip_mtd(Path(l1c_ds_mtd), datastrip_id=ds_id, baseline=baseline,
+                               processing_centre=processing_centre, archiving_centre=archiving_centre,
+                               generation_time_iso=naming.iso_time(gen), sensing_start_iso=start,
+                               datatake_start_iso=(dt_start.text or start) if dt_start is not None else start,
+                               ground_segment=replace(ground_segment, creation=gen))
+    write_xml(tree, folder / "MTD_DS.xml")
+    return folder
+
+
+@dataclass
+class L2ATile(L2AProduct):
+    """A bare L2A tile folder (``process_tile``): the granule is the folder itself, no product around it."""
+
+    @property
+    def granule_dir(self) -> Path:
+        return self.product_dir
+
+
+def l2a_tile_name(l1c: L1CProduct, ds: L2ADatastripInfo) -> str:
+    """``S2x_OPER_MSI_L2A_TL_<centre>_<creation>_A<orbit>_T<tile>_N<pb>`` (Sen2Cor 3 ``L2A_Config.create_L2A_Tile``,
+    PROCESS_TILE: the processing centre of the L2A datastrip, the creation field of the L2A datastrip id, the
+    absolute orbit and tile of the L1C granule, the baseline)."""
+    return naming.tile_long_id(l1c.mission_id, ds.processing_centre, ds.creation, l1c.absolute_orbit, l1c.tile_id,
+                               ds.baseline)
+
+
+def _mtd_granule_name(mtd_tl: Path, default: str) -> str:
+    """The granule folder name the L1C MTD_TL paths use (``GRANULE/<name>/QI_DATA/...``)."""
+    for el in read_xml(mtd_tl).getroot().iter("MASK_FILENAME", "PVI_FILENAME"):
+        parts = Path((el.text or "").strip()).parts
+        if len(parts) > 2 and parts[0] == "GRANULE":
+            return parts[1]
+    return default
+
+
+def create_l2a_tile(l1c: L1CProduct, ds: L2ADatastripInfo, out_root: Path, *, generation_time: datetime,
+                    resolutions: Iterable[int] = (20, 60, 10), image_ext: str = ".jp2",
+                    final_dir: Path | None = None) -> L2ATile:
+    """``--mode process_tile``: the bare tile folder ``out_root`` (IMG_DATA/R..m, QI_DATA with the L1C masks
+    and L2A_QUALITY.xml, AUX_DATA with the L1C aux files, MTD_TL.xml); images are then written by the same
+    processing as in the toolbox mode, under the same file names (``T<tile>_<sensing>_<band>_<res>m``).
+
+    MTD_TL.xml: TILE_ID = the folder name, DATASTRIP_ID = the L2A datastrip id, L1C_TILE_ID kept, ARCHIVING_CENTRE
+    of the L2A datastrip (Sen2Cor ``getEntriesFromDatastrip``); the QI file paths keep the compact granule form
+    ``GRANULE/L2A_T<tile>_A<orbit>_<datastrip sensing>/QI_DATA/...`` that the user product will have, as real
+    ground-segment tile metadata does (the PDI tile T55JGF in ../shared/data lists ``GRANULE/L1C_T55JGF_...``).
+    ``final_dir``: where the folder will be once committed (for L2A_QUALITY's granule URL).
+    """
+    gen = _utc(generation_time)
+    ext = image_ext if image_ext.startswith(".") else "." + image_ext
+    res = tuple(sorted(set(int(r) for r in resolutions), key=naming.RESOLUTION_ORDER.index))
+    tile_id = l2a_tile_name(l1c, ds)
+    granule = naming.granule_name(l1c.tile_id, l1c.absolute_orbit, ds.sensing)
+    tile = L2ATile(product_dir=Path(out_root), product_uri=tile_id, granule_name=granule,
+                   datastrip_name=ds.datastrip_id, tile_long_id=tile_id, datastrip_long_id=ds.datastrip_id,
+                   file_prefix=naming.file_prefix(l1c.tile_id, l1c.datatake_sensing), resolutions=res,
+                   image_ext=ext, baseline=ds.baseline, generation_time=gen, mission=l1c.mission_id,
+                   hyper=False, layers=dict(l1c.sensor.l2a_layers))
+    for d in (tile.qi_dir, tile.aux_dir, *tile.img_dirs.values()):
+        d.mkdir(parents=True, exist_ok=True)
+    l1c_granule_dir = l1c.mtd_tile_path.parent
+    copy_l1c_qi(l1c, l1c_granule_dir / "QI_DATA", tile.qi_dir)
+    copy_aux_data(l1c, l1c_granule_dir / "AUX_DATA", tile.aux_dir)
+    masks = [(kind, naming.qi_mask_name(kind, r) + ext) for r in naming.QI_MASK_RESOLUTIONS
+             for kind in naming.QI_MASK_KINDS if r in res]
+    mtd = build_tile_mtd(l1c.mtd_tile_path, l1c_granule=_mtd_granule_name(l1c.mtd_tile_path, l1c.granule_name),
+                         l2a_granule=granule, tile_id=tile_id, datastrip_id=ds.datastrip_id,
+                         archiving_centre=ds.archiving_centre, archiving_time_iso=naming.iso_time(gen),
+                         qi_masks=masks, pvi_file=naming.pvi_name(tile.file_prefix) + ext)
+    write_xml(mtd, tile.mtd_tile_path)
+    tile.extra["final_dir"] = str(final_dir or out_root)
+    write_quality(tile.quality_path, {}, mission=l1c.mission_id, granule_name=tile_id,
+                  granule_url=tile.extra["final_dir"], psd=psd_major(mtd.getroot()), hyper=False)
+    return tile
+
+
+def finalize_l2a_tile(tile: L2ATile, *, qi_values: Mapping[str, object]) -> None:
+    """Record the run in the tile's MTD_TL.xml (Image_Content_QI, the QI files really written) and
+    QI_DATA/L2A_QUALITY.xml, as :func:`finalize_l2a_metadata` does for the tile of a user product."""
+    mtd = read_xml(tile.mtd_tile_path)
+    set_image_content_qi(mtd, qi_values, tile_level=True)
+    prune_pixel_level_qi(mtd, tile.product_dir, granule_dir=tile.granule_dir)
+    write_xml(mtd, tile.mtd_tile_path)
+    values = dict(qi_values)
+    values.setdefault("DEGRADED_MSI_DATA_PERCENTAGE",
+                      float(mtd.getroot().findtext(".//Image_Content_QI/DEGRADED_MSI_DATA_PERCENTAGE") or 0.0))
+    write_quality(tile.quality_path, values, mission=tile.mission, granule_name=tile.tile_long_id,
+                  granule_url=tile.extra.get("final_dir", str(tile.product_dir)), psd=psd_major(mtd.getroot()),
+                  hyper=False)

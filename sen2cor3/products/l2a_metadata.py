@@ -9,7 +9,9 @@ product S2B_MSIL2A_20230122T231849_N0400_R087_T01UBT.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -334,10 +336,41 @@ def build_tile_mtd(l1c_tile_mtd: Path, *, l1c_granule: str, l2a_granule: str, ti
 
 
 # -------------------------------------------------------------------------------------------- MTD_DS.xml
+@dataclass(frozen=True)
+class GroundSegmentDatastrip:
+    """What ``--mode generate_datastrip`` adds to the L2A MTD_DS.xml beyond the toolbox conversion.
+
+    Sen2Cor 3 (03.03.01 ``L2A_ProcessDataStrip.add_new_features``, run on the L1C datastrip copied as
+    MTD_DS.xml): every ``Tile_List/Tile@tileId`` becomes the L2A tile id (``L1C`` -> ``L2A``, processing centre,
+    creation time of the datastrip, ``N<baseline>``); Processing_Info UTC_DATE_TIME (no fraction),
+    PROCESSING_CENTER, PROCESSING_BASELINE and, for PSD > 14.6, PRODUCT_DOI; the three L2A GIPPs appended to
+    GIPP_List (``GIP_L2ACSC``/``GIP_L2ACAC`` version ``'%04d'`` of the processor version digits,
+    ``GIP_PROBA2`` version = baseline digits, each named by its file name without extension); the datatake
+    identifier gets the L2A ``_N<baseline>``; Radiometric_Info QUANTIFICATION_VALUE becomes
+    QUANTIFICATION_VALUES_LIST (BOA, AOT, WVP); GRI_FILENAME is wrapped in GRI_List; LUT_List/LUT_FILENAME
+    ``None``, SNOW_CLIMATOLOGY_MAP and the three ESACCI_* references ('None' when the file is absent),
+    PRODUCTION_DEM_TYPE (``None`` without DEM_Directory); Archiving_Info ARCHIVING_TIME (microseconds) and
+    ARCHIVING_CENTRE. The L1C Radiometric_Offset_List is written as BOA_ADD_OFFSET_VALUES_LIST/BOA_ADD_OFFSET
+    (inferred: Sen2Cor's ``process_tile`` reads the L1C offsets from there in the L2A datastrip,
+    ``L2A_Config.getEntriesFromDatastrip``; the renaming is in its XSD-driven converter).
+    """
+    creation: datetime
+    processor_version: str                      # '03.02.00'
+    gipp_names: Mapping[str, str]               # {'GIP_L2ACSC': 'L2A_CAL_SC_GIPP', 'GIP_L2ACAC': ..., 'GIP_PROBA2': ...}
+    product_doi: str
+    dem_type: str = "None"
+    aux_names: Mapping[str, str] = field(default_factory=dict)   # SNOW_CLIMATOLOGY_MAP, ESACCI_* -> name or 'None'
+    boa_quantification: int = 10000
+
+
 def build_datastrip_mtd(l1c_ds_mtd: Path | None, *, datastrip_id: str, baseline: str, processing_centre: str,
                         archiving_centre: str, generation_time_iso: str, sensing_start_iso: str,
-                        datatake_start_iso: str) -> etree._ElementTree:
-    """L2A MTD_DS.xml: the L1C datastrip document with L2A ids, or a minimal one when the L1C has none."""
+                        datatake_start_iso: str,
+                        ground_segment: GroundSegmentDatastrip | None = None) -> etree._ElementTree:
+    """L2A MTD_DS.xml: the L1C datastrip document with L2A ids, or a minimal one when the L1C has none.
+
+    ``ground_segment``: also apply what Sen2Cor's ``generate_datastrip`` adds (:class:`GroundSegmentDatastrip`);
+    the toolbox product's datastrip is written without it, as before."""
     if l1c_ds_mtd is not None and Path(l1c_ds_mtd).is_file():
         src = read_xml(Path(l1c_ds_mtd)).getroot()
         root, ns = _new_root(src, "Level-1C", "Level-2A")
@@ -369,7 +402,102 @@ def build_datastrip_mtd(l1c_ds_mtd: Path | None, *, datastrip_id: str, baseline:
             _child(ti, "DATATAKE_SENSING_START", datatake_start_iso)
         if ti.find("DATASTRIP_SENSING_START") is None:
             _child(ti, "DATASTRIP_SENSING_START", sensing_start_iso)
-    return etree.ElementTree(root)
+    tree = etree.ElementTree(root)
+    if ground_segment is not None:
+        _add_ground_segment_features(tree, ground_segment, baseline=baseline, processing_centre=processing_centre,
+                                     archiving_centre=archiving_centre)
+    return tree
+
+
+_L1C_TILE_ID = re.compile(r"^(?P<mission>S2[A-DP])_OPER_MSI_L1C_TL_.{4}_\d{8}T\d{6}_A(?P<orbit>\d{6})_"
+                          r"T(?P<tile>\d{2}[A-Z]{3})_N\d{2}\.\d{2}$")
+
+
+def _add_ground_segment_features(tree: etree._ElementTree, gs: GroundSegmentDatastrip, *, baseline: str,
+                                 processing_centre: str, archiving_centre: str) -> None:
+    root = tree.getroot()
+    psd = psd_major(root)
+    creation = gs.creation
+    gi = _top(root, "General_Info")
+    # Tile_List: the L2A tile ids of the datastrip's tiles
+    idi = _top(root, "Image_Data_Info")
+    for tile in (idi.iter("Tile") if idi is not None else ()):
+        m = _L1C_TILE_ID.match(tile.get("tileId", ""))
+        if m:
+            new = etree.Element("Tile", tileId=naming.tile_long_id(m["mission"], processing_centre, creation,
+                                                                   int(m["orbit"]), m["tile"], baseline))
+            tile.addprevious(new)
+            tile.getparent().remove(tile)
+    # Processing_Info
+    pi = gi.find("Processing_Info") if gi is not None else None
+    if pi is not None:
+        _set_text(pi, "UTC_DATE_TIME", creation.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        _set_text(pi, "PROCESSING_CENTER", processing_centre)
+        _set_text(pi, "PROCESSING_BASELINE", baseline)
+        if psd > 14:                                   # Sen2Cor: productVersion > 14.6
+            _set_text(pi, "PRODUCT_DOI", gs.product_doi)
+    dt = gi.find("Datatake_Info") if gi is not None else None
+    if dt is not None and dt.get("datatakeIdentifier"):
+        dt.set("datatakeIdentifier", naming.datatake_identifier(dt.get("datatakeIdentifier"), baseline))
+    ai = gi.find("Archiving_Info") if gi is not None else None
+    if ai is None and gi is not None:      # Sen2Cor's L2A schema has it; a minimal L1C datastrip may not
+        ai = etree.Element("Archiving_Info", metadataLevel="Expertise")
+        after = gi.find("Downlink_Info")
+        after = after if after is not None else pi
+        if after is not None:
+            after.addnext(ai)
+        else:
+            gi.append(ai)
+    if ai is not None:
+        _set_text(ai, "ARCHIVING_TIME", creation.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if creation.microsecond
+                  else creation.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        _set_text(ai, "ARCHIVING_CENTRE", archiving_centre)
+    # Radiometric_Info: the L2A quantification values (and the offsets under their L2A name)
+    ri = idi.find("Radiometric_Info") if idi is not None else None
+    if ri is not None:
+        qv = ri.find("QUANTIFICATION_VALUE")
+        ql = etree.Element("QUANTIFICATION_VALUES_LIST")
+        _child(ql, "BOA_QUANTIFICATION_VALUE", str(int(gs.boa_quantification)), unit="none")
+        _child(ql, "AOT_QUANTIFICATION_VALUE", "1000.0", unit="none")
+        _child(ql, "WVP_QUANTIFICATION_VALUE", "1000.0", unit="cm")
+        if qv is not None:
+            qv.addprevious(ql)
+            ri.remove(qv)
+        else:
+            ri.insert(0, ql)
+        rol = ri.find("Radiometric_Offset_List")
+        if rol is not None:
+            bol = etree.Element("BOA_ADD_OFFSET_VALUES_LIST")
+            for o in rol.iter("RADIO_ADD_OFFSET"):
+                _child(bol, "BOA_ADD_OFFSET", (o.text or "").strip(),
+                       band_id=o.get("band_id", o.get("bandId", "")))
+            rol.addprevious(bol)
+            ri.remove(rol)
+    # Auxiliary_Data_Info
+    adi = _top(root, "Auxiliary_Data_Info")
+    if adi is None:
+        adi = etree.SubElement(root, f"{{{etree.QName(root).namespace}}}Auxiliary_Data_Info")
+    gl = adi.find("GIPP_List")
+    if gl is None:
+        gl = _child(adi, "GIPP_List")
+    version = "%04d" % int(gs.processor_version.replace(".", ""))
+    for typ in ("GIP_L2ACSC", "GIP_L2ACAC", "GIP_PROBA2"):
+        if typ in gs.gipp_names:
+            ver = baseline.replace(".", "") if typ == "GIP_PROBA2" else version
+            _child(gl, "GIPP_FILENAME", gs.gipp_names[typ], type=typ, version=ver)
+    gri = adi.find("GRI_FILENAME")
+    if adi.find("GRI_List") is None and gri is not None:
+        lst = etree.Element("GRI_List")
+        gri.addprevious(lst)
+        lst.append(gri)
+    lut = adi.find("LUT_List")
+    if lut is None:
+        lut = _child(adi, "LUT_List")
+    _child(lut, "LUT_FILENAME", "None")
+    for tag in ("SNOW_CLIMATOLOGY_MAP", "ESACCI_WaterBodies_Map", "ESACCI_LandCover_Map",
+                "ESACCI_SnowCondition_Map_Dir"):
+        _set_text(adi, tag, str(gs.aux_names.get(tag, AUX_DEFAULTS[tag])))
+    _set_text(adi, "PRODUCTION_DEM_TYPE", gs.dem_type)
 
 
 # ------------------------------------------------------------------------------------------- updates
@@ -420,12 +548,18 @@ def set_aux_info(tree: etree._ElementTree, aux_info: Mapping[str, object]) -> No
             _set_text(adi, tag, str(aux_info[tag]))
 
 
-def prune_pixel_level_qi(tree: etree._ElementTree, product_dir: Path) -> None:
-    """Keep only MASK_FILENAME/PVI entries whose file exists (matching by stem, fixing the extension)."""
+def prune_pixel_level_qi(tree: etree._ElementTree, product_dir: Path, granule_dir: Path | None = None) -> None:
+    """Keep only MASK_FILENAME/PVI entries whose file exists (matching by stem, fixing the extension).
+
+    ``granule_dir``: the entries' ``GRANULE/<g>/`` part is this folder (a bare tile of the ground-segment mode).
+    """
     qii = _top(tree.getroot(), "Quality_Indicators_Info")
     for el in list(qii.iter("MASK_FILENAME")) + list(qii.iter("PVI_FILENAME")):
         rel = Path(el.text or "")
-        found = sorted((product_dir / rel.parent).glob(rel.stem + ".*")) if el.text else []
+        folder = product_dir / rel.parent
+        if granule_dir is not None and len(rel.parts) > 2 and rel.parts[0] == "GRANULE":
+            folder = granule_dir.joinpath(*rel.parts[2:-1])
+        found = sorted(folder.glob(rel.stem + ".*")) if el.text else []
         found = [p for p in found if p.suffix.lower() not in (".aux", ".xml", ".gfs", ".hdr", ".ovr")] or found
         if found:
             el.text = str(rel.parent / found[0].name)
