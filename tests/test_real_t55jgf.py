@@ -12,10 +12,9 @@ Tolerances (measured values in brackets, 60 m native vs 60 m derived from the 20
 * classes: the two 60 m SCLs are not the same computation: the native run classifies 60 m block means, the
   derived one takes the 3x3 median of 20 m class codes; on a cumulus field where most valid pixels lie within
   250 m of a cloud edge and the 20 m bands are 500 m blocks, mixed pixels flip. Required: >= 80 % of the valid
-  pixels in the same class [84 %], cloud (SCL 8-10) IoU >= 0.80 [0.86], dark features + cloud shadows within
-  2.5 points of the valid pixels [8.8 vs 6.7]. Cloud shadow alone within 1.5 points: see
-  ``test_cloud_shadow_fraction_does_not_depend_on_resolution`` (expected to fail until the classification
-  passes its resolution to the radiometric shadow test).
+  pixels in the same class [87 %; 84 % with the shadow windows in pixels], cloud (SCL 8-10) IoU >= 0.80 [0.86],
+  dark features + cloud shadows within 2.5 points of the valid pixels [8.3 vs 6.7], cloud shadow alone within
+  1.5 points [1.2 vs 2.2; 7.5 vs 2.2 with the windows in pixels].
 * AOT: both maps come from the same DDV retrieval smoothed over >= 1 km: mean difference <= 0.005 [0.001],
   95 % of pixels within 0.02 [0.012].
 * WVP: B09 is a 1.5 km block in this product and B8A a 500 m one, so per-pixel columns scatter (95th
@@ -198,11 +197,9 @@ def test_60m_classes_from_20m_agree_with_native_60m(pair):
     assert abs(ds60 - ds20) <= 2.5, (ds60, ds20)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 4: the radiometric shadow test keeps its window sizes in "
-                   "metres only when sc/v3.py and sc/classify.py pass resolution_m to it (not in this change)")
 def test_cloud_shadow_fraction_does_not_depend_on_resolution(pair):
-    """Cloud shadow on the same scene within 1.5 points of the valid pixels at 60 m and 20 m (before: 7.5 % vs
-    2.2 %; with the window sizes in metres: 1.2 % vs 2.2 %, shadow IoU 0.28 -> 0.53)."""
+    """Cloud shadow on the same scene within 1.5 points of the valid pixels at 60 m and 20 m (before, windows in
+    pixels: 7.5 % vs 2.2 %, shadow IoU 0.28; in metres: 1.2 % vs 2.2 %, IoU 0.53)."""
     sh60, sh20 = _pct(pair.s60 == SHADOW, pair), _pct(pair.s20 == SHADOW, pair)
     assert abs(sh60 - sh20) <= 1.5, (sh60, sh20)
 

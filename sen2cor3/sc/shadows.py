@@ -27,7 +27,7 @@ larger ones.  Kept in pixels, the 60 m run of the real T55JGF product took its t
 720 m border instead of 240 m (threshold 0.961 instead of 0.984) and called 7.5 % of the valid pixels cloud
 shadow against 2.2 % at 20 m; in metres the thresholds agree (0.986 / 0.984) and 1.2 % is shadow (shadow IoU
 with the 20 m run 0.28 -> 0.53, tests/test_real_t55jgf.py).  The radiometric functions take the resolution as
-``resolution_m`` (default: DESIGN_RESOLUTION_M, Sen2Cor's pixel sizes); the classification must pass it.
+``resolution_m`` (default: DESIGN_RESOLUTION_M, Sen2Cor's pixel sizes); both classification chains pass it.
 """
 from __future__ import annotations
 
