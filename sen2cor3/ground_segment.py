@@ -250,10 +250,10 @@ def _process_tile(args: argparse.Namespace) -> int:
     from sen2cor3.io import report
     from sen2cor3.plan import plan_for
     from sen2cor3.processing import OutputOptions, process_tile
-    from sen2cor3.products.l1c import open_l1c_granule
     from sen2cor3.products.l2a import create_l2a_tile, finalize_l2a_tile, l2a_tile_name, read_l2a_datastrip
     from sen2cor3.products.staging import StagingArea, remove_stale_staging
     from sen2cor3.readers import apply_region_of_interest
+    from sen2cor3.readers.s2_safe import open_s2_granule
 
     ds_dir, tile_dir = _abs(args.datastrip), _abs(args.tile)
     output_dir, work_dir = _abs(args.output_dir), _abs(args.work_dir)
@@ -263,7 +263,7 @@ def _process_tile(args: argparse.Namespace) -> int:
         raise ProcessingError(str(exc)) from exc
     try:
         config = _load_config(args)
-        product = open_l1c_granule(tile_dir, ds_dir)
+        product = open_s2_granule(tile_dir, ds_dir)
         plan = plan_for(product.sensor, args.resolution, sc_only=args.sc_only,
                         downsample_20_to_60=config.l2a.common.downsample_20_to_60)
         product = apply_region_of_interest(product, config.l2a.common.region_of_interest)

@@ -442,7 +442,7 @@ def open_l1c_granule(granule_dir: str | Path, datastrip_dir: str | Path, check_i
     SPACECRAFT_NAME               MTD_DS Datatake_Info/SPACECRAFT_NAME
     PRODUCT_START_TIME            MTD_DS DATATAKE_SENSING_START
     SENSING_ORBIT_NUMBER/DIRECTION MTD_DS Datatake_Info
-    Datatake@datatakeIdentifier   MTD_DS Datatake_Info@datatakeIdentifier
+    Datatake@datatakeIdentifier   MTD_DS Datatake_Info@datatakeIdentifier with the L1C '_Ndd.dd'
     QUANTIFICATION_VALUE          MTD_DS QUANTIFICATION_VALUE (L1C DS) or BOA_QUANTIFICATION_VALUE (L2A DS,
                                   Sen2Cor's ``_dnScale``: 10000 in both)
     RADIO_ADD_OFFSET              MTD_DS RADIO_ADD_OFFSET (L1C DS) or BOA_ADD_OFFSET (L2A DS, Sen2Cor's
@@ -510,7 +510,9 @@ def open_l1c_granule(granule_dir: str | Path, datastrip_dir: str | Path, check_i
     put(pi, "PRODUCT_TYPE", "S2MSI1C")
     put(pi, "PROCESSING_BASELINE", m.group("pb"))
     put(pi, "GENERATION_TIME", generation.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
-    datatake = etree.SubElement(pi, "Datatake", datatakeIdentifier=dt.get("datatakeIdentifier", ""))
+    # an L2A datastrip carries the L2A baseline in the datatake id: the L1C one is the tile's
+    datatake_id = re.sub(r"_N\d{2}\.\d{2}$", f"_N{m.group('pb')}", dt.get("datatakeIdentifier", ""))
+    datatake = etree.SubElement(pi, "Datatake", datatakeIdentifier=datatake_id)
     put(datatake, "SPACECRAFT_NAME", _text(dt, "SPACECRAFT_NAME", mtd_ds))
     put(datatake, "SENSING_ORBIT_NUMBER", str(orbit))
     put(datatake, "SENSING_ORBIT_DIRECTION", _text(dt, "SENSING_ORBIT_DIRECTION", mtd_ds, default=""))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sen2cor3.products.l1c import open_l1c, read_band, read_qi_masks, toa_reflectance
+from sen2cor3.products.l1c import open_l1c, open_l1c_granule, read_band, read_qi_masks, toa_reflectance
 from sen2cor3.products.model import L1CProduct
 
 #: ``L1CProduct.reader`` of the products this module opens.
@@ -23,10 +23,17 @@ def open_s2_safe(path: str | Path, check_images: bool = True) -> L1CProduct:
     return open_l1c(path, check_images=check_images)
 
 
+def open_s2_granule(granule: str | Path, datastrip: str | Path, check_images: bool = True) -> L1CProduct:
+    """One L1C granule folder without its SAFE (``--mode process_tile``): the product facts MTD_MSIL1C.xml would
+    give come from the datastrip's MTD_DS.xml and the tile's MTD_TL.xml (see
+    :func:`sen2cor3.products.l1c.open_l1c_granule`); pixels are then read as for a SAFE."""
+    return open_l1c_granule(granule, datastrip, check_images=check_images)
+
+
 def toa(product: L1CProduct, band: str, dn: np.ndarray) -> np.ndarray:
     """TOA reflectance (float32, in place of a copy of ``dn``): (DN + RADIO_ADD_OFFSET) / QUANTIFICATION_VALUE;
     DN 0 (no data) becomes 0."""
     return toa_reflectance(dn, product.bands[band], product.quantification_value, nodata=0.0)
 
 
-__all__ = ["KIND", "open_s2_safe", "read_band", "read_qi_masks", "toa", "toa_reflectance"]
+__all__ = ["KIND", "open_s2_safe", "open_s2_granule", "read_band", "read_qi_masks", "toa", "toa_reflectance"]
