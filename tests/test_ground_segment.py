@@ -328,6 +328,8 @@ def test_datastrip_metadata_of_the_real_t55jgf_datastrip(tmp_path, capsys):
     assert l2a_tiles == [re.sub(r"L1C_TL_EPAE_\d{8}T\d{6}_(.*)_N02\.06$", rf"L2A_TL_SGS__{creation}_\1_N05.11", t)
                          for t in l1c_tiles]
     assert l2a.findtext(".//PROCESSING_BASELINE") == "05.11"
+    assert ([(e.tag, e.text) for e in l2a.find(".//Datastrip_Time_Info")]
+            == [(e.tag, e.text) for e in l1c.find(".//Datastrip_Time_Info")])
     assert l2a.findtext(".//PROCESSING_CENTER") == "SGS_"
     assert l2a.findtext(".//ARCHIVING_CENTRE") == "SGS_"
     assert l2a.findtext(".//UTC_DATE_TIME") == (f"{creation[:4]}-{creation[4:6]}-{creation[6:8]}T"

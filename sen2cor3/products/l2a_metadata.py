@@ -397,7 +397,9 @@ def build_datastrip_mtd(l1c_ds_mtd: Path | None, *, datastrip_id: str, baseline:
     for el in gi.iter("ARCHIVING_TIME"):
         el.text = generation_time_iso
     ti = gi.find("Datastrip_Time_Info")
-    if ti is not None:
+    # (the ground-segment datastrip keeps the L1C Datastrip_Time_Info as Sen2Cor does: the PSD's
+    # Datastrip_Time_Info has no DATATAKE_SENSING_START, which is in Datatake_Info)
+    if ti is not None and ground_segment is None:
         if ti.find("DATATAKE_SENSING_START") is None:
             _child(ti, "DATATAKE_SENSING_START", datatake_start_iso)
         if ti.find("DATASTRIP_SENSING_START") is None:
