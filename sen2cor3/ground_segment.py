@@ -23,6 +23,10 @@ does (03.03.01 source, ``L2A_Process.py``, ``L2A_ProcessDataStrip.py``, ``L2A_Pr
   :func:`sen2cor3.products.l2a.create_l2a_tile`), processed exactly as the toolbox mode processes the tile.
   A tile folder of that name already in the output directory: Sen2Cor logs "output tile already exists, no
   creation required" and ends with "Product already processed." (exit 0); so do we, leaving it untouched.
+* Folder names: Sen2Cor classifies the ``--datastrip``/``--tile`` names by mask (``S2?_OPER_MSI_L1?_DS*`` /
+  ``DS_MPS*``, ``S2?_OPER_MSI_L1?_TL*`` / ``L1?_T*``) and only logs an unknown one; we accept any folder holding
+  the metadata (``MTD_DS.xml`` or ``S2?_*.xml``; ``MTD_TL.xml`` or ``S2?_OPER_MTD_L1C_TL_*.xml``) and take tile
+  id, orbit and baseline from MTD_TL's TILE_ID, not from the folder name.
 * Baseline: Sen2Cor reads ``--processing_baseline`` only in the toolbox mode; in these modes the baseline is
   the L2A_PB_GIPP's. We honour ``--processing_baseline`` for ``generate_datastrip`` (else the PB GIPP, as
   Sen2Cor) and give the tile the baseline of its L2A datastrip (PROCESSING_BASELINE), so that tile and

@@ -350,9 +350,10 @@ class GroundSegmentDatastrip:
     QUANTIFICATION_VALUES_LIST (BOA, AOT, WVP); GRI_FILENAME is wrapped in GRI_List; LUT_List/LUT_FILENAME
     ``None``, SNOW_CLIMATOLOGY_MAP and the three ESACCI_* references ('None' when the file is absent),
     PRODUCTION_DEM_TYPE (``None`` without DEM_Directory); Archiving_Info ARCHIVING_TIME (microseconds) and
-    ARCHIVING_CENTRE. The L1C Radiometric_Offset_List is written as BOA_ADD_OFFSET_VALUES_LIST/BOA_ADD_OFFSET
-    (inferred: Sen2Cor's ``process_tile`` reads the L1C offsets from there in the L2A datastrip,
-    ``L2A_Config.getEntriesFromDatastrip``; the renaming is in its XSD-driven converter).
+    ARCHIVING_CENTRE. Before that, Sen2Cor's text converter (``L2A_XmlParser.convert``, product 'DS2A') renames
+    Radiometric_Offset_List/RADIO_ADD_OFFSET to BOA_ADD_OFFSET_VALUES_LIST/BOA_ADD_OFFSET (where its
+    ``process_tile`` reads the L1C offsets back, ``L2A_Config.getEntriesFromDatastrip``) and the old
+    ``<X_QUALITY_FLAG>`` elements to ``<quality_check checkType="X_QUALITY">``; we do the same.
     """
     creation: datetime
     processor_version: str                      # '03.02.00'
@@ -475,6 +476,10 @@ def _add_ground_segment_features(tree: etree._ElementTree, gs: GroundSegmentData
                        band_id=o.get("band_id", o.get("bandId", "")))
             rol.addprevious(bol)
             ri.remove(rol)
+    for flag in ("SENSOR", "GEOMETRIC", "GENERAL", "FORMAT_CORRECTNESS", "RADIOMETRIC"):
+        for el in list(root.iter(f"{flag}_QUALITY_FLAG" if flag != "FORMAT_CORRECTNESS" else "FORMAT_CORRECTNESS_FLAG")):
+            el.tag = "quality_check"
+            el.set("checkType", flag if flag == "FORMAT_CORRECTNESS" else f"{flag}_QUALITY")
     # Auxiliary_Data_Info
     adi = _top(root, "Auxiliary_Data_Info")
     if adi is None:
