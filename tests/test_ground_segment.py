@@ -351,3 +351,21 @@ def test_datastrip_metadata_of_the_real_t55jgf_datastrip(tmp_path, capsys):
     # the ancillary data (orbit, attitude, ...) pass through unchanged
     sad = "{*}Satellite_Ancillary_Data_Info"
     assert len(list(l2a.find(sad).iter())) == len(list(l1c.find(sad).iter()))
+
+
+def test_a_tile_that_fails_leaves_only_its_report(scene, l2a_datastrip, tmp_path):
+    """A band that cannot be decoded: exit 1 with one line, no tile folder, no staging, no database folders; the
+    report (in the work dir) ends with the fault."""
+    granule = Path(shutil.copytree(scene["granule"], tmp_path / "l1c" / scene["granule"].name))
+    band = next(granule.glob("IMG_DATA/*_B11.jp2"))
+    band.write_bytes(band.read_bytes()[:300])
+    out, work, resdb = tmp_path / "out", tmp_path / "work", tmp_path / "resdb"
+    res = l2a_process("--mode", "process_tile", "--datastrip", l2a_datastrip, "--tile", granule, "--work_dir", work,
+                      "--output_dir", out, "--res_database_dir", resdb, "--resolution", "20")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "Traceback" not in res.stdout + res.stderr
+    assert "Application terminated with at least one error." in res.stdout
+    assert list(out.iterdir()) == [] and not resdb.exists()
+    (report,) = list(work.glob("S2B_OPER_MSI_L2A_TL_*_report.xml"))
+    last = etree.parse(str(report)).getroot()[-1]
+    assert band.name in last.findtext("message") and last.find("inspection").get("level") in ("ERROR", "FATAL")
