@@ -448,9 +448,11 @@ def create_l2a_tile(l1c: L1CProduct, ds: L2ADatastripInfo, out_root: Path, *, ge
     processing as in the toolbox mode, under the same file names (``T<tile>_<sensing>_<band>_<res>m``).
 
     MTD_TL.xml: TILE_ID = the folder name, DATASTRIP_ID = the L2A datastrip id, L1C_TILE_ID kept, ARCHIVING_CENTRE
-    of the L2A datastrip (Sen2Cor ``getEntriesFromDatastrip``); the QI file paths keep the compact granule form
-    ``GRANULE/L2A_T<tile>_A<orbit>_<datastrip sensing>/QI_DATA/...`` that the user product will have, as real
-    ground-segment tile metadata does (the PDI tile T55JGF in ../shared/data lists ``GRANULE/L1C_T55JGF_...``).
+    of the L2A datastrip (Sen2Cor ``getEntriesFromDatastrip``, ``set_L2A_DS_and_Tile_metadata``); the QI file
+    paths keep the compact granule form ``GRANULE/L2A_T<tile>_A<orbit>_<datastrip sensing>/QI_DATA/...`` that the
+    user product will have: Sen2Cor converts the L1C MTD_TL with the same text rule in both modes
+    (``L2A_XmlParser.convert``: ``GRANULE/L1C`` -> ``GRANULE/L2A``), and real ground-segment tile metadata lists
+    compact paths too (the PDI tile T55JGF in ../shared/data: ``GRANULE/L1C_T55JGF_...``).
     ``final_dir``: where the folder will be once committed (for L2A_QUALITY's granule URL).
     """
     gen = _utc(generation_time)
