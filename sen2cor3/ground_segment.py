@@ -30,7 +30,9 @@ does (03.03.01 source, ``L2A_Process.py``, ``L2A_ProcessDataStrip.py``, ``L2A_Pr
 * Baseline: Sen2Cor reads ``--processing_baseline`` only in the toolbox mode; in these modes the baseline is
   the L2A_PB_GIPP's. We honour ``--processing_baseline`` for ``generate_datastrip`` (else the PB GIPP, as
   Sen2Cor) and give the tile the baseline of its L2A datastrip (PROCESSING_BASELINE), so that tile and
-  datastrip ids always agree; a different ``--processing_baseline`` there is reported and not used.
+  datastrip ids always agree; a different ``--processing_baseline`` there is reported and not used. The same
+  for ``--processing_centre``/``--archiving_centre`` in ``process_tile``: Sen2Cor takes both from the L2A
+  datastrip (PROCESSING_CENTER, ARCHIVING_CENTRE; ``L2A_Config.getEntriesFromDatastrip``).
 * Report: ``<work_dir>/<id>_<UTC yyyymmddThhmmss>_report.xml`` (Sen2Cor: the L1C datastrip folder name for
   ``generate_datastrip`` -- its ``replace('L1?', 'L2A')`` changes nothing -- and the L2A tile id for
   ``process_tile``), module names ``L2A_ProcessDataStrip`` / ``L2A_ProcessTilePdgs`` for this module's lines,
@@ -289,6 +291,10 @@ def _process_tile(args: argparse.Namespace) -> int:
     if args.processing_baseline and args.processing_baseline != ds.baseline:
         log.warning("--processing_baseline %s is not used: the tile takes the baseline of its L2A datastrip (%s)",
                     args.processing_baseline, ds.baseline)
+    for flag, value, used in (("processing_centre", args.processing_centre, ds.processing_centre),
+                              ("archiving_centre", args.archiving_centre, ds.archiving_centre)):
+        if value and value != used:            # Sen2Cor: getEntriesFromDatastrip overrides both
+            log.warning("--%s %s is not used: the tile takes the centre of its L2A datastrip (%s)", flag, value, used)
     for note in product.warnings:
         log.warning("%s: %s", tile_dir, note)
     scratch = res_db / f".sen2cor3-{os.getpid()}-{tile_name}"
