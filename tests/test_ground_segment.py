@@ -215,8 +215,8 @@ def test_two_tiles_of_one_datastrip_at_the_same_time(scene, l2a_datastrip):
     runs = [start("--mode", "process_tile", "--datastrip", l2a_datastrip, "--tile", g, "--work_dir", logs,
                   "--output_dir", out, "--res_database_dir", resdb, "--resolution", "20")
             for g in (scene["granule"], second)]
-    results = [(p.wait(timeout=600), *p.communicate()) for p in runs]
-    for rc, stdout, stderr in results:
+    results = [(*p.communicate(timeout=600), p.returncode) for p in runs]
+    for stdout, stderr, rc in results:
         assert rc == 0, stdout + stderr
     tiles = sorted(p.name for p in out.iterdir())
     assert len(tiles) == 2 and [t.split("_")[-2] for t in tiles] == ["T32TQM", f"T{SECOND_TILE}"]
