@@ -216,7 +216,10 @@ def write_simulation_truth(sim: Simulation, out_dir: Path, args: dict) -> Path:
     z20 = sc.zones(20)
     return write_truth(out_dir, epsg=g.epsg, geotransforms=gts, boa=sim.boa, scl20=sc.scl20(sim.cast20),
                        aot20=sc.zone_aot[z20].astype(np.float32), wvp20=sc.zone_wv[z20].astype(np.float32),
-                       dem20=sc.dem(20), dem10=sc.dem10, illum20=sim.illum20, meta=truth_meta(sim, args))
+                       dem20=sc.dem(20), dem10=sc.dem10, illum20=sim.illum20, meta=truth_meta(sim, args),
+                       fractions20={"CLOUD_FRACTION": sc.block_mean(sc.cloud10, 20),
+                                    "CLOUD_SHADOW_FRACTION": sc.block_mean(sc.cloud_shadow10, 20),
+                                    "CIRRUS_B10": sc.block_mean(sc.cirrus10, 20)})
 
 
 def _classi_and_cover(scl: np.ndarray, n60: int) -> tuple[dict[str, np.ndarray], float, float]:

@@ -3,7 +3,9 @@
 ``OUT_DIR/truth/``: ``BOA_Bxx.tif`` (float32 surface reflectance at each band's native resolution, the
 exact rho_s of the forward model), ``AOT.tif``, ``WVP.tif`` (g/cm2, column above the ground: the
 zone's column above its mean elevation; 6S got ``rt.sixs.wv_input_for_column`` of it), ``DEM.tif`` (m),
-``SCL.tif`` (uint8 Sen2Cor codes) at 20 m, ``ILLUM_DIR.tif``/``ILLUM_DIF.tif`` (20 m terrain/shadow factors
+``SCL.tif`` (uint8 Sen2Cor codes) at 20 m, ``CLOUD_FRACTION.tif``/``CLOUD_SHADOW_FRACTION.tif``/``CIRRUS_B10.tif``
+(20 m: the cloud cover, the share of the direct sun its shadows block, the cirrus B10 reflectance, which the SCL
+truth thresholds at 0.25/0.6, 0.5 and 0.012), ``ILLUM_DIR.tif``/``ILLUM_DIF.tif`` (20 m terrain/shadow factors
 of the forward model), ``truth.json`` (every scene and atmosphere parameter), and ``dem/`` with GLO-30 style
 1x1 degree tiles that a processor can use as its DEM directory.
 
@@ -127,8 +129,11 @@ def write_dem_tiles(out_dir: Path, dem: np.ndarray, geotransform: tuple, epsg: i
 # ---------------------------------------------------------------- the truth folder
 def write_truth(out_dir: Path, *, epsg: int, geotransforms: dict[int, tuple], boa: dict[str, np.ndarray],
                 scl20: np.ndarray, aot20: np.ndarray, wvp20: np.ndarray, dem20: np.ndarray, dem10: np.ndarray,
-                illum20: tuple[np.ndarray, np.ndarray] | None, meta: dict) -> Path:
-    """Write everything under ``out_dir/truth``; returns that folder."""
+                illum20: tuple[np.ndarray, np.ndarray] | None, meta: dict,
+                fractions20: dict[str, np.ndarray] | None = None) -> Path:
+    """Write everything under ``out_dir/truth``; returns that folder. ``fractions20``: 20 m float images by
+    name (CLOUD_FRACTION, CLOUD_SHADOW_FRACTION, CIRRUS_B10: what the SCL truth thresholds, so that an
+    evaluation can keep pixels away from any cloud, shadow or cirrus, also below the class thresholds)."""
     t = Path(out_dir) / "truth"
     t.mkdir(parents=True, exist_ok=True)
     for band, arr in boa.items():
@@ -141,6 +146,8 @@ def write_truth(out_dir: Path, *, epsg: int, geotransforms: dict[int, tuple], bo
     if illum20 is not None:
         write_geotiff(t / "ILLUM_DIR.tif", illum20[0].astype(np.float32), geotransforms[20], epsg)
         write_geotiff(t / "ILLUM_DIF.tif", illum20[1].astype(np.float32), geotransforms[20], epsg)
+    for name, arr in (fractions20 or {}).items():
+        write_geotiff(t / f"{name}.tif", arr.astype(np.float32), geotransforms[20], epsg)
     write_dem_tiles(t / "dem", dem10, geotransforms[10], epsg)
     (t / "truth.json").write_text(json.dumps(meta, indent=1, default=_jsonable))
     return t
