@@ -154,6 +154,7 @@ class Item:
     wall_s: float | None = None
     peak_rss_gb: float | None = None
     error: str = ""
+    attempts: int | None = None      # processor runs Dask started for it (> 1: retried / rescheduled)
     kind: str = field(default="", repr=False)
     hyper: bool = field(default=False, repr=False)
     pattern: re.Pattern | None = field(default=None, repr=False)
@@ -522,23 +523,20 @@ def _run_on_dask(args: argparse.Namespace, todo: list[tuple[Item, list[str]]], p
             futures.append(client.submit(run_product, item.input, opts, key, key=key, pure=False,
                                          retries=args.retries))
         pending = set(by_key)
-        started: set[str] = set()
         seq = as_completed(futures, with_results=False)
         while pending:
+            starts = _start_events(client, by_key)
             batch = seq.next_batch(block=False) if seq.has_ready() else []
             for fut in batch:
+                by_key[fut.key].attempts = starts.get(fut.key)
                 _collect(fut, by_key[fut.key], progress)
                 pending.discard(fut.key)
             if not batch:
                 time.sleep(0.5)
-            try:
-                for _t, msg in client.get_events(EVENT_TOPIC):
-                    if isinstance(msg, dict) and msg.get("key") in by_key:
-                        started.add(msg["key"])
-            except Exception:  # noqa: BLE001 - the progress count is cosmetic
-                pass
-            progress.running = len(started & pending)
+            progress.running = len(set(starts) & pending)
             progress.draw()
+        for key, n in _start_events(client, by_key).items():
+            by_key[key].attempts = n
     except KeyboardInterrupt:
         interrupted = True
         progress.note("interrupted: cancelling the products not finished")
@@ -550,7 +548,26 @@ def _run_on_dask(args: argparse.Namespace, todo: list[tuple[Item, list[str]]], p
         client.close()
         if cluster is not None:
             cluster.close()
+    if interrupted:                                  # a run that was past its last step may still have committed
+        for item in by_key.values():
+            new = [p for p in existing_products(item, Path(os.path.abspath(args.output_dir)))
+                   if str(p) not in item.previous]
+            if item.status == "cancelled" and new:
+                item.status, item.output = "done", str(new[-1])
+                item.error = "completed while the batch was cancelling (result not collected)"
     return interrupted
+
+
+def _start_events(client, by_key: dict[str, Item]) -> dict[str, int]:
+    """How many times each product's task has started (the events the tasks log; cosmetic: {} on trouble)."""
+    counts: dict[str, int] = {}
+    try:
+        for _t, msg in client.get_events(EVENT_TOPIC):
+            if isinstance(msg, dict) and msg.get("key") in by_key:
+                counts[msg["key"]] = counts.get(msg["key"], 0) + 1
+    except Exception:  # noqa: BLE001
+        pass
+    return counts
 
 
 def _collect(fut, item: Item, progress: Progress) -> None:
