@@ -424,6 +424,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     output_dir = Path(os.path.normpath(os.path.abspath(args.output_dir)))
 
+    if args.mode or args.datastrip or args.tile:
+        print("ERROR: --mode/--datastrip/--tile: the batch runs user products (toolbox mode); run the ground-segment "
+              "mode with L2A_Process.py", file=sys.stderr)
+        return cli.EXIT_FAILURE
     inputs, missing = find_inputs(args.paths)
     for line in missing:
         print(f"ERROR: {line}", file=sys.stderr)

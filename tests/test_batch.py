@@ -235,3 +235,27 @@ def test_ctrl_c_cancels_and_leaves_no_partial_product(batch_inputs, tmp_path):
     _wait_for(lambda: not any(p.name.startswith(STAGING) for p in out.iterdir()), 30, "staging folders to go")
     done = {Path(r["output"]).name for r in rows if r["status"] == "done"}
     assert {p.name for p in out.iterdir() if p.is_dir()} == done
+
+
+def test_killed_processor_is_retried_by_dask(batch_inputs, references, tmp_path):
+    """SIGKILL to one product's processor process only (as the OOM killer does): the task raises, Dask's
+    ``retries`` runs it again, the product ends complete (one folder, images as the single run), exit 0."""
+    out = tmp_path / "L2A"
+    batch = subprocess.Popen([PY, "-m", "sen2cor3.batch", str(batch_inputs["good"]), "--output_dir", str(out),
+                              "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        staging = _wait_for(lambda: out.is_dir() and next((p for p in out.iterdir() if p.name.startswith(STAGING)),
+                                                          None), 120, "a product being written")
+        os.kill(int(staging.name[len(STAGING):].split("-")[0]), signal.SIGKILL)
+        stdout, stderr = batch.communicate(timeout=180)
+    finally:
+        _stop([batch])
+    assert batch.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    rows = _summary(out)
+    killed = batch_inputs["a" if "_R108_" in staging.name else "b"]
+    assert rows[str(killed)]["attempts"] == 2 and rows[str(killed)]["status"] == "done"
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert len(folders) == 2 and not [f for f in folders if f.startswith(".")], folders
+    for key in ("a", "b"):
+        _assert_same_images(Path(rows[str(batch_inputs[key])]["output"]), references[str(batch_inputs[key])])
