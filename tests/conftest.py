@@ -47,3 +47,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real reference data not available at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def t55jgf_l1c(tmp_path_factory) -> Path:
+    """The real S2B T55JGF L1C SAFE (``real_t55jgf.build_safe``, ~40 s), built once per session; tests that
+    change it work on a copy. Skips with the reason when ../shared is absent."""
+    import real_t55jgf
+    reason = real_t55jgf.missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    return real_t55jgf.build_safe(tmp_path_factory.mktemp("t55jgf_l1c"))

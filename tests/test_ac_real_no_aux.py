@@ -28,8 +28,9 @@ AOT_QUANTIFICATION, DN_TOLERANCE = 1000.0, 1
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    l1c = R.build_safe(tmp_path_factory.mktemp("t55jgf_noaux_l1c"))
+def run(t55jgf_l1c, tmp_path_factory):
+    l1c = tmp_path_factory.mktemp("t55jgf_noaux_l1c") / t55jgf_l1c.name
+    shutil.copytree(t55jgf_l1c, l1c)                 # the session's real SAFE stays untouched
     aux = next(l1c.glob("GRANULE/*/AUX_DATA"))
     shutil.rmtree(aux)
     aux.mkdir()                                   # an empty AUX_DATA, as an L1C without ECMWF data has

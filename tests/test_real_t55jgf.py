@@ -52,8 +52,8 @@ def _l2a_process(*args) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def l1c(tmp_path_factory) -> Path:
-    return R.build_safe(tmp_path_factory.mktemp("t55jgf_l1c"))
+def l1c(t55jgf_l1c) -> Path:
+    return t55jgf_l1c
 
 
 def _run(l1c: Path, tmp_path_factory, name: str, *flags: str) -> NS:
