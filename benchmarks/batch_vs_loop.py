@@ -9,6 +9,7 @@ L2A names). Then, on the same inputs and options (``--l2a-args``, default none: 
 2. the batch: ``python -m sen2cor3.batch INPUTS --output_dir D2`` (its default local cluster, sized by itself,
    or ``--workers``).
 
+``--repeat`` alternates the order (loop first, then batch first, ...) and reports medians of the walls.
 Each is one process tree; the script samples its summed RSS from /proc every 0.2 s (``full_tile``'s sampler)
 and measures the makespan (wall). Reported: both makespans, their ratio (loop / batch: > 1 means the batch is
 faster), both trees' peak RSS, the batch's own sizing (workers, available RAM, per-product GB) and whether the
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--l2a-args", default="", help='L2A_Process options for both, e.g. "--resolution 20"')
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--keep", action="store_true", help="keep the output products")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds (loop then batch, then batch then loop, ...); medians are reported")
     ap.add_argument("--json", type=Path, help="also write the result here")
     args = ap.parse_args(argv)
 
@@ -109,19 +112,37 @@ def main(argv: list[str] | None = None) -> int:
     script = (f"for p in {' '.join(shlex.quote(str(p)) for p in inputs)}; do "
               f"{shlex.quote(py)} L2A_Process.py \"$p\" --output_dir {shlex.quote(str(loop_out))} "
               f"{' '.join(shlex.quote(a) for a in l2a)} > /dev/null || echo FAILED \"$p\" >&2; done")
-    log("sequential loop over L2A_Process.py ...")
-    loop = run_tree(["bash", "-c", script], work / "loop.stderr")
-    log(f"loop: {loop['wall_s']} s, tree peak {loop['peak_rss_tree_gb']} GB")
-
     batch_out = work / "batch"
     cmd = [py, "-m", "sen2cor3.batch", *map(str, inputs), "--output_dir", str(batch_out), *l2a]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
     if args.memory_per_product:
         cmd += ["--memory-per-product", str(args.memory_per_product)]
-    log("batch ...")
-    batch = run_tree(cmd, work / "batch.stderr")
-    log(f"batch: {batch['wall_s']} s, tree peak {batch['peak_rss_tree_gb']} GB")
+
+    rounds: list[dict] = []
+    for r in range(max(1, args.repeat)):
+        order = ("loop", "batch") if r % 2 == 0 else ("batch", "loop")
+        got = {}
+        for which in order:
+            shutil.rmtree(loop_out if which == "loop" else batch_out, ignore_errors=True)
+            load1 = os.getloadavg()[0]
+            log(f"round {r + 1}: {which} (load average {load1:.2f}) ...")
+            if which == "loop":
+                got["loop"] = run_tree(["bash", "-c", script], work / "loop.stderr")
+            else:
+                got["batch"] = run_tree(cmd, work / "batch.stderr")
+            got[which]["load_before"] = round(load1, 2)
+            log(f"{which}: {got[which]['wall_s']} s, tree peak {got[which]['peak_rss_tree_gb']} GB")
+        rounds.append(got)
+
+    def median(values):
+        v = sorted(values)
+        return v[len(v) // 2] if len(v) % 2 else round((v[len(v) // 2 - 1] + v[len(v) // 2]) / 2, 2)
+    loop = {"wall_s": median([g["loop"]["wall_s"] for g in rounds]),
+            "peak_rss_tree_gb": max(g["loop"]["peak_rss_tree_gb"] for g in rounds)}
+    batch = {"wall_s": median([g["batch"]["wall_s"] for g in rounds]),
+             "peak_rss_tree_gb": max(g["batch"]["peak_rss_tree_gb"] for g in rounds),
+             "status": max(g["batch"]["status"] for g in rounds)}
 
     sizing = re.search(r"local Dask cluster: (\d+) workers .*?, ([\d.]+) GB available, ([\d.]+) GB per product",
                        (work / "batch.stderr").read_text())
@@ -130,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     loop_products = sorted(p.name for p in loop_out.iterdir() if p.is_dir()) if loop_out.is_dir() else []
     result = {
         "size": args.size, "products": len(inputs), "l2a_args": l2a, "load_before": round(load[0], 2),
+        "rounds": [{k: {"wall_s": v["wall_s"], "peak_rss_tree_gb": v["peak_rss_tree_gb"],
+                        "load_before": v["load_before"]} for k, v in g.items()} for g in rounds],
         "loop_wall_s": loop["wall_s"], "loop_peak_rss_tree_gb": loop["peak_rss_tree_gb"],
         "loop_products_ok": len(loop_products),
         "batch_wall_s": batch["wall_s"], "batch_peak_rss_tree_gb": batch["peak_rss_tree_gb"],

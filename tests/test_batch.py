@@ -259,3 +259,37 @@ def test_killed_processor_is_retried_by_dask(batch_inputs, references, tmp_path)
     assert len(folders) == 2 and not [f for f in folders if f.startswith(".")], folders
     for key in ("a", "b"):
         _assert_same_images(Path(rows[str(batch_inputs[key])]["output"]), references[str(batch_inputs[key])])
+
+
+def test_discovery_and_per_kind_options(tmp_path):
+    """What the batch takes as input products (not outputs, not inside products or hidden folders) and the
+    options each kind gets (Hyper MS: --Hyper_MS --resolution 30; Landsat: 30 m; S2: never --Hyper_MS)."""
+    from sen2cor3 import batch
+    s2 = tmp_path / "a" / "S2B_MSIL1C_20230715T094411_N0511_R108_T32TQM_20230715T110111.SAFE"
+    hyper = tmp_path / "a" / "b" / "S2P_MSIL1C_20230715T094411_N0000_R108_T32TQM_20230715T110111.SAFE"
+    landsat = tmp_path / "LC09_L1TP_192026_20240809_20240809_02_T1"
+    for p in (s2, hyper):
+        p.mkdir(parents=True)
+        (p / "MTD_MSIL1C.xml").write_text("<x/>")
+    landsat.mkdir()
+    (landsat / f"{landsat.name}_MTL.txt").write_text("")
+    ignored = [tmp_path / "out" / "S2B_MSIL2A_20230715T094411_N9933_R108_T32TQM_20261206T140443.SAFE",
+               tmp_path / "out" / "LC09_L2TP_192026_20240809_20261206_02_T1",
+               tmp_path / ".hidden" / "S2A_MSIL1C_20230715T094411_N0511_R108_T32TQM_20230715T110111.SAFE",
+               s2 / "GRANULE" / "S2A_MSIL1C_20230715T094411_N0511_R108_T32TQM_20230715T110111.SAFE"]
+    for p in ignored:
+        p.mkdir(parents=True)
+        (p / ("MTD_MSIL2A.xml" if "MSIL2A" in p.name else "MTD_MSIL1C.xml")).write_text("<x/>")
+    (ignored[1] / f"{ignored[1].name}_MTL.txt").write_text("")
+    found, missing = batch.find_inputs([str(tmp_path), str(s2 / "MTD_MSIL1C.xml")])
+    assert sorted(found) == sorted([s2, hyper, landsat]) and missing == []
+    assert batch.find_inputs([str(tmp_path / "nope")])[1] == [f"{tmp_path / 'nope'}: no such file or directory"]
+
+    args = batch.build_parser().parse_args([str(tmp_path), "--output_dir", "D", "--resolution", "20", "--tif",
+                                            "--Hyper_MS"])
+    argv, _ = batch.product_options(args, batch.Item(str(s2), kind="s2_safe"))
+    assert argv == ["--resolution", "20", "--output_dir", os.path.abspath("D"), "--tif"]
+    argv, ns = batch.product_options(args, batch.Item(str(hyper), kind="s2_safe", hyper=True))
+    assert ns.Hyper_MS and ns.resolution == 30 and argv[-1] == "--Hyper_MS"
+    argv, ns = batch.product_options(args, batch.Item(str(landsat), kind="landsat_c2"))
+    assert ns.resolution == 30 and "--Hyper_MS" not in argv
