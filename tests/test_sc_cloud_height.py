@@ -94,3 +94,47 @@ def test_simulator_parallax_is_its_band_geometry():
     shift_m = 10.0 * math.hypot(y1 - y0, x1 - x0)
     h = sc.cloud_heights_m
     assert PARALLAX_PER_M * min(h) - 2.0 < shift_m < PARALLAX_PER_M * max(h) + 2.0
+
+
+def test_height_recoveries_give_low_clouds_back_to_the_ground_and_high_snow_to_the_clouds():
+    """Sen2Cor 3's height-image step: a bright patch of ground labelled cloud (no parallax, low B10) becomes not
+    vegetated with cloud probability 0; a real cloud (its parallax, high B10) stays a cloud; 'snow' on a real
+    cloud becomes a medium-probability cloud (probability 0.5, snow 0)."""
+    from sen2cor3.config.gipp import load_config
+    from sen2cor3.sc import v3
+    from sen2cor3.sc.recover import State
+    cfg = load_config()
+    c, th = cfg.sc.classificators, cfg.sc.thresholds
+    sc = _scene(33)
+    nir, nir_broad = sc.surface("B8A", 20), sc.surface("B08", 20)
+    cloud = sc.block_mean(sc.cloud10, 20)
+    n = nir.shape[0]
+    scl = np.full((n, n), c.vegetation, np.uint8)
+    p = np.zeros((n, n), np.float32)
+    core = cloud >= 0.6
+    scl[cloud >= 0.25], p[cloud >= 0.25] = c.high_proba_clouds, 1.0
+    # a 'cloud' of bright ground far from the clouds, and 'snow' on part of the first cloud
+    far = ~masks_dilate(cloud > 0, 40)
+    rows, cols = np.nonzero(far)
+    r0, c0 = int(rows[len(rows) // 2]), int(cols[len(cols) // 2])
+    fake = np.zeros((n, n), bool)
+    fake[max(r0 - 15, 0):r0 + 15, max(c0 - 15, 0):c0 + 15] = True
+    fake &= far
+    scl[fake], p[fake] = c.high_proba_clouds, 1.0
+    ys, xs = np.nonzero(core)
+    snow = core & (np.arange(n)[:, None] < np.median(ys))
+    scl[snow] = c.snow_ice
+    b10 = np.where(cloud > 0, np.float32(0.08), np.float32(0.002)).astype(np.float32)
+    st = State(scl, p, np.zeros((n, n), np.float32), np.ones((n, n), bool), c)
+    v3._height_recoveries(st, {"nir_broad": nir_broad, "nir": nir}, th, (b10, float(th.t1_b10)), None, 20.0)
+    assert fake.sum() > 200 and snow.sum() > 20
+    assert np.mean(st.scl[fake] == c.not_vegetated) > 0.9 and np.all(st.p[fake & (st.scl == c.not_vegetated)] == 0)
+    real = core & ~snow
+    assert np.mean(st.scl[real] == c.high_proba_clouds) > 0.95
+    assert np.mean(st.scl[snow] == c.medium_proba_clouds) > 0.9
+    assert np.all(st.p[snow & (st.scl == c.medium_proba_clouds)] == 0.5)
+
+
+def masks_dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    from sen2cor3.sc import masks
+    return masks.dilate(mask, np.ones((2 * r + 1, 2 * r + 1), bool))

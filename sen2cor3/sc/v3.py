@@ -8,8 +8,8 @@ snow.  Leftover pixels end as NOT_VEGETATED (classic: UNCLASSIFIED).
 
 The cloud shadows are projected with the cloud-top heights of Sen2Cor 3's B08/B8A parallax tracker
 (:mod:`cloud_height`) when the classification has B08 and the tracker measures heights, else with the generic
-height distribution. Not implemented: the height-image recoveries that follow the tracker in Sen2Cor 3 (low
-"clouds" under 350 m -> soil/water, "snow" above 700 m -> cloud).
+height distribution; before it, Sen2Cor 3's height-image recoveries (low "clouds" under 350 m -> soil/water, "snow"
+above 700 m -> cloud).
 """
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ from .recover import DARK_NOT_SHADOW, NOT_CLASSIFIED, State
 F32 = np.float32
 # Hard-coded in Sen2Cor 3 (L2A_SceneClass_evolution):
 TOPO_DILATE = 9                      # 9x9 dilation + 9x9 median of the cast-shadow mask
+# Height-image recoveries (hard-coded in Sen2Cor 3): "clouds" below this height (m) are ground, "snow" above
+# this one is cloud, both unless clouds cover this share of the valid pixels.
+HEIGHT_GROUND_MAX_M = 350.0
+HEIGHT_SNOW_CLOUD_MIN_M = 700.0
+HEIGHT_CLOUD_SHARE_MAX = 0.95
 WATER_SLOPE_MIN = 15.0               # water on steeper slopes is terrain shadow
 TOPO_SZA_MAX = 45.0                  # dark pixels lit within 5 deg -> unclassified below this SZA
 SNOW_SOIL_RADIUS = 5                 # disk radius of the snow/soil border test
@@ -81,9 +86,13 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
     # soil recovery
     st.set((st.p > 0) & (st.p < SOIL_LOW_PROB_MAX) & st.is_(NOT_CLASSIFIED), c.not_vegetated, 0.0, 0.0)
     recover.soil_recovery_dark(st, b02, b11, zero_probs=True)
+    # B10 and its land threshold for the height recovery: Sen2Cor's B10_correct / T_B10_Land, which its cirrus
+    # recovery recomputes with the land cover map (else T1_B10 and B10, corrected for incidence and altitude
+    # with a DEM)
+    b10_ref = None if b10 is None else (_corrected_b10(b10, topo, dem, sza), float(th.t1_b10))
     if lcm is not None:
         if b10 is not None:
-            _cirrus_recovery(st, b10, th, topo, dem, sza)
+            b10_ref = _cirrus_recovery(st, b10, th, topo, dem, sza)
         urban = masks.dilate_disk(lcm == recover.LCM_URBAN, URBAN_DISK)
         recover.urban_bare_recovery(st, lcm, urban=urban, ring_urban=recover.RING_CLOUDY_MAX_URBAN_V3,
                                     zero_probs=True)
@@ -93,6 +102,7 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
     # band pair keeps the generic one
     heights = None
     if "nir_broad" in b:
+        _height_recoveries(st, b, th, b10_ref, wbi, res)
         heights = cloud_height.shadow_height_distribution(cloud_height.height_stats(b["nir_broad"], b8a, st.p, res))
     geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
                                                 resolution_m=res, vza_deg=vza, vaa_deg=vaa,
@@ -140,8 +150,45 @@ def _b10_threshold(b10: np.ndarray, where: np.ndarray, floor: float, t1_b10: flo
     return min(max(2 * float(vals.mean()) - float(np.percentile(vals, 1)), floor), t1_b10)
 
 
-def _cirrus_recovery(st: State, b10, th, topo, dem, sza: float) -> None:
-    """Thin cirrus over land/water from B10 thresholds derived from the clear pixels."""
+def _corrected_b10(b10, topo, dem, sza: float):
+    """B10 corrected for the local incidence and the water column above the ground (Sen2Cor 3's B10_correct),
+    the plain B10 without a DEM."""
+    if dem is None or topo is None:
+        return b10
+    cos_sza = F32(math.cos(math.radians(sza)))
+    cbeta = topo.shadow_map.astype(F32) / F32(255)
+    z = dem.astype(F32) / F32(1000)
+    return b10 * cos_sza / np.clip(cbeta, cos_sza, F32(1)) * np.exp((B10_H2O_A + B10_H2O_B * z) * z)
+
+
+def _height_recoveries(st: State, b: dict, th, b10_ref, wbi, res: float) -> None:
+    """Sen2Cor 3's use of the height image (``L2A_CSHD_2_KLT_GAUSSIAN_BIS``): unless clouds cover 95 % of the
+    valid pixels, cloud-probable pixels (not thin cirrus, not vegetation) lower than 350 m whose B10 stays under
+    the land threshold are ground - not vegetated, water on CCI water bodies - with cloud probability 0; snow
+    higher than 700 m is a medium-probability cloud (cloud probability 0.5, snow 0)."""
+    c = st.c
+    decide = ((st.p > 0) & ~st.is_(c.thin_cirrus, c.vegetation)) | st.is_(c.snow_ice)
+    if not (decide & st.valid).any():
+        return
+    reach = max(1, int(round(cloud_height.TRACK_REACH_M / res)))
+    track = masks.dilate(decide, np.ones((2 * reach + 1, 2 * reach + 1), bool))     # separable max filter
+    h = cloud_height.height_image(b["nir_broad"], b["nir"], st.valid, res, track=track)
+    if h is None:
+        return
+    cloudy = st.is_(c.medium_proba_clouds, c.high_proba_clouds, c.thin_cirrus)
+    if b10_ref is not None and cloudy.sum() < HEIGHT_CLOUD_SHARE_MAX * max(int(st.valid.sum()), 1):
+        b10c, t_land = b10_ref
+        low = ((h < HEIGHT_GROUND_MAX_M) & (b10c < F32(t_land)) & (st.p > 0)
+               & ~st.is_(c.thin_cirrus, c.vegetation))
+        water = low & (wbi == recover.WBI_WATER) if wbi is not None else np.zeros_like(low)
+        st.set(low & ~water, c.not_vegetated, p=0.0)
+        st.set(water, c.water, p=0.0)
+    st.set(st.is_(c.snow_ice) & (h > HEIGHT_SNOW_CLOUD_MIN_M), c.medium_proba_clouds, p=0.5, s=0.0)
+
+
+def _cirrus_recovery(st: State, b10, th, topo, dem, sza: float) -> tuple[np.ndarray, float]:
+    """Thin cirrus over land/water from B10 thresholds derived from the clear pixels; returns (B10 as the
+    thresholds saw it, the land threshold) for the height recovery."""
     c = st.c
     t1 = float(th.t1_b10)
     water = st.is_(c.water)
@@ -157,16 +204,14 @@ def _cirrus_recovery(st: State, b10, th, topo, dem, sza: float) -> None:
     land = veg | soil
     not_cloud = ~st.is_(c.medium_proba_clouds, c.high_proba_clouds)
     if dem is not None and topo is not None:
-        cos_sza = F32(math.cos(math.radians(sza)))
-        cbeta = topo.shadow_map.astype(F32) / F32(255)
-        z = dem.astype(F32) / F32(1000)
-        b10c = b10 * cos_sza / np.clip(cbeta, cos_sza, F32(1)) * np.exp((B10_H2O_A + B10_H2O_B * z) * z)
+        b10c = _corrected_b10(b10, topo, dem, sza)
         low = dem < T.CIRRUS_DEM_MAX_M
         st.set((b10c >= t_land) & (b10c < F32(th.t2_b10)) & low & not_cloud, c.thin_cirrus)
         st.set(st.is_(c.water) & (b10 > t_water) & low & not_cloud, c.thin_cirrus)
-    else:
-        st.scl[land & (b10 > t_land)] = c.thin_cirrus
-        st.set(st.is_(c.water) & (b10 > t_water) & not_cloud, c.thin_cirrus)
+        return b10c, t_land
+    st.scl[land & (b10 > t_land)] = c.thin_cirrus
+    st.set(st.is_(c.water) & (b10 > t_water) & not_cloud, c.thin_cirrus)
+    return b10, t_land
 
 
 def _bright_pixels(st: State, b: dict, wbi) -> None:
