@@ -293,3 +293,24 @@ def test_discovery_and_per_kind_options(tmp_path):
     assert ns.Hyper_MS and ns.resolution == 30 and argv[-1] == "--Hyper_MS"
     argv, ns = batch.product_options(args, batch.Item(str(landsat), kind="landsat_c2"))
     assert ns.resolution == 30 and "--Hyper_MS" not in argv
+
+
+def test_task_environment_and_interruption(monkeypatch):
+    """The processor gets the user's environment, not the Dask nanny's (OMP_NUM_THREADS=1, malloc trimming);
+    a processor killed by a signal makes the task raise (so that Dask retries it); a failure gives its line."""
+    from sen2cor3 import batch
+    env = batch.user_environment()
+    assert {"OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_"} <= set(env)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    code = ("import os, sys; print('Progress[%]: 0.00 : x'); "
+            "print('L2A product written: ' + os.environ.get('OMP_NUM_THREADS', 'unset')); "
+            "sys.argv[1] == 'kill' and os.kill(os.getpid(), 9); "
+            "sys.argv[1] == 'fail' and (print('/x/B02.jp2: broken'), print('Progress[%]: 100.00 : end'), sys.exit(1))")
+    monkeypatch.setattr(batch, "_processor_command", lambda: [sys.executable, "-c", code])
+    res = batch.run_product("ok", [], environ={"OMP_NUM_THREADS": None})
+    assert res["exit_code"] == 0 and res["output"] == "unset" and res["error"] == "" and res["peak_rss_gb"] > 0
+    assert batch.run_product("ok", [], environ={"OMP_NUM_THREADS": "3"})["output"] == "3"
+    res = batch.run_product("fail", [])
+    assert res["exit_code"] == 1 and res["error"] == "/x/B02.jp2: broken"
+    with pytest.raises(batch.ProductInterrupted, match="killed by signal 9"):
+        batch.run_product("kill", [])
