@@ -525,6 +525,7 @@ def _run_on_dask(args: argparse.Namespace, todo: list[tuple[Item, list[str]]], p
 
     for name in ("distributed", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    environ = user_environment()                     # read before a LocalCluster (its nannies set them here)
     cluster = None
     if args.scheduler:
         client = Client(args.scheduler, timeout="30s")
@@ -541,7 +542,6 @@ def _run_on_dask(args: argparse.Namespace, todo: list[tuple[Item, list[str]]], p
                       f"{args.memory_per_product:g} GB per product)")
     by_key: dict[str, Item] = {}
     futures = []
-    environ = user_environment()
     interrupted = False
     try:
         for i, (item, opts) in enumerate(todo):
