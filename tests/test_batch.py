@@ -314,3 +314,32 @@ def test_task_environment_and_interruption(monkeypatch):
     assert res["exit_code"] == 1 and res["error"] == "/x/B02.jp2: broken"
     with pytest.raises(batch.ProductInterrupted, match="killed by signal 9"):
         batch.run_product("kill", [])
+
+
+def test_mixed_kinds_in_one_batch(batch_inputs, tmp_path_factory):
+    """Sentinel-2, Landsat 8 and Hyper MS inputs in one folder, one option set (--resolution 20): each kind runs
+    with the options it accepts (Landsat and Hyper MS at 30 m, Hyper MS with --Hyper_MS), all complete; a rerun
+    skips the three (Landsat's name carries the run date, S2's the generation time)."""
+    base = tmp_path_factory.mktemp("mixed")
+    (base / "in").mkdir()
+    for spacecraft in ("L8", "S2P"):
+        r = _run([PY, "-m", "sen2cor3.simulate", str(base / spacecraft), "--size", "366", "--seed", "4",
+                  "--spacecraft", spacecraft], timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        product = Path(r.stdout.strip().splitlines()[-1])
+        shutil.move(product, base / "in" / product.name)
+    shutil.copytree(batch_inputs["a"], base / "in" / batch_inputs["a"].name)
+    out = base / "L2A"
+    r = _run([PY, "-m", "sen2cor3.batch", str(base / "in"), "--output_dir", str(out), "--resolution", "20",
+              "--workers", "2"])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rows = list(_summary(out).values())
+    assert sorted(Path(row["input"]).name[:4] for row in rows) == ["LC08", "S2B_", "S2P_"]
+    assert all(row["status"] == "done" for row in rows), rows
+    names = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert [n[:10] for n in names] == ["LC08_L2TP_", "S2B_MSIL2A", "S2P_MSIL2A"]
+    assert (out / names[2] / "GRANULE").is_dir() and list((out / names[2]).glob("GRANULE/*/IMG_DATA/R30m/*SCL*"))
+    assert list((out / names[1]).glob("GRANULE/*/IMG_DATA/R20m/*SCL_20m*"))
+    assert not list((out / names[1]).glob("GRANULE/*/IMG_DATA/R10m/*"))
+    r = _run([PY, "-m", "sen2cor3.batch", str(base / "in"), "--output_dir", str(out), "--resolution", "20"])
+    assert r.returncode == 0 and "3 skipped" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
