@@ -343,3 +343,32 @@ def test_mixed_kinds_in_one_batch(batch_inputs, tmp_path_factory):
     assert not list((out / names[1]).glob("GRANULE/*/IMG_DATA/R10m/*"))
     r = _run([PY, "-m", "sen2cor3.batch", str(base / "in"), "--output_dir", str(out), "--resolution", "20"])
     assert r.returncode == 0 and "3 skipped" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_killed_worker_process_aborts_its_processor(batch_inputs, references, tmp_path):
+    """SIGKILL to the worker process only (its nanny lives on): the kernel sends the processor SIGTERM
+    (PR_SET_PDEATHSIG), which aborts the run and removes its own staging folder at once; the scheduler
+    reschedules the product, which ends complete; exit 0."""
+    out = tmp_path / "L2A"
+    batch = subprocess.Popen([PY, "-m", "sen2cor3.batch", str(batch_inputs["good"]), "--output_dir", str(out),
+                              "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        staging = _wait_for(lambda: out.is_dir() and next((p for p in out.iterdir() if p.name.startswith(STAGING)),
+                                                          None), 120, "a product being written")
+        pid = int(staging.name[len(STAGING):].split("-")[0])
+        with open(f"/proc/{pid}/stat") as fh:
+            worker = int(fh.read().rsplit(")", 1)[1].split()[1])
+        assert worker != batch.pid
+        os.kill(worker, signal.SIGKILL)
+        _wait_for(lambda: not staging.exists(), 10, "the aborted processor to remove its staging folder")
+        stdout, stderr = batch.communicate(timeout=180)
+    finally:
+        _stop([batch])
+    assert batch.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    rows = _summary(out)
+    killed = batch_inputs["a" if "_R108_" in staging.name else "b"]
+    assert rows[str(killed)]["status"] == "done" and rows[str(killed)]["attempts"] >= 2
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert len(folders) == 2 and not [f for f in folders if f.startswith(".")], folders
+    _assert_same_images(Path(rows[str(killed)]["output"]), references[str(killed)])
