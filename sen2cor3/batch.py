@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -528,8 +529,15 @@ def _run_on_dask(args: argparse.Namespace, todo: list[tuple[Item, list[str]]], p
     environ = user_environment()                     # read before a LocalCluster (its nannies set them here)
     cluster = None
     if args.scheduler:
-        client = Client(args.scheduler, timeout="30s")
-        client.wait_for_workers(1, timeout=120)
+        try:
+            client = Client(args.scheduler, timeout="30s")
+            client.wait_for_workers(1, timeout=120)
+        except Exception as exc:  # noqa: BLE001 - unreachable scheduler, no worker: one line, every product failed
+            reason = f"Dask scheduler {args.scheduler}: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}"
+            print(f"ERROR: {reason}", file=sys.stderr)
+            for item, _opts in todo:
+                item.status, item.error = "failed", reason
+            return False
         progress.note(f"Dask scheduler {args.scheduler}: {len(client.scheduler_info()['workers'])} workers")
     else:
         n, ram_gb, cores = local_cluster_size(args.workers, args.memory_per_product)
@@ -543,9 +551,10 @@ def _run_on_dask(args: argparse.Namespace, todo: list[tuple[Item, list[str]]], p
     by_key: dict[str, Item] = {}
     futures = []
     interrupted = False
+    run_id = uuid.uuid4().hex[:8]                    # keys unique to this batch on a shared scheduler
     try:
         for i, (item, opts) in enumerate(todo):
-            key = f"sen2cor3-l2a-{i:05d}-{Path(item.input).name}"
+            key = f"sen2cor3-l2a-{run_id}-{i:05d}-{Path(item.input).name}"
             by_key[key] = item
             futures.append(client.submit(run_product, item.input, opts, key, environ, key=key, pure=False,
                                          retries=args.retries))
