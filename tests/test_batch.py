@@ -129,6 +129,15 @@ def test_local_cluster_batch(batch_inputs, references, tmp_path):
     _check_outcome(out, batch_inputs, references)
     assert all(row["attempts"] == 1 for row in _summary(out).values())
     _check_rerun_skips([str(batch_inputs["good"])], out)
+    before = {p.name for p in out.iterdir() if p.is_dir()}
+    time.sleep(1.1)                                  # a new generation time, so a new product name
+    r = _run([PY, "-m", "sen2cor3.batch", str(batch_inputs["good"]), "--output_dir", str(out), "--workers", "2",
+              "--force"])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rows = list(_summary(out).values())
+    after = {p.name for p in out.iterdir() if p.is_dir()}
+    assert all(row["status"] == "done" for row in rows) and after == {Path(row["output"]).name for row in rows}
+    assert len(after) == 2 and not after & before, "--force: each product redone, the old one removed"
 
 
 def _wait_for(predicate, timeout: float, what: str, step: float = 0.05):
