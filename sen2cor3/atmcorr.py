@@ -176,7 +176,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         # darkens the blue BOA of a lake by ~0.01)
         log.warning("%s: no DEM: the atmospheric correction assumes flat ground at %.3f km everywhere (%s); "
                     "set DEM_Directory, or the Altitude of the scene, in the L2A_GIPP", product.safe_path,
-                    *_flat_ground(aux, ac_cfg))
+                    *_flat_ground(ac_cfg))
     offset = product.boa().offset_for(product.has_radiometric_offset) > 0
     report.progress(35.0, f"Atmospheric correction at {base} m")
     log.info("AC: sensor %s (tables %s), aerosol %s, %s, ozone %.0f DU", sensor.mission_id, table, aerosol,
@@ -278,7 +278,7 @@ def _upsampled_dn(dn: np.ndarray, factor: int, nodata: np.ndarray, scl: np.ndarr
     return out
 
 
-def _flat_ground(aux, settings) -> tuple[float, str]:
+def _flat_ground(settings) -> tuple[float, str]:
     """(height km, its source) of the flat ground assumed without DEM terrain: the L2A_GIPP
     Calibration/Altitude (also the height ``load_tile_aux`` hands the aux data for their flat DEM)."""
     return float(settings.altitude_km), "L2A_GIPP Calibration/Altitude"
@@ -287,7 +287,7 @@ def _flat_ground(aux, settings) -> tuple[float, str]:
 def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None, dem_base=None):
     """Elevation (km, array or the GIPP Altitude) and terrain fields when DEM_Terrain_Correction is on."""
     if aux is None or aux.dem is None or aux.dem.is_flat:
-        return _flat_ground(aux, settings)[0], None
+        return _flat_ground(settings)[0], None
     if upsample_from is not None:
         z, factor = upsample_from
         z10 = np.repeat(np.repeat(np.asarray(z, np.float32), factor, 0), factor, 1)

@@ -126,7 +126,8 @@ def test_height_recoveries_give_low_clouds_back_to_the_ground_and_high_snow_to_t
     scl[snow] = c.snow_ice
     b10 = np.where(cloud > 0, np.float32(0.08), np.float32(0.002)).astype(np.float32)
     st = State(scl, p, np.zeros((n, n), np.float32), np.ones((n, n), bool), c)
-    v3._height_recoveries(st, {"nir_broad": nir_broad, "nir": nir}, th, (b10, float(th.t1_b10)), None, 20.0)
+    v3._height_recoveries(st, {"nir_broad": nir_broad, "nir": nir}, th, lambda: (b10, float(th.t1_b10)), None,
+                         20.0)
     assert fake.sum() > 200 and snow.sum() > 20
     assert np.mean(st.scl[fake] == c.not_vegetated) > 0.9 and np.all(st.p[fake & (st.scl == c.not_vegetated)] == 0)
     real = core & ~snow

@@ -79,6 +79,12 @@ def laplacian_u8(counts: np.ndarray) -> np.ndarray:
     return cv2.Laplacian(counts, cv2.CV_8U, ksize=LAPLACIAN_KSIZE)
 
 
+def laplacians(nir_broad: np.ndarray, nir: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, image): the uint8 Laplacians of B8A (``nir``) and B08 (``nir_broad``) that the tracker matches;
+    the height image and the height statistics of one classification share them."""
+    return laplacian_u8(_counts(nir)), laplacian_u8(_counts(nir_broad))
+
+
 def track_shifts(reference: np.ndarray, image: np.ndarray, mask: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(x, y, radial shift in pixels) of the corners of ``reference`` inside ``mask`` tracked into ``image`` and
@@ -104,14 +110,14 @@ def stats_mask(cloud_prob: np.ndarray) -> np.ndarray:
     return masks.dilate(masks.median3(np.asarray(cloud_prob, np.float32)) > MASK_PROBABILITY, masks.CROSS)
 
 
-def height_stats(nir_broad: np.ndarray, nir: np.ndarray, cloud_prob: np.ndarray, resolution_m: float
-                 ) -> HeightStats | None:
+def height_stats(nir_broad: np.ndarray, nir: np.ndarray, cloud_prob: np.ndarray, resolution_m: float,
+                 laps: tuple[np.ndarray, np.ndarray] | None = None) -> HeightStats | None:
     """Heights of the tracked cloud points (B08 = ``nir_broad``, B8A = ``nir``, TOA reflectance on the
     classification grid); None when nothing could be tracked."""
     mask = stats_mask(cloud_prob)
     if not mask.any():
         return None
-    found = track_shifts(laplacian_u8(_counts(nir)), laplacian_u8(_counts(nir_broad)), mask)
+    found = track_shifts(*(laps or laplacians(nir_broad, nir)), mask)
     if found is None or found[2].size == 0:
         log.info("cloud height: no point tracked between B8A and B08; generic height distribution")
         return None
@@ -123,7 +129,8 @@ def height_stats(nir_broad: np.ndarray, nir: np.ndarray, cloud_prob: np.ndarray,
 
 
 def height_image(nir_broad: np.ndarray, nir: np.ndarray, valid: np.ndarray, resolution_m: float,
-                 track: np.ndarray | None = None) -> np.ndarray | None:
+                 track: np.ndarray | None = None, laps: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> np.ndarray | None:
     """Cloud-top height (m, float32) at every pixel, Sen2Cor 3's way: the tracked shift of the nearest point
     tracked anywhere in the valid pixels (ground points shift by ~0), 0 outside ``valid``, grey-dilated 6 x 6 and
     Gaussian-smoothed (sigma 5 px), times resolution / PARALLAX_PER_M; None when no point is tracked or the valid
@@ -135,7 +142,7 @@ def height_image(nir_broad: np.ndarray, nir: np.ndarray, valid: np.ndarray, reso
     valid = np.asarray(valid, bool)
     if valid.mean() <= IMAGE_VALID_SHARE_MIN:
         return None
-    found = track_shifts(laplacian_u8(_counts(nir)), laplacian_u8(_counts(nir_broad)),
+    found = track_shifts(*(laps or laplacians(nir_broad, nir)),
                          valid if track is None else (np.asarray(track, bool) & valid))
     if found is None or found[2].size == 0:
         return None
@@ -168,5 +175,5 @@ def shadow_height_distribution(st: HeightStats | None) -> tuple[np.ndarray, np.n
     return h, (w / w.max()).astype(np.float32)
 
 
-__all__ = ["HeightStats", "PARALLAX_PER_M", "height_image", "height_stats", "laplacian_u8", "shadow_height_distribution",
-           "stats_mask", "track_shifts"]
+__all__ = ["HeightStats", "PARALLAX_PER_M", "height_image", "height_stats", "laplacian_u8", "laplacians",
+           "shadow_height_distribution", "stats_mask", "track_shifts"]

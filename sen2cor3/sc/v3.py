@@ -86,13 +86,10 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
     # soil recovery
     st.set((st.p > 0) & (st.p < SOIL_LOW_PROB_MAX) & st.is_(NOT_CLASSIFIED), c.not_vegetated, 0.0, 0.0)
     recover.soil_recovery_dark(st, b02, b11, zero_probs=True)
-    # B10 and its land threshold for the height recovery: Sen2Cor's B10_correct / T_B10_Land, which its cirrus
-    # recovery recomputes with the land cover map (else T1_B10 and B10, corrected for incidence and altitude
-    # with a DEM)
-    b10_ref = None if b10 is None else (_corrected_b10(b10, topo, dem, sza), float(th.t1_b10))
+    land_b10 = None             # (B10 as the cirrus recovery saw it, its land threshold) when it runs
     if lcm is not None:
         if b10 is not None:
-            b10_ref = _cirrus_recovery(st, b10, th, topo, dem, sza)
+            land_b10 = _cirrus_recovery(st, b10, th, topo, dem, sza)
         urban = masks.dilate_disk(lcm == recover.LCM_URBAN, URBAN_DISK)
         recover.urban_bare_recovery(st, lcm, urban=urban, ring_urban=recover.RING_CLOUDY_MAX_URBAN_V3,
                                     zero_probs=True)
@@ -102,8 +99,15 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
     # band pair keeps the generic one
     heights = None
     if "nir_broad" in b:
-        _height_recoveries(st, b, th, b10_ref, wbi, res)
-        heights = cloud_height.shadow_height_distribution(cloud_height.height_stats(b["nir_broad"], b8a, st.p, res))
+        # B10 and its land threshold for the height recovery: Sen2Cor's B10_correct / T_B10_Land, which its cirrus
+        # recovery recomputes with the land cover map (else T1_B10 and B10, corrected for incidence and altitude
+        # with a DEM); built only when the recovery needs it
+        b10_ref = None if b10 is None else (lambda: land_b10 if land_b10 is not None else
+                                            (_corrected_b10(b10, topo, dem, sza), float(th.t1_b10)))
+        laps = cloud_height.laplacians(b["nir_broad"], b8a)        # the bands do not change in between
+        _height_recoveries(st, b, th, b10_ref, wbi, res, laps)
+        heights = cloud_height.shadow_height_distribution(
+            cloud_height.height_stats(b["nir_broad"], b8a, st.p, res, laps=laps))
     geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
                                                 resolution_m=res, vza_deg=vza, vaa_deg=vaa,
                                                 view_parallax=parallax, heights=heights)
@@ -161,23 +165,24 @@ def _corrected_b10(b10, topo, dem, sza: float):
     return b10 * cos_sza / np.clip(cbeta, cos_sza, F32(1)) * np.exp((B10_H2O_A + B10_H2O_B * z) * z)
 
 
-def _height_recoveries(st: State, b: dict, th, b10_ref, wbi, res: float) -> None:
+def _height_recoveries(st: State, b: dict, th, b10_ref, wbi, res: float, laps=None) -> None:
     """Sen2Cor 3's use of the height image (``L2A_CSHD_2_KLT_GAUSSIAN_BIS``): unless clouds cover 95 % of the
     valid pixels, cloud-probable pixels (not thin cirrus, not vegetation) lower than 350 m whose B10 stays under
     the land threshold are ground - not vegetated, water on CCI water bodies - with cloud probability 0; snow
-    higher than 700 m is a medium-probability cloud (cloud probability 0.5, snow 0)."""
+    higher than 700 m is a medium-probability cloud (cloud probability 0.5, snow 0). ``b10_ref``: None (no B10) or
+    a callable giving (B10, land threshold); ``laps``: ``cloud_height.laplacians`` of the two bands, if made."""
     c = st.c
     decide = ((st.p > 0) & ~st.is_(c.thin_cirrus, c.vegetation)) | st.is_(c.snow_ice)
     if not (decide & st.valid).any():
         return
     reach = max(1, int(round(cloud_height.TRACK_REACH_M / res)))
     track = masks.dilate(decide, np.ones((2 * reach + 1, 2 * reach + 1), bool))     # separable max filter
-    h = cloud_height.height_image(b["nir_broad"], b["nir"], st.valid, res, track=track)
+    h = cloud_height.height_image(b["nir_broad"], b["nir"], st.valid, res, track=track, laps=laps)
     if h is None:
         return
     cloudy = st.is_(c.medium_proba_clouds, c.high_proba_clouds, c.thin_cirrus)
     if b10_ref is not None and cloudy.sum() < HEIGHT_CLOUD_SHARE_MAX * max(int(st.valid.sum()), 1):
-        b10c, t_land = b10_ref
+        b10c, t_land = b10_ref()
         low = ((h < HEIGHT_GROUND_MAX_M) & (b10c < F32(t_land)) & (st.p > 0)
                & ~st.is_(c.thin_cirrus, c.vegetation))
         water = low & (wbi == recover.WBI_WATER) if wbi is not None else np.zeros_like(low)
