@@ -91,6 +91,27 @@ def _to_lonlat(epsg: int, x, y) -> tuple[np.ndarray, np.ndarray]:
     return pts[:, 0].reshape(x.shape), pts[:, 1].reshape(x.shape)
 
 
+def sensing_time(date: str, local_solar_h: float, lon: float, frac_s: float) -> datetime:
+    """``date`` when it is a full time, else that day at ``local_solar_h`` hours local solar time at ``lon``
+    (deg), to the whole second, plus ``frac_s`` seconds (the simulators' fixed sub-second part)."""
+    if "T" in date:
+        return datetime.fromisoformat(date.replace("Z", ""))
+    utc_h = local_solar_h - lon / 15.0
+    return datetime.fromisoformat(date) + timedelta(seconds=round(utc_h * 3600.0) + frac_s)
+
+
+def meridian_convergence(epsg: int, lon: float, lat: float) -> float:
+    """Azimuth of true north on the ``epsg`` grid at (lon, lat), degrees clockwise from grid north (a 0.01 deg
+    step to the north, projected)."""
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(4326)
+    dst.ImportFromEPSG(epsg)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    p = np.array(osr.CoordinateTransformation(src, dst).TransformPoints([[lon, lat], [lon, lat + 0.01]]))
+    return math.degrees(math.atan2(p[1, 0] - p[0, 0], p[1, 1] - p[0, 1]))
+
+
 def make_geometry(tile: str, size: int, date: str, sun_zenith: float | None) -> Geometry:
     """Tile grid from the MGRS id; sensing at ~10:30 local solar time; sun grids on the 5 km MTD_TL lattice."""
     from sen2cor3.products.mgrs import tile_epsg, tile_ul
@@ -98,20 +119,8 @@ def make_geometry(tile: str, size: int, date: str, sun_zenith: float | None) -> 
     ulx, uly = tile_ul(tile)
     half = size * 5.0
     lon_c, lat_c = (float(v) for v in _to_lonlat(epsg, ulx + half, uly - half))
-    if "T" in date:
-        sensing = datetime.fromisoformat(date.replace("Z", ""))
-    else:
-        day = datetime.fromisoformat(date)
-        utc_h = 10.5 - lon_c / 15.0
-        sensing = day + timedelta(seconds=round(utc_h * 3600.0) + 0.024)
-    src = osr.SpatialReference()
-    src.ImportFromEPSG(4326)
-    dst = osr.SpatialReference()
-    dst.ImportFromEPSG(epsg)
-    for s in (src, dst):
-        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    p = np.array(osr.CoordinateTransformation(src, dst).TransformPoints([[lon_c, lat_c], [lon_c, lat_c + 0.01]]))
-    conv = math.degrees(math.atan2(p[1, 0] - p[0, 0], p[1, 1] - p[0, 1]))
+    sensing = sensing_time(date, 10.5, lon_c, 0.024)
+    conv = meridian_convergence(epsg, lon_c, lat_c)
     g = Geometry(tile=tile.upper().lstrip("T"), epsg=epsg, ulx=ulx, uly=uly, size=size, sensing=sensing,
                  lat=lat_c, lon=lon_c, north_grid_az=conv, sun_shift=0.0, nadir_offset_m=70_000.0,
                  grid_n=angle_grid_size(size, GRID_STEP_M))

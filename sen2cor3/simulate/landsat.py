@@ -66,7 +66,7 @@ from sen2cor3.rt import sixs
 from . import _landsat_meta as M
 from . import forward as fw
 from .engine import (Geometry, Simulation, _to_lonlat, _zone_centres, band_toa, block_mean64, cast_at,
-                  circular_mean_deg, illumination)
+                  circular_mean_deg, illumination, meridian_convergence, sensing_time)
 from .l1c_writer import earth_sun_u
 from .scene import (CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_B10_TOP, SNOW, SPECTRA, WATER,
                     build_scene)
@@ -205,16 +205,6 @@ class LandsatGeometry(Geometry):
         return vza, vaa
 
 
-def _convergence(epsg: int, lon: float, lat: float) -> float:
-    src, dst = osr.SpatialReference(), osr.SpatialReference()
-    src.ImportFromEPSG(4326)
-    dst.ImportFromEPSG(epsg)
-    for s in (src, dst):
-        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    p = np.array(osr.CoordinateTransformation(src, dst).TransformPoints([[lon, lat], [lon, lat + 0.01]]))
-    return math.degrees(math.atan2(p[1, 0] - p[0, 0], p[1, 1] - p[0, 1]))
-
-
 def make_landsat_geometry(tile: str, size: int, date: str, sun_zenith: float | None) -> LandsatGeometry:
     """The Landsat grid near the MGRS tile's corner, the sensing time (the orbit's local time at the scene
     centre unless ``date`` is a full time), the ground track, the WRS-2 path/row."""
@@ -228,15 +218,10 @@ def make_landsat_geometry(tile: str, size: int, date: str, sun_zenith: float | N
     ulx, uly = cx - RES_M / 2, cy + RES_M / 2
     half = size * 5.0
     lon_c, lat_c = (float(v) for v in _to_lonlat(epsg, ulx + half, uly - half))
-    if "T" in date:
-        sensing = datetime.fromisoformat(date.replace("Z", ""))
-    else:
-        day = datetime.fromisoformat(date)
-        utc_h = LOCAL_TIME_H + node_offset_deg(lat_c) / 15.0 - lon_c / 15.0
-        sensing = day + timedelta(seconds=round(utc_h * 3600.0) + 0.396429)
+    sensing = sensing_time(date, LOCAL_TIME_H + node_offset_deg(lat_c) / 15.0, lon_c, 0.396429)
     heading, speed = ground_track(lat_c)
     g = LandsatGeometry(tile=tile.upper().lstrip("T"), epsg=epsg, ulx=ulx, uly=uly, size=size, sensing=sensing,
-                        lat=lat_c, lon=lon_c, north_grid_az=_convergence(epsg, lon_c, lat_c), sun_shift=0.0,
+                        lat=lat_c, lon=lon_c, north_grid_az=meridian_convergence(epsg, lon_c, lat_c), sun_shift=0.0,
                         nadir_offset_m=NADIR_OFFSET_M, grid_n=0, heading_deg=heading, ground_speed=speed)
     if sun_zenith is not None:
         z0, _ = g.sun(half, half)
