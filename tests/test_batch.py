@@ -150,6 +150,24 @@ def _wait_for(predicate, timeout: float, what: str, step: float = 0.05):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _start_batch(*args: str) -> subprocess.Popen:
+    """``python -m sen2cor3.batch ARGS`` in its own session (so a test can signal its whole process group)."""
+    return subprocess.Popen([PY, "-m", "sen2cor3.batch", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _staging(out: Path, accept=lambda p: True) -> Path | None:
+    """A processor's staging folder in ``out`` (the first ``accept`` takes), None while there is none."""
+    if not out.is_dir():
+        return None
+    return next((p for p in out.iterdir() if p.name.startswith(STAGING) and accept(p)), None)
+
+
+def _staging_pid(staging: Path) -> int:
+    """The pid of the processor that owns a staging folder (``<STAGING><pid>-...``)."""
+    return int(staging.name[len(STAGING):].split("-")[0])
+
+
 def _stop(procs) -> None:
     for p in procs:
         if p.poll() is None:
@@ -193,22 +211,11 @@ def test_scheduler_and_workers_with_a_worker_killed(batch_inputs, references, tm
             client.wait_for_workers(2, timeout=90)
 
         out = tmp_path / "L2A"
-        batch = subprocess.Popen([PY, "-m", "sen2cor3.batch", str(batch_inputs["good"]), str(batch_inputs["bad"]),
-                                  "--output_dir", str(out), "--scheduler", address],
-                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 start_new_session=True)
+        batch = _start_batch(batch_inputs["good"], batch_inputs["bad"], "--output_dir", out, "--scheduler", address)
         procs.append(batch)
-
-        def good_staging():
-            if not out.is_dir():
-                return None
-            for p in out.iterdir():
-                if p.name.startswith(STAGING) and ("_R108_" in p.name or "_R109_" in p.name):
-                    return p
-            return None
-
-        staging = _wait_for(good_staging, 120, "a good product being written")
-        pid = int(staging.name[len(STAGING):].split("-")[0])
+        staging = _wait_for(lambda: _staging(out, lambda p: "_R108_" in p.name or "_R109_" in p.name), 120,
+                            "a good product being written")
+        pid = _staging_pid(staging)
         owner = [w for w in workers if os.getpgid(pid) == w.pid]
         assert len(owner) == 1, "the processor runs in one of the two worker sessions"
         os.killpg(owner[0].pid, signal.SIGKILL)              # the worker, its nanny and the processor it ran
@@ -228,12 +235,9 @@ def test_ctrl_c_cancels_and_leaves_no_partial_product(batch_inputs, tmp_path):
     """SIGINT to the batch's process group (what Ctrl-C in a terminal does) while products are being written:
     exit 130, the products reported cancelled, and the output directory holds no partial product."""
     out = tmp_path / "L2A"
-    batch = subprocess.Popen([PY, "-m", "sen2cor3.batch", str(batch_inputs["good"]), "--output_dir", str(out),
-                              "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)
+    batch = _start_batch(batch_inputs["good"], "--output_dir", out, "--workers", "2")
     try:
-        _wait_for(lambda: out.is_dir() and any(p.name.startswith(STAGING) for p in out.iterdir()), 120,
-                  "a product being written")
+        _wait_for(lambda: _staging(out), 120, "a product being written")
         os.killpg(batch.pid, signal.SIGINT)
         stdout, stderr = batch.communicate(timeout=120)
     finally:
@@ -250,13 +254,10 @@ def test_killed_processor_is_retried_by_dask(batch_inputs, references, tmp_path)
     """SIGKILL to one product's processor process only (as the OOM killer does): the task raises, Dask's
     ``retries`` runs it again, the product ends complete (one folder, images as the single run), exit 0."""
     out = tmp_path / "L2A"
-    batch = subprocess.Popen([PY, "-m", "sen2cor3.batch", str(batch_inputs["good"]), "--output_dir", str(out),
-                              "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)
+    batch = _start_batch(batch_inputs["good"], "--output_dir", out, "--workers", "1")
     try:
-        staging = _wait_for(lambda: out.is_dir() and next((p for p in out.iterdir() if p.name.startswith(STAGING)),
-                                                          None), 120, "a product being written")
-        os.kill(int(staging.name[len(STAGING):].split("-")[0]), signal.SIGKILL)
+        staging = _wait_for(lambda: _staging(out), 120, "a product being written")
+        os.kill(_staging_pid(staging), signal.SIGKILL)
         stdout, stderr = batch.communicate(timeout=180)
     finally:
         _stop([batch])
@@ -359,13 +360,10 @@ def test_killed_worker_process_aborts_its_processor(batch_inputs, references, tm
     (PR_SET_PDEATHSIG), which aborts the run and removes its own staging folder at once; the scheduler
     reschedules the product, which ends complete; exit 0."""
     out = tmp_path / "L2A"
-    batch = subprocess.Popen([PY, "-m", "sen2cor3.batch", str(batch_inputs["good"]), "--output_dir", str(out),
-                              "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, start_new_session=True)
+    batch = _start_batch(batch_inputs["good"], "--output_dir", out, "--workers", "2")
     try:
-        staging = _wait_for(lambda: out.is_dir() and next((p for p in out.iterdir() if p.name.startswith(STAGING)),
-                                                          None), 120, "a product being written")
-        pid = int(staging.name[len(STAGING):].split("-")[0])
+        staging = _wait_for(lambda: _staging(out), 120, "a product being written")
+        pid = _staging_pid(staging)
         with open(f"/proc/{pid}/stat") as fh:
             worker = int(fh.read().rsplit(")", 1)[1].split()[1])
         assert worker != batch.pid
