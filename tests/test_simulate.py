@@ -16,7 +16,7 @@ gdal = pytest.importorskip("osgeo.gdal")
 
 from sen2cor3.products import mgrs
 from sen2cor3.rt import sixs
-from sen2cor3.simulate import cli, forward
+from sen2cor3.simulate import cli, engine, forward
 from sen2cor3.simulate.scene import BANDS
 from sen2cor3.simulate.truth import glo30_name, scene_lonlat_bounds
 
@@ -190,11 +190,12 @@ def test_toa_matches_direct_6s(product, sim):
         spec = sim.specs[(band, z)][0]
         terms, _ = _direct_terms(spec, float(sc.dem(res)[r, c]) / 1000.0, band)
         rho = sim.boa[band]
-        f_dir, sky = cli.illumination(sim, res)
+        f_t, cloud_shadow, sky = engine.illumination_parts(sim, res)     # a cloud blocks the direct beam only
+        f_dir = f_t * (1.0 - cloud_shadow)
         env_r, env_a = cli.environment_at(sim, band, res)
         env = terms["f_ray"] * env_r[r, c] + (1 - terms["f_ray"]) * env_a[r, c]
-        ter = cli.terrain_reflectance(sim, rho, f_dir, sky, res, band)[r, c]
-        f_dif = forward.hay_diffuse(f_dir[r, c], sky[r, c], terms["t_down_dir"])
+        ter = cli.terrain_reflectance(sim, rho, f_dir, sky, res, band, f_t)[r, c]
+        f_dif = forward.hay_diffuse(f_t[r, c], sky[r, c], terms["t_down_dir"])
         expected = float(forward.toa_from_terms(np.float64(rho[r, c]), terms, f_dir[r, c], f_dif, env, sky[r, c], ter))
         assert _toa_from_product(product, band, r, c) == pytest.approx(expected, abs=1e-4), (band, r, c)
         checked += 1

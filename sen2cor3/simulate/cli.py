@@ -120,13 +120,15 @@ def truth_meta(sim: Simulation, args: dict) -> dict:
                            "track_azimuth_grid_deg": TRACK_AZIMUTH_DEG},
         "cirrus_other_band_ratio": CIRRUS_VIS_RATIO, "cloud_top_b10": CLOUD_B10_TOP,
         "classes": CLASS_NAMES, "spectra_b01_b12": SPECTRA,
-        "model": ("rho_toa = path + tg*E*(t_up_dir*rho_s + t_up_dif*rho_env)/(1 - s_alb*rho_env) + cirrus; "
-                  "E = t_down_dir*F_dir + t_down_dif*F_dif + t_down*(1-V)*rho_ter; "
-                  "F_dir = max(cos i,0)/cos(sza)*(1-cloud_shadow)*(1-cast_shadow); F_dif = k*F_dir + (1-k)*V "
-                  "(Hay, k = t_down_dir); V = (1+cos slope)/2; rho_env = 6S environment functions "
+        "model": ("rho_toa = path + tg*(E_pix*t_up_dir*rho_s + t_up_dif*E0*rho_env/(1 - s_alb*rho_env)) + cirrus; "
+                  "E0 = t_down_dir + t_down_dif; E_pix = t_down_dir*F_dir + t_down_dif*F_dif + E0*(1-V)*rho_ter "
+                  "+ V*E0*s_alb*rho_env/(1 - s_alb*rho_env); "
+                  "F_dir = max(cos i,0)/cos(sza)*(1-cloud_shadow)*(1-cast_shadow); F_dif = k*F_t + (1-k)*V "
+                  "(Hay, k = t_down_dir, F_t = F_dir without the cloud shadow: clouds block the direct beam only); "
+                  "V = (1+cos slope)/2; rho_env = 6S environment functions of rho x relative irradiance E/E0 "
                   "(f_ray*env_rayleigh + (1-f_ray)*env_aerosol, 20 m grid, 5 km, scene mirrored); rho_ter = 1 km "
                   "box mean of rho x relative irradiance; DN = rint(rho_toa*10000) - RADIO_ADD_OFFSET. "
-                  "ILLUM_DIR.tif = F_dir, ILLUM_DIF.tif = V (sky-view factor) at 20 m"),
+                  "ILLUM_DIF.tif = V (sky-view factor) at 20 m"),
     } | (_hyper_meta(sim) if sim.hyper_ms else {})
 
 

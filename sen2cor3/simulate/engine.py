@@ -194,16 +194,16 @@ def _zone_centres(scene: Scene) -> np.ndarray:
     return np.array(out)
 
 
-def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """F_dir and the sky-view factor V of the forward model at ``res`` (terrain incidence, cloud and cast
-    shadows); the diffuse factor is per band (``forward.hay_diffuse``)."""
+def illumination_parts(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(F_dir of the terrain alone: incidence and cast shadows, the cloud-shadow fraction, the sky-view factor V)
+    at ``res``. The direct factor of the forward model is F_dir x (1 - cloud shadow); its diffuse factor is Hay's
+    of the terrain alone (``forward.hay_diffuse``): a cloud blocks the direct beam only."""
     sc = sim.scene
     zones = sc.zones(res)
     sza = sim.zone_sun[:, 0][zones]
     saa_g = (sim.zone_sun[:, 1] + sim.geometry.north_grid_az)[zones]
     cos_i, sky = fw.slope_cos_i(sc.dem(res), float(res), sza, saa_g)
     f_dir = np.maximum(cos_i, 0.0) / np.cos(np.radians(sza))
-    f_dir *= 1.0 - sc.block_mean(sc.cloud_shadow10, res)
     if sim.cast20 is not None:
         cast = sim.cast20.astype(np.float32)
         if res == 10:
@@ -211,15 +211,49 @@ def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
         elif res == 60:
             n = cast.shape[0] // 3
             cast = cast.reshape(n, 3, n, 3).mean(axis=(1, 3))
+        elif res != 20:
+            raise ValueError(f"cast shadows at {res} m: 10, 20 or 60 m only")
         f_dir *= 1.0 - cast
-    return f_dir, sky
+    return f_dir, sc.block_mean(sc.cloud_shadow10, res).astype(np.float64), sky
+
+
+def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """F_dir and the sky-view factor V of the forward model at ``res`` (terrain incidence, cloud and cast
+    shadows); the diffuse factor is per band (``forward.hay_diffuse`` of the terrain alone, see
+    :func:`illumination_parts`)."""
+    f_dir, cloud_shadow, sky = illumination_parts(sim, res)
+    return f_dir * (1.0 - cloud_shadow), sky
+
+
+def relative_irradiance(sim: Simulation, band: str, res: int) -> np.ndarray:
+    """Irradiance of each pixel relative to flat, unshadowed ground, E / (t_dir + t_dif) at the pixel's
+    elevation: the direct beam (terrain, cast and cloud shadows), Hay's diffuse of the terrain, the light of
+    the surrounding slopes (``terrain_reflectance``). 1 on flat ground in the sun."""
+    sc = sim.scene
+    f_t, cs, sky = illumination_parts(sim, res)
+    f_dir = f_t * (1.0 - cs)
+    rho_ter = terrain_reflectance(sim, sc.surface(band, res), f_dir, sky, res, band, f_t) \
+        if sc.relief != "flat" else None
+    dem, zones = sc.dem(res), sc.zones(res)
+    rel = np.empty(f_dir.shape, np.float64)
+    for z in range(len(sc.zone_aot)):
+        m = zones == z
+        t = sim.atmosphere[(band, z)].at(dem[m])
+        e_flat = t["t_down_dir"] + t["t_down_dif"]
+        e = t["t_down_dir"] * f_dir[m] + t["t_down_dif"] * fw.hay_diffuse(f_t[m], sky[m], t["t_down_dir"])
+        if rho_ter is not None:
+            e = e + e_flat * (1.0 - sky[m]) * rho_ter[m]
+        rel[m] = e / e_flat
+    return rel
 
 
 def environment_at(sim: Simulation, band: str, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """(Rayleigh, aerosol) environment reflectance of ``band`` at ``res``, computed on the 20 m grid
+    """(Rayleigh, aerosol) environment reflectance of ``band`` at ``res``: the surface reflectance times its
+    irradiance relative to flat sunlit ground (:func:`relative_irradiance`: the environment sends up the light it
+    receives, a shadowed neighbour less), averaged by 6S' environment functions on the 20 m grid
     (``forward.environment``), repeated to 10 m or block-averaged to 60 m."""
     sc = sim.scene
-    env = fw.environment(sc.surface(band, 20), 20.0)
+    env = fw.environment(sc.surface(band, 20) * relative_irradiance(sim, band, 20), 20.0)
     if res == 10:
         return tuple(np.repeat(np.repeat(e, 2, axis=0), 2, axis=1) for e in env)
     if res == 60:
@@ -229,9 +263,10 @@ def environment_at(sim: Simulation, band: str, res: int) -> tuple[np.ndarray, np
 
 
 def terrain_reflectance(sim: Simulation, rho: np.ndarray, f_dir: np.ndarray, sky: np.ndarray, res: int,
-                        band: str) -> np.ndarray:
+                        band: str, f_dir_terrain: np.ndarray | None = None) -> np.ndarray:
     """rho_ter: 1 km box mean of the neighbours' reflectance times their irradiance relative to flat ground
-    (direct share w per zone from 6S; Hay diffuse), i.e. the radiance the opposite slopes send."""
+    (direct share w per zone from 6S; Hay diffuse of the terrain alone, ``f_dir_terrain``, default ``f_dir``),
+    i.e. the radiance the opposite slopes send."""
     from scipy.ndimage import uniform_filter
     sc = sim.scene
     zones = sc.zones(res)
@@ -242,7 +277,8 @@ def terrain_reflectance(sim: Simulation, rho: np.ndarray, f_dir: np.ndarray, sky
         k[z] = t["t_down_dir"][0]
         w[z] = t["t_down_dir"][0] / (t["t_down_dir"][0] + t["t_down_dif"][0])
     kk, ww = k[zones], w[zones]
-    rel = ww * f_dir + (1.0 - ww) * fw.hay_diffuse(f_dir, sky, kk)
+    f_t = f_dir if f_dir_terrain is None else f_dir_terrain
+    rel = ww * f_dir + (1.0 - ww) * fw.hay_diffuse(f_t, sky, kk)
     n = max(1, int(round(1000.0 / res)) | 1)
     return uniform_filter(rho.astype(np.float64) * rel, size=n, mode="mirror")
 
@@ -254,16 +290,17 @@ def band_toa(sim: Simulation, band: str, res: int | None = None) -> tuple[np.nda
     rho = sc.surface(band, res)
     dem = sc.dem(res)
     zones = sc.zones(res)
-    f_dir, sky = illumination(sim, res)
+    f_t, cs, sky = illumination_parts(sim, res)
+    f_dir = f_t * (1.0 - cs)
     env_r, env_a = environment_at(sim, band, res)
     relief = sc.relief != "flat"
-    rho_ter = terrain_reflectance(sim, rho, f_dir, sky, res, band) if relief else None
+    rho_ter = terrain_reflectance(sim, rho, f_dir, sky, res, band, f_t) if relief else None
     toa = np.empty(rho.shape, np.float64)
     for z in range(len(sc.zone_aot)):
         m = zones == z
         t = sim.atmosphere[(band, z)].at(dem[m])
         env = t["f_ray"] * env_r[m] + (1.0 - t["f_ray"]) * env_a[m]
-        f_dif = fw.hay_diffuse(f_dir[m], sky[m], t["t_down_dir"])
+        f_dif = fw.hay_diffuse(f_t[m], sky[m], t["t_down_dir"])
         toa[m] = fw.toa_from_terms(rho[m].astype(np.float64), t, f_dir[m], f_dif, env, sky[m],
                                    0.0 if rho_ter is None else rho_ter[m])
     toa += sc.cirrus_toa(band, res)

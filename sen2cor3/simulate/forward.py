@@ -8,19 +8,33 @@ nodes with a spline (cubic from 4 nodes, quadratic with 3, linear with 2).
 
 TOA model (per band, per pixel): 6S' Lambertian model with a non-uniform environment (6S manual, Vermote
 et al. 1997, part 1 ch. "Coupling": target reflectance seen through the direct upward transmittance, the
-environment reflectance through the diffuse one), extended with local illumination on slopes::
+environment reflectance through the diffuse one), extended with local illumination on slopes and in shadows::
 
-    rho_toa = path + tg * E * (t_up_dir * rho_s + t_up_dif * rho_env) / (1 - S * rho_env) + rho_cirrus
-    E       = t_dir * F_dir + t_dif * F_dif + (t_dir + t_dif) * (1 - V) * rho_ter
+    rho_toa = path + tg * (E_pix * t_up_dir * rho_s + t_up_dif * E0 * rho_env / (1 - S * rho_env)) + rho_cirrus
+    E0      = t_dir + t_dif                                  (flat ground in the sun)
+    E_pix   = t_dir * F_dir + t_dif * F_dif + E0 * (1 - V) * rho_ter + V * E0 * S * rho_env / (1 - S * rho_env)
     F_dir   = max(cos i, 0) / cos(sza) * (1 - cloud_shadow) * (1 - cast_shadow)
-    F_dif   = k * F_dir + (1 - k) * V          (Hay 1979 anisotropic sky, k = t_dir the anisotropy index)
+    F_dif   = k * F_t + (1 - k) * V  (Hay 1979 anisotropic sky, k = t_dir the anisotropy index, F_t = F_dir
+                                      without the cloud shadow)
     V       = (1 + cos(slope)) / 2              (isotropic sky-view factor)
     cos i   = (cos(sza) - p sin(sza) sin(saa_g) - q sin(sza) cos(saa_g)) / sqrt(1 + p^2 + q^2)
+
+A cloud blocks the direct beam only: a cloud shadow keeps the diffuse skylight (the convention of ATCOR's
+de-shadowing, Richter & Mueller 2005, Int. J. Remote Sens. 26(15):3137; the few degrees of sky a cumulus covers
+are offset by the light its sides scatter). ``rho_env`` is the environment's reflectance times its irradiance
+relative to flat sunlit ground (``engine.relative_irradiance``): the surroundings send up (adjacency) and back
+down (the S term) the light they receive, not the light of the pixel. A shadowed pixel therefore keeps the
+adjacency signal of its sunlit neighbourhood and its skylight, as real ones do (Sen2Cor's reference shadow
+spectrum, ``sc.shadows.SHADOW_REFERENCE``, has B8A 0.10 > B04 0.06; the cloud shadows of the ESA L2A T29UNU in
+shared/data keep B8A > B04 on every pixel, BOA B8A about 0.3 of the sunlit vegetation's). Until issue 14 the
+diffuse light followed Hay's circumsolar share into the cloud shadow and the environment term was scaled by the
+shadow's own irradiance: shadowed vegetation came out at TOA B8A 0.015 < B04 0.025 and B11 0.003, water to
+Sen2Cor's spectral tests.
 
 ``path`` = 6S apparent reflectance of a black surface (gas-attenuated), ``tg`` total two-way gas transmittance,
 ``t_dir``/``t_dif`` = 6S total downward scattering transmittance split by 6S' direct/diffuse ground
 irradiance, ``t_up_dir`` = exp(-tau/mu_v), ``t_up_dif`` = the rest of 6S' upward scattering transmittance,
-``S`` spherical albedo. ``rho_env``: the surface reflectance weighted by 6S' environment functions (its
+``S`` spherical albedo. ``rho_env``: weighted by 6S' environment functions (its
 ENVIRO routine, satellite altitude): F_R(r) = 1 - 0.930 e^(-0.08 r) - 0.070 e^(-1.10 r) for Rayleigh,
 F_a(r) = 1 - 0.448 e^(-0.27 r) - 0.552 e^(-2.83 r) for aerosols (r in km; F = share of the diffuse upward
 signal coming from within r), mixed as 6S does by the Rayleigh / aerosol diffuse upward transmittances
@@ -283,12 +297,20 @@ def toa_from_terms(rho_s: np.ndarray, t: dict[str, np.ndarray], f_dir: np.ndarra
                    sky: np.ndarray | float = 1.0, rho_ter: np.ndarray | float = 0.0) -> np.ndarray:
     """The TOA model of this module (see its docstring), without the cirrus term.
 
-    ``f_dif`` is the full diffuse factor (Hay's, see ``hay_diffuse``); ``rho_env`` None: uniform surface."""
+    ``f_dif`` is the full diffuse factor (Hay's, see ``hay_diffuse``); ``rho_env`` the environment reflectance
+    weighted by the environment's irradiance relative to flat sunlit ground (None: uniform, sunlit surface).
+    The pixel's own irradiance E (direct, diffuse, terrain-reflected) lights its direct upward path; the
+    environment, lit as flat sunlit ground E0 = t_dir + t_dif times its relative irradiance, sends the diffuse
+    upward path and, backscattered by the atmosphere, the skylight E0 S rho_env / (1 - S rho_env) that reaches
+    the pixel through its sky view. On flat sunlit ground this is 6S' Lambertian formula with environment; in a
+    shadow the light of the sunlit surroundings is not the shadow's own irradiance (6S' non-uniform ground)."""
     re = rho_s if rho_env is None else rho_env
-    irr = t["t_down_dir"] * f_dir + t["t_down_dif"] * f_dif
-    irr = irr + (t["t_down_dir"] + t["t_down_dif"]) * (1.0 - np.asarray(sky)) * rho_ter
+    e_flat = t["t_down_dir"] + t["t_down_dif"]
+    irr = t["t_down_dir"] * f_dir + t["t_down_dif"] * f_dif + e_flat * (1.0 - np.asarray(sky)) * rho_ter
+    denom = 1.0 - t["s_alb"] * re
+    irr = irr + np.asarray(sky) * e_flat * t["s_alb"] * re / denom
     t_dir_up = np.minimum(t["t_up_dir"], t["t_up"])
-    return t["path"] + t["tg"] * irr * (t_dir_up * rho_s + (t["t_up"] - t_dir_up) * re) / (1.0 - t["s_alb"] * re)
+    return t["path"] + t["tg"] * (irr * t_dir_up * rho_s + (t["t_up"] - t_dir_up) * e_flat * re / denom)
 
 
 def hay_diffuse(f_dir: np.ndarray | float, sky: np.ndarray | float, t_dir: np.ndarray | float) -> np.ndarray:

@@ -187,7 +187,11 @@ class Scene:
         scl = np.asarray(CLASS_SCL, dtype=np.uint8)[cls]
         if terrain_shadow is not None:
             scl[(terrain_shadow >= 0.5) & (cls != WATER)] = 2
-        scl[self.block_mean(self.cloud_shadow10, res) >= 0.5] = 3
+        # a cloud shadow on water stays water, as in Sen2Cor (3: the radiometric shadow test drops water pixels,
+        # (B03-B8A)/(B03+B8A) > 0.35 on the CCI water bodies, and the CCI water recovery after the shadow step
+        # gives shadowed water bodies back to class 6; 2.8/2.9: B02/B11 > 6 and the same recovery), like the
+        # terrain shadow above
+        scl[(self.block_mean(self.cloud_shadow10, res) >= 0.5) & (cls != WATER)] = 3
         scl[self.block_mean(self.cirrus10, res) >= 0.012] = 10
         cloud = self.block_mean(self.cloud10, res)
         scl[cloud >= 0.25] = 8
