@@ -133,11 +133,10 @@ def test_aot_round_trip(round_trips, name):
         assert abs(r - t) <= 0.05 + 0.15 * t, table(name, st)
 
 
-#: Known gap (measured 0.870), the simulator's cirrus truth against Sen2Cor's B10 thresholds (issue 14 item 5):
-#: 431 "clear land" pixels called thin cirrus carry simulated cirrus of 0.006-0.012 (median 0.0099), below the
-#: truth's 0.012 cut, which with the ground signal of a 1 g/cm2 column passes T1_B10 (the aerosol path adds only
-#: ~0.001 at 1373 nm, 6S tables); 811 true thin-cirrus pixels pass T2_B10 and become class 8.
-SCL_GAPS = {"l9_flat_hazy_default": "faint simulated cirrus below the truth's cut passes T1_B10 (0.870)"}
+#: Known gaps of the SCL round trip (name -> reason; strict xfail). The former l9_flat_hazy_default gap (0.870:
+#: true thin cirrus past T2_B10 called class 8) closed when the simulator's truth took Sen2Cor's own rule
+#: for it, thick cirrus (B10 >= T2_B10) = medium-probability cloud (issue 14 item 5, simulate/scene.py).
+SCL_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(s[0], marks=pytest.mark.xfail(strict=True, reason=SCL_GAPS[s[0]]))

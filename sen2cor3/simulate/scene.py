@@ -77,6 +77,17 @@ CLOUD_TEXTURE_AMPLITUDE = 0.15
 CLOUD_TEXTURE_SCALE_PX = 4.0
 #: Extra B10 reflectance of an opaque cloud top (cloud tops sit above most water vapour).
 CLOUD_B10_TOP = 0.15
+#: The truth's cloud and cirrus classes follow Sen2Cor's own rules on the clouds' own signal (issue 14 item 5), with
+#: the values of Sen2Cor's L2A_CAL_SC_GIPP.xml (a test holds them equal to ``sen2cor3/cfg``): the cloud probability
+#: is its red-brightness confidence of the clouds' own B04 reflectance (:meth:`Scene.cloud_probability`),
+#: medium-probability cloud (8) from T_CLOUD_MP, high (9) from T_CLOUD_HP (a cloud fraction of about 0.20 and 0.32
+#: of the 0.72-reflectance cloud, no texture); thin cirrus (10) where the cirrus' own B10 reflectance reaches
+#: T1_B10, and, as Sen2Cor's L2A_CSND_7 calls B10 >= T2_B10 ("thick cirrus"), medium-probability cloud from T2_B10.
+#: Until then the truth cut the cloud fraction at 0.25 / 0.6, where Sen2Cor's confidence of an opaque cloud over
+#: vegetation is already 0.8 (high) at 0.25, and called every cirrus thin.
+TRUTH_T1_B04, TRUTH_T2_B04 = 0.06, 0.25
+TRUTH_T_CLOUD_MP, TRUTH_T_CLOUD_HP = 0.20, 0.80
+TRUTH_T1_B10, TRUTH_T2_B10 = 0.012, 0.035
 
 
 @dataclass
@@ -192,12 +203,29 @@ class Scene:
         # gives shadowed water bodies back to class 6; 2.8/2.9: B02/B11 > 6 and the same recovery), like the
         # terrain shadow above
         scl[(self.block_mean(self.cloud_shadow10, res) >= 0.5) & (cls != WATER)] = 3
-        scl[self.block_mean(self.cirrus10, res) >= 0.012] = 10
-        cloud = self.block_mean(self.cloud10, res)
-        scl[cloud >= 0.25] = 8
-        scl[cloud >= 0.6] = 9
+        cirrus = self.block_mean(self.cirrus10, res)
+        scl[cirrus >= TRUTH_T1_B10] = 10
+        scl[cirrus >= TRUTH_T2_B10] = 8          # thick cirrus: Sen2Cor's medium-probability cloud
+        p = self.cloud_probability(res)
+        scl[p >= TRUTH_T_CLOUD_MP] = 8
+        scl[p >= TRUTH_T_CLOUD_HP] = 9
         scl[self.nodata(res)] = 0
         return scl
+
+    def cloud_brightness(self, res: int) -> np.ndarray:
+        """Red (B04) reflectance of the opaque clouds themselves at ``res``: fraction x cloud spectrum x cloud-top
+        texture, block-averaged (the surface and the atmosphere below and above not included)."""
+        k = BANDS.index("B04")
+        c = self.cloud10 * SPECTRA[CLOUD, k]
+        if self.cloud_texture10 is not None:
+            c = c * self.cloud_texture10
+        return self.block_mean(c, res)
+
+    def cloud_probability(self, res: int) -> np.ndarray:
+        """True cloud probability: Sen2Cor's brightness confidence ((B04 - T1_B04) / (T2_B04 - T1_B04))^2, clipped
+        to 0..1, of the clouds' own red reflectance (:meth:`cloud_brightness`)."""
+        x = (np.clip(self.cloud_brightness(res), TRUTH_T1_B04, TRUTH_T2_B04) - TRUTH_T1_B04) / (TRUTH_T2_B04 - TRUTH_T1_B04)
+        return (x * x).astype(np.float32)
 
 
 # ---------------------------------------------------------------------- noise

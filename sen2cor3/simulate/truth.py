@@ -4,8 +4,9 @@
 exact rho_s of the forward model), ``AOT.tif``, ``WVP.tif`` (g/cm2, column above the ground: the
 zone's column above its mean elevation; 6S got ``rt.sixs.wv_input_for_column`` of it), ``DEM.tif`` (m),
 ``SCL.tif`` (uint8 Sen2Cor codes) at 20 m, ``CLOUD_FRACTION.tif``/``CLOUD_SHADOW_FRACTION.tif``/``CIRRUS_B10.tif``
-(20 m: the cloud cover, the share of the direct sun its shadows block, the cirrus B10 reflectance, which the SCL
-truth thresholds at 0.25/0.6, 0.5 and 0.012), ``ILLUM_DIR.tif``/``ILLUM_DIF.tif`` (20 m terrain/shadow factors
+(20 m: the cloud cover, the share of the direct sun its shadows block, the cirrus B10 reflectance; the SCL truth
+takes clouds where Sen2Cor's red-brightness confidence of the clouds' own B04 reflectance reaches T_CLOUD_MP 0.20 /
+T_CLOUD_HP 0.80, shadows from 0.5, thin cirrus from 0.012 and thick cirrus, class 8, from 0.035: ``scene.Scene.scl``), ``ILLUM_DIR.tif``/``ILLUM_DIF.tif`` (20 m terrain/shadow factors
 of the forward model), ``truth.json`` (every scene and atmosphere parameter), and ``dem/`` with GLO-30 style
 1x1 degree tiles that a processor can use as its DEM directory.
 
