@@ -90,3 +90,13 @@ def test_cloud_and_cirrus_classes(pooled, code):
 def test_overall_agreement(pooled):
     scl, truth, _ = pooled
     assert np.mean(scl == truth) >= 0.90
+
+
+def test_truth_thresholds_are_the_gipp_ones():
+    """The simulator's cloud/cirrus truth uses the values of Sen2Cor's L2A_CAL_SC_GIPP.xml (sen2cor3/cfg)."""
+    from sen2cor3.config.gipp import load_config
+    from sen2cor3.simulate import scene
+    th = load_config().sc.thresholds
+    assert (scene.TRUTH_T1_B04, scene.TRUTH_T2_B04) == (pytest.approx(th.t1_b04), pytest.approx(th.t2_b04))
+    assert (scene.TRUTH_T_CLOUD_MP, scene.TRUTH_T_CLOUD_HP) == (pytest.approx(th.t_cloud_mp), pytest.approx(th.t_cloud_hp))
+    assert (scene.TRUTH_T1_B10, scene.TRUTH_T2_B10) == (pytest.approx(th.t1_b10), pytest.approx(th.t2_b10))
