@@ -511,7 +511,9 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         meta = meta_prior
     else:
         mean_aot = float(np.mean(aot_w[valid_w])) if valid_w.any() else 0.0
-        mean_wv = float(np.mean(wv_col_w[valid_w])) if valid_w.any() else 0.0
+        # Sen2Cor 3 L2A_Quality: the mean of the WVP image as written, over WVP > 0 (x 0.001 cm)
+        mean_wv = (_written_mean_wv(wv_o, maps, valid, scl, opt.block_rows) if wv_o is not None
+                   else float(np.mean(wv_col_w[valid_w])) if valid_w.any() else 0.0)
         from .atmos import visibility_from_aot
         # inside Sen2Cor's 5-120 km table range, as the AOT map is (bounded_aot)
         final_vis = float(np.clip(res.final_vis_km if res is not None else start_vis, VISIBILITY_MIN_KM,
@@ -553,6 +555,21 @@ def _deliver(b: str, out: np.ndarray, boa: dict, sink, toa: dict, inplace: bool)
     sink(b, out)
     if inplace:
         del toa[b]
+
+
+def _written_mean_wv(wv_o: np.ndarray, maps: Any, valid: np.ndarray, scl: Any, rows: int) -> float:
+    """GRANULE_MEAN_WV as Sen2Cor 3's L2A_Quality computes it: ``wvp[wvp > 0].mean() * 0.001`` of the WVP image
+    (``wv_o``: already uint16 DN when ``maps == "dn"``, else cm, encoded here as the writer does), by row strips."""
+    from .encode import WVP_QUANTIFICATION, scaled_u16
+    total, count = 0.0, 0
+    for r0 in range(0, wv_o.shape[0], rows):
+        r1 = min(wv_o.shape[0], r0 + rows)
+        dn = wv_o[r0:r1] if maps == "dn" else scaled_u16(wv_o[r0:r1], WVP_QUANTIFICATION, ~valid[r0:r1],
+                                                          None if scl is None else scl[r0:r1])
+        pos = dn > 0
+        total += float(dn[pos].sum(dtype=np.float64))
+        count += int(pos.sum())
+    return total / count / WVP_QUANTIFICATION if count else 0.0
 
 
 def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sink, inplace, maps):

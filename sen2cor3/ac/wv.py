@@ -6,7 +6,11 @@ the model band ratio R(u) = B09_pred / B8A. R falls with u; the observed ratio i
 u interpolated linearly (in sqrt(u), along which the absorption is nearly linear). Because the path
 reflectance of each band is recomputed at every node, this is Sen2Cor's ratio (L - Lp(u)) iterated to
 convergence rather than its 2 iterations, and it uses each pixel's own brightness instead of albedo 0.3.
-Then Sen2Cor's post-processing: no/failed retrievals -> land mean, water per WV_Watermask, smoothing.
+Then Sen2Cor's post-processing (Sen2Cor 3 L2A_AtmCorr.py ``wv_retrieval_apda1``, then the WV map smoothing of
+``rho_retrieval_step1``): the land mean over SCL 4/5/11, every other class replaced by it when ``WV_Watermask`` > 0
+(Sen2Cor 3 tests ``iwv_watermask > 0``: its GIPP's "2: line-average" is never implemented, 2 acts as 1), columns
+below 0.01 cm replaced by it, no data 0, then a 3x3 median (whatever the width ``Smooth_WV_Map`` gives, only that
+width > 1 pixel switches it on). GRANULE_MEAN_WV is the mean of the written WVP where > 0 (``L2A_Quality``).
 
 Failed retrievals (Sen2Cor L2A_AtmCorr.py ``apda_iter`` / ``wv_retrieval_apda1``): Sen2Cor inverts a fitted
 R(u) analytically, calls a ratio outside (0, 1] an outlier (column 0) and replaces every column below 0.01 cm by
@@ -34,6 +38,13 @@ from .surface import forward, invert
 
 F32 = np.float32
 MIN_SIGNAL = 0.01        # B8A TOA minus path below this: ratio meaningless (water, deep shadow; ours)
+#: A column below this (cm) is replaced by the land mean (Sen2Cor 3 L2A_AtmCorr.py ``wv_retrieval_apda1``:
+#: ``wv < 10`` on its cm x 1000 map, "avoid numerical difficulties").
+WV_MIN_CM = 0.01
+#: Smoothing kernel of the WV map (Sen2Cor 3 L2A_AtmCorr.py ``rho_retrieval_step1``: ``median_filter(wv, (3, 3))``).
+MEDIAN_SIZE = 3
+#: Largest smoothing width (pixels) Sen2Cor 3 computes from Smooth_WV_Map (``rho_retrieval_step1``: min(..., 51)).
+SMOOTH_MAX_PX = 51
 #: Smallest B8A TOA reflectance as a ratio denominator (ours).
 RATIO_DEN_MIN = 1e-4
 
@@ -80,9 +91,15 @@ def invert_ratio(ratio_obs: np.ndarray, ratios: np.ndarray, nodes: np.ndarray) -
     return (sq * sq).astype(F32)
 
 
-def smooth_size(smooth_m: float, res_m: float) -> int:
-    """Filter width from Smooth_WV_Map: round(metres / pixel), forced odd (100 m: 3 px at 20 and 60 m)."""
-    n = int(smooth_m / res_m + 0.5)
+def smooth_size(smooth_m: float, res_m: float, shape: tuple[int, ...] | None = None) -> int:
+    """Smoothing width Sen2Cor 3 derives from Smooth_WV_Map (L2A_AtmCorr.py ``rho_retrieval_step1``): round(metres /
+    pixel) within 1..51, at most half the image side, forced odd (100 m: 3 px at 60 m, 5 px at 20 m); 0 when
+    Smooth_WV_Map is 0. It only gates the smoothing: Sen2Cor 3 then applies a 3x3 median (``MEDIAN_SIZE``)."""
+    if smooth_m <= 0:
+        return 0
+    n = int(min(max(smooth_m / res_m, 1.0), SMOOTH_MAX_PX) + 0.5)
+    if shape is not None:
+        n = int(min(n, min(shape) / 2))
     return n + 1 if n % 2 == 0 else n
 
 
@@ -92,10 +109,11 @@ def retrieve_wv(b8a: np.ndarray, b09: np.ndarray, terms_b8a: Callable[[float], d
                 default_wv: float = DEFAULTS.wv_iter_start_summer_cm) -> tuple[np.ndarray, dict]:
     """WV map (g/cm2 = cm) on the working grid and {'mean_land': ..., 'retrieved_pct': ...}.
 
-    ``land``: pixels where APDA is trusted (SCL 4, 5, 11 as Sen2Cor). Failed pixels (too little signal, or a
-    ratio outside the tables' range: module docstring) and, per ``watermask``, non-land pixels (0: keep,
-    1: land mean, 2: mean of the land pixels of the same row) get a replacement, the means taken over the
-    successful land retrievals only; no data -> 0. ``retrieved_pct``: successful land retrievals, % of valid.
+    ``land``: pixels where APDA is trusted (SCL 4, 5, 11 as Sen2Cor). Failed pixels (too little signal, a ratio
+    outside the tables' range: module docstring, a column below ``WV_MIN_CM``) and, when ``watermask`` > 0, the
+    non-land pixels take the mean of the successful land retrievals (Sen2Cor 3 ``wv_retrieval_apda1``; 0: non-land
+    pixels keep their own retrieval); no data -> 0; then the 3x3 median (``smooth_size``).
+    ``mean``: mean of the map's valid pixels; ``retrieved_pct``: successful land retrievals, % of valid pixels.
     """
     b8a = np.asarray(b8a, F32)
     ratios = model_ratios(b8a, terms_b8a, terms_b09, nodes)
@@ -105,20 +123,18 @@ def retrieve_wv(b8a: np.ndarray, b09: np.ndarray, terms_b8a: Callable[[float], d
     wv = invert_ratio(ratio, ratios, nodes)
     # a ratio the tables cannot produce (module docstring): a failed retrieval, not the floor or cap column
     ok &= (ratio < ratios[0]) & (ratio > ratios[-1])
+    ok &= wv >= WV_MIN_CM                              # Sen2Cor 3: wv < 10 (cm x 1000) -> land mean
     good = ok & land
     mean_land = float(np.mean(wv[good])) if good.any() else float(default_wv)
     wv = np.where(ok, wv, np.nan)
-    if watermask == 1:
+    if watermask > 0:                                  # Sen2Cor 3 wv_retrieval_apda1: iwv_watermask > 0
         wv = np.where(land, wv, mean_land)
-    elif watermask == 2:
-        w = np.where(good, wv, 0.0).sum(axis=1)
-        c = good.sum(axis=1)
-        row = np.where(c > 0, w / np.maximum(c, 1), mean_land)
-        wv = np.where(land, wv, row[:, None])
     wv = np.where(np.isfinite(wv), wv, mean_land).astype(F32)
-    n = smooth_size(smooth_m, res_m)
-    if n > 1:
-        wv = median_filter(wv, size=n, mode="nearest")   # Sen2Cor: 3x3 median when Smooth_WV_Map > pixel
+    if smooth_size(smooth_m, res_m, wv.shape) > 1:
+        # Sen2Cor 3 rho_retrieval_step1: median_filter(wv, (3, 3)) of the whole map. Its no-data pixels are 0
+        # there (scipy's default 'reflect' edges), which pulls valid pixels along the footprint border towards 0,
+        # down to a WVP of 0 (no data) in corners; here no data holds the land mean ('nearest' edges) instead.
+        wv = median_filter(wv, size=MEDIAN_SIZE, mode="nearest")
     wv = np.where(valid, wv, 0.0).astype(F32)
     info = {"mean_land": mean_land, "mean": float(np.mean(wv[valid])) if valid.any() else 0.0,
             "retrieved_pct": 100.0 * float(good.sum()) / max(int(valid.sum()), 1)}
