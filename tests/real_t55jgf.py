@@ -441,3 +441,22 @@ def measure(l2a: Path, l1c: Path, res: int) -> dict:
                                             "DDV_PIXEL_PERCENTAGE", "CLOUDY_PIXEL_PERCENTAGE")}
     out["negative_boa_pct"] = {b: float(q[b]) for b in BANDS if b in q}
     return out
+
+
+def b09_b8a_block_ratios(l2a: Path) -> np.ndarray:
+    """The source's B09 / B8A TOA ratio on the cloud-free B09 blocks (issue 17, GRANULE_MEAN_WV): each ~1.5 km B09
+    pixel of the decimated image against the mean of the 3 x 3 ~500 m B8A pixels it covers (B8A's area average
+    over the same ground), for the blocks where no 60 m pixel of ``l2a``'s SCL is cloud (8-10)."""
+    from osgeo import gdal
+    b09 = gdal.Open(str(SOURCE / "B09.jp2")).ReadAsArray().astype(np.float64)
+    b8a = gdal.Open(str(SOURCE / "B8A.jp2")).ReadAsArray().astype(np.float64)
+    n = b09.shape[0]
+    b8a_blocks = sum(b8a[i::3, j::3][:n, :n] for i in range(3) for j in range(3)) / 9.0
+    scl = read_image(l2a, "SCL", 60)
+    gt = gdal.Open(str(SOURCE / "B09.jp2")).GetGeoTransform()
+    block = np.minimum(((np.arange(scl.shape[0]) + 0.5) * 60.0 / gt[1]).astype(np.intp), n - 1)
+    cloud = np.zeros((n, n))
+    np.add.at(cloud, (block[:, None], block[None, :]), np.isin(scl, (8, 9, 10)))
+    clear = (cloud == 0) & (b09 > 0) & (b8a_blocks > 0)
+    return b09[clear] / b8a_blocks[clear]
+
