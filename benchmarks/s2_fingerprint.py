@@ -83,8 +83,8 @@ def fingerprint(product: Path, work: Path | None = None) -> dict[str, str]:
         if not p.is_file():
             continue
         rel = _normalise_name(str(p.relative_to(product)), generation)
-        if "rep_info" in rel and "report" in rel:
-            continue                                  # the run report: log lines with times and durations
+        if ("rep_info" in rel and "report" in rel) or rel.endswith("_report.xml"):
+            continue                                  # the run report (Landsat: at the root): times, durations
         suffix = p.suffix.lower()
         if suffix in (".jp2", ".tif", ".rawl", ".img"):
             out[rel] = _image_hash(p)
