@@ -1,10 +1,11 @@
-"""Fingerprint Sentinel-2 L2A outputs, to prove a restructuring did not move a pixel or a metadata value.
+"""Fingerprint Sentinel-2 (and Landsat) L2A outputs, to prove a restructuring did not move a pixel or a metadata value.
 
     python benchmarks/s2_fingerprint.py WORK_DIR [--json OUT.json] [--compare BEFORE.json]
 
 Simulates (once, cached in WORK_DIR) the embedded sample scene and a hilly scene with its DEM in a user GIPP,
 runs ``L2A_Process.py`` on them with several flag sets (default resolutions, ``--resolution 60 --tif``,
-``--sc_only``, ``--raw``, DEM + terrain correction at 20 m) and hashes every file of each product: images by
+``--sc_only``, ``--raw``, DEM + terrain correction at 20 m; a simulated Landsat 8 scene with and without its DEM)
+and hashes every file of each product: images by
 their pixels, data type, geotransform and CRS; XML with time stamps and the generation-time field of names
 blanked; anything else byte for byte. Two fingerprints are equal exactly when the products are the same but
 for the time of the run.
@@ -30,9 +31,13 @@ RUNS = (
     ("sample_sc_only", "sample", ["--sc_only"]),
     ("hills_dem_r20_raw", "hills", ["--resolution", "20", "--raw", "--DEM"]),
     ("hills_dem_r10_classic", "hills", ["--sc_classic", "--DEM"]),
+    ("landsat_default", "l8", []),
+    ("landsat_dem_sc_only", "l8", ["--DEM", "--sc_only"]),
+    ("landsat_dem", "l8", ["--DEM"]),
 )
 SCENES = {"sample": ["--size", "366", "--seed", "0"],
-          "hills": ["--size", "360", "--seed", "4", "--aot", "0.15", "--wv", "2.0", "--relief", "hills"]}
+          "hills": ["--size", "360", "--seed", "4", "--aot", "0.15", "--wv", "2.0", "--relief", "hills"],
+          "l8": ["--spacecraft", "L8", "--size", "1098", "--seed", "2", "--aot", "0.2", "--relief", "hills"]}
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?")
 
@@ -69,14 +74,17 @@ def _xml_hash(path: Path, generation: str, work: str = "") -> str:
 def fingerprint(product: Path, work: Path | None = None) -> dict[str, str]:
     """{relative path with the generation time blanked: hash} of every file of an L2A product (``work``: the
     folder of the runs, blanked in the XML)."""
-    generation = product.name.removesuffix(".SAFE").rsplit("_", 1)[-1]
+    if product.name.endswith(".SAFE"):
+        generation = product.name.removesuffix(".SAFE").rsplit("_", 1)[-1]
+    else:                                             # Landsat L2: the 5th field is the run date
+        generation = product.name.split("_")[4]
     out = {}
     for p in sorted(product.rglob("*")):
         if not p.is_file():
             continue
         rel = _normalise_name(str(p.relative_to(product)), generation)
-        if "rep_info" in rel and "report" in rel:
-            continue                                  # the run report: log lines with times and durations
+        if ("rep_info" in rel and "report" in rel) or rel.endswith("_report.xml"):
+            continue                                  # the run report (Landsat: at the root): times, durations
         suffix = p.suffix.lower()
         if suffix in (".jp2", ".tif", ".rawl", ".img"):
             out[rel] = _image_hash(p)
@@ -128,7 +136,7 @@ def run_all(work: Path) -> dict[str, dict[str, str]]:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"{name}: exit {proc.returncode}\n{proc.stderr[-2000:]}")
-        products = [p for p in out.iterdir() if p.name.endswith(".SAFE")]
+        products = [p for p in out.iterdir() if p.is_dir()]
         result[name] = fingerprint(products[0], work)
         print(f"{name}: {len(result[name])} files", file=sys.stderr)
     return result

@@ -17,6 +17,7 @@ from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.io.writers import extension, image_format, write_raster
 from sen2cor3.readers import reader_for
+from sen2cor3.readers.toa_store import ToaBands
 from sen2cor3.products import l2a_optional
 from sen2cor3.products.l2a import L2AProduct
 from sen2cor3.products.naming import DDV_MASK_KIND
@@ -50,8 +51,12 @@ class TileResults:
 
 
 def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
-             qi_cache: dict | None = None, keep_native=None, prefetch=None) -> tuple[dict, np.ndarray, np.ndarray]:
+             qi_cache: dict | None = None, keep_native=None,
+             prefetch=None) -> tuple[ToaBands, np.ndarray, np.ndarray]:
     """TOA reflectance (float32) of ``bands`` on the ``resolution_m`` grid, the no-data and saturated masks.
+
+    The bands come as a :class:`~sen2cor3.readers.toa_store.ToaBands`: held as DN, converted by the reader where
+    a step reads them (half the memory of float32 bands; the values are the same).
 
     No-data: DN 0 in any band (Sen2Cor) or the L1C NODATA layer; saturated: DN 65535 or the L1C quality
     layers (lost/degraded/defective/saturated). ``qi_cache`` keeps the coarse quality masks between the
@@ -60,8 +65,8 @@ def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
     the bands averaged from a finer grid (the 10 m run reuses them instead of decoding them again).
     ``prefetch``: a :class:`~sen2cor3.io.background.Prefetcher` that decodes the quality masks (one core,
     glymur) while the bands are decoded here."""
-    toa, nodata, saturated = {}, None, None
     rd = reader_for(product)
+    toa, nodata, saturated = ToaBands(lambda name, dn: rd.toa(product, name, dn)), None, None
     qi_layers = ("nodata", "saturated_defective")
     if prefetch is not None:
         prefetch.start(("qi", resolution_m), rd.read_qi_masks, product, resolution_m, layers=qi_layers,
@@ -76,7 +81,7 @@ def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
         sat = dn == product.saturated_value
         nodata = zero if nodata is None else (nodata | zero)
         saturated = sat if saturated is None else (saturated | sat)
-        toa[name] = rd.toa(product, name, dn)
+        toa.put_dn(name, dn)                     # converted where a step reads it (readers.toa_store)
         del dn
     masks = (prefetch.get(("qi", resolution_m)) if prefetch is not None
              else rd.read_qi_masks(product, resolution_m, layers=qi_layers, native_cache=qi_cache))
@@ -336,7 +341,8 @@ def write_toa_preview(writer: TileWriter, product: L1CProduct, resolution_m: int
     shape = preview_shape(product, resolution_m)
     rgb = np.empty((3,) + shape, np.uint8)
     for i, b in enumerate(order):
-        rgb[i] = l2a_optional.preview_channel(l2a_optional.rho_rows(toa[b], nodata, q), toa[b].shape, shape, q)
+        t = toa[b]
+        rgb[i] = l2a_optional.preview_channel(l2a_optional.rho_rows(t, nodata, q), t.shape, shape, q)
     writer.pvi(resolution_m, rgb)
 
 

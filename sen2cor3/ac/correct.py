@@ -260,7 +260,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     opt = options or AcOptions()
     wl_um = WAVELENGTH_UM if wavelength_um is None else wavelength_um
     bands = [b for b in toa if b != roles.cirrus]
-    shape = next(iter(toa.values())).shape
+    shape = _shape_of(toa)
     scl = np.full(shape, SCL_ASSUMED, np.uint8) if scl is None else np.asarray(scl)
     valid = ~np.asarray(nodata, bool) & (scl != SCL_NO_DATA)
     gipp = ac_settings(l2a_ac, ac_gipp)
@@ -274,6 +274,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     k = max(1, int(round(opt.work_res_m / resolution_m)))
     wres = k * resolution_m
     toa_w = {b: block_mean(v, k, valid).astype(F32) for b, v in toa.items()}
+    if inplace and roles.cirrus in toa:          # the cirrus band is used on the working grid only
+        del toa[roles.cirrus]
     wshape = toa_w[bands[0]].shape
     valid_w = np.isfinite(toa_w[bands[0]])
     toa_w = {b: np.where(valid_w, v, 0.0).astype(F32) for b, v in toa_w.items()}
@@ -290,8 +292,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     xc = (np.arange(cshape[1]) + 0.5) * cw * wres
     yy, xx = np.meshgrid(np.minimum(yc, wshape[0] * wres), np.minimum(xc, wshape[1] * wres), indexing="ij")
     sza_c, saa_c = geometry.at("sza", yy, xx), geometry.at("saa", yy, xx)
-    vza_c = {b: geometry.at("vza", yy, xx, b) for b in toa}
-    raa_c = {b: relative_azimuth(saa_c, geometry.at("vaa", yy, xx, b)) for b in toa}
+    vza_c = {b: geometry.at("vza", yy, xx, b) for b in toa_w}
+    raa_c = {b: relative_azimuth(saa_c, geometry.at("vaa", yy, xx, b)) for b in toa_w}
     up_w, up_o = Upsampler(cshape, cw, wshape), Upsampler(cshape, cw * k, shape)
     sza_w = up_w.full(sza_c)
 
@@ -428,6 +430,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         ddv_w = res.ddv_mask if res is not None else None     # the DDV reference cells (MSK_DDVPXL output)
         if can_wv:
             wv_w, info["wv"] = do_wv(cells(aot_w, a_start), toa_w)
+        memo_a.store.clear()                      # the retrieval's terms and environments: not used below
+        memo_e.clear()
     aot_c, wv_c = cells(aot_w, a_start), cells(wv_w, wv_start)
     wv_varies = bool(valid_w.any() and float(np.ptp(wv_w[valid_w])) > WV_VARIES_MIN_PTP)
 
@@ -457,7 +461,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             env_o = up_px.cols(env_w_b)
         if dem_on and opt.terrain_reflected:
             ter_o = up_px.cols(adjacency.environment(rho1, valid_w, None, ter_n))
-        out = _band_output(toa, b, shape, inplace)
+        src = toa[b]                   # read once (a DN-backed band converts on each read)
+        out = _band_output(src, shape, inplace)
         n_neg = 0
         rows = range(0, shape[0], opt.block_rows)
         if env_o is not None and opt.linear_inversion and not dem_on and not relief:
@@ -466,7 +471,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             coef = linear_coefficients(t_w, env_w_b)
             if b in keep_linear:
                 linear_w[b] = coef
-            n_neg = grids.linear_band(toa[b], coef, up_px, valid, cutoff, out, opt.block_rows)
+            n_neg = grids.linear_band(src, coef, up_px, valid, cutoff, out, opt.block_rows)
             rows = ()
         for r0 in rows:
             r1 = min(shape[0], r0 + opt.block_rows)
@@ -482,7 +487,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 f_dir, f_dif = terrain.illumination_factors(cos_i, sza_b, sky, None if cs is None else cs[r0:r1],
                                                             t["t_sun"], opt.diffuse)
                 rho_ter = None if ter_o is None else up_px.rows(ter_o, r0, r1)
-            rho = invert(toa[b][r0:r1], t, f_dir, f_dif, sky, rho_ter,
+            rho = invert(src[r0:r1], t, f_dir, f_dif, sky, rho_ter,
                          None if env_o is None else up_px.rows(env_o, r0, r1), cutoff)
             if brdf_code:
                 g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code, gipp.brdf_lower_bound,
@@ -492,7 +497,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         _deliver(b, out, boa, sink, toa, inplace)
-        del out
+        del out, src
 
     # ---------------------------------------------------------------- metadata
     wv_col_w = (wv_w * wv_frac_w).astype(F32)          # WVP: the column above the surface
@@ -539,10 +544,14 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                                                      "ddv": ddv_w})
 
 
-def _band_output(toa: dict, b: str, shape: tuple[int, int], inplace: bool) -> np.ndarray:
-    """Where band b's BOA goes: its own TOA array when the caller gives it up (each block's TOA rows are read
-    before they are overwritten), else a new float32 array."""
-    t = toa[b]
+def _shape_of(toa) -> tuple[int, int]:
+    """Grid shape of a {band: array} dict or a :class:`~sen2cor3.readers.toa_store.ToaBands` (without a read)."""
+    return toa.shape if hasattr(toa, "shape") else next(iter(toa.values())).shape
+
+
+def _band_output(t: np.ndarray, shape: tuple[int, int], inplace: bool) -> np.ndarray:
+    """Where a band's BOA goes: its own TOA array ``t`` when the caller gives it up (each block's TOA rows are
+    read before they are overwritten), else a new float32 array."""
     return t if inplace and t.dtype == F32 and t.flags.c_contiguous else np.empty(shape, F32)
 
 
@@ -579,7 +588,7 @@ def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sin
     if maps or not bands or any(b not in linear for b in bands):
         return None
     k = max(1, int(round(opt.work_res_m / resolution_m)))
-    shape = next(iter(toa.values())).shape
+    shape = _shape_of(toa)
     wshape = (-(-shape[0] // k), -(-shape[1] // k))
     if any(linear[b][0].shape != wshape for b in bands):
         return None
@@ -587,11 +596,12 @@ def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sin
     boa, neg = {}, {}
     n_valid = int(np.count_nonzero(valid))
     for b in bands:
-        out = _band_output(toa, b, shape, inplace)
-        n_neg = grids.linear_band(toa[b], linear[b], up_px, valid, cutoff, out, opt.block_rows)
+        src = toa[b]
+        out = _band_output(src, shape, inplace)
+        n_neg = grids.linear_band(src, linear[b], up_px, valid, cutoff, out, opt.block_rows)
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         _deliver(b, out, boa, sink, toa, inplace)
-        del out
+        del out, src
     meta = dict(prior.metadata)
     meta["NEGATIVE_BOA_PERCENTAGE"] = neg
     return AcResult(boa, None, None, ~valid, meta, prior.work)

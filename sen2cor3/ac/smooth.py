@@ -16,6 +16,9 @@ __all__ = ["gaussian_nearest"]
 
 #: Below this kernel radius the direct filter is as fast and exact.
 _DIRECT_MAX_RADIUS = 24
+#: Values per FFT batch (lines x transform length): the padded lines and their complex spectra of a whole 90 m
+#: Landsat working grid took ~0.5 GB at once; batches of 4 M values take ~100 MB, with the same per-line sums.
+_CHUNK_VALUES = 1 << 22
 
 
 def gaussian_nearest(a: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
@@ -28,8 +31,13 @@ def gaussian_nearest(a: np.ndarray, sigma: float, truncate: float = 4.0) -> np.n
     out = a
     for axis in (0, 1):                                     # the axis order of gaussian_filter
         x = np.moveaxis(out, axis, -1)
-        padded = np.pad(x, [(0, 0), (radius, radius)], mode="edge")
-        n = sfft.next_fast_len(padded.shape[-1] + k.size - 1, real=True)
-        y = sfft.irfft(sfft.rfft(padded, n, axis=-1) * sfft.rfft(k, n), n, axis=-1)
-        out = np.moveaxis(y[:, 2 * radius: 2 * radius + x.shape[-1]], -1, axis)
+        n = sfft.next_fast_len(x.shape[-1] + 2 * radius + k.size - 1, real=True)
+        k_f = sfft.rfft(k, n)
+        y = np.empty(x.shape, np.float64)
+        step = max(1, _CHUNK_VALUES // n)                   # lines per FFT batch: each line is its own transform
+        for i0 in range(0, x.shape[0], step):
+            padded = np.pad(x[i0:i0 + step], [(0, 0), (radius, radius)], mode="edge")
+            y[i0:i0 + step] = sfft.irfft(sfft.rfft(padded, n, axis=-1) * k_f, n, axis=-1)[:, 2 * radius:
+                                                                                          2 * radius + x.shape[-1]]
+        out = np.moveaxis(y, -1, axis)
     return np.ascontiguousarray(out)

@@ -8,11 +8,15 @@ tests (steps 1 to 6); they differ from the cloud-class step on.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import MutableMapping
 from typing import Any
 
 import numpy as np
 
+from sen2cor3.readers.toa_store import ToaBands, band_rows
 from sen2cor3.sensors import MSI_ROLES, Roles
+from sen2cor3.sensors.model import ROLE_NAMES
 
 from . import cirrus_ground, masks, recover, shadows, terrain
 from . import spectral_tests as T
@@ -73,14 +77,14 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
         raise KeyError(f"scene classification needs bands {[roles.band(r) or r for r in missing]}")
     esacci = esacci or {}
     c, th = classificators, thresholds
-    b = {k: np.asarray(v, dtype=F32) for k, v in roles.select(toa).items()}
-    shape = b["blue"].shape
+    b = RoleBands(toa, roles)
+    shape = b.shape
     sza, saa = _scalar(sun_zenith_deg), _scalar(sun_azimuth_deg)
 
     scl = np.full(shape, NOT_CLASSIFIED, dtype=np.uint8)
     if qlt_mask_handling and saturated is not None:
         scl[saturated] = c.saturated_defective
-    scl[nodata | masks.nodata_from_bands({k: np.asarray(v) for k, v in toa.items()})] = c.no_data
+    scl[nodata | _zero_in_any_band(toa)] = c.no_data
     valid = (scl != c.no_data) & (scl != c.saturated_defective)
     st = State(scl, np.zeros(shape, F32), np.zeros(shape, F32), valid, c)
     if not valid.any():
@@ -103,10 +107,113 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
     return _finish(st, median_filter, classic)
 
 
+class RoleBands(MutableMapping):
+    """{role: float32 TOA} read from the band-keyed ``toa`` where a step asks for it (a DN-backed
+    :class:`~sen2cor3.readers.toa_store.ToaBands` converts on each read, so no step keeps bands it is not using);
+    arrays a step derives (the ground-guarded cirrus ``B10_CIRRUS``) are kept under their own key."""
+
+    def __init__(self, toa, roles: Roles):
+        self._toa, self._names = toa, {r: n for r, n in ((r, roles.band(r)) for r in ROLE_NAMES)
+                                           if n is not None and n in toa}
+        self._own: dict[str, np.ndarray] = {}
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        t = self._toa
+        return t.shape if isinstance(t, ToaBands) else np.shape(t[next(iter(self._names.values()))])
+
+    def __getitem__(self, role: str) -> np.ndarray:
+        if role in self._own:
+            return self._own[role]
+        return np.asarray(self._toa[self._names[role]], dtype=F32)
+
+    def rows(self, r0: int, r1: int, roles: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """A plain {role: rows r0:r1} dict of ``roles`` (default: all) for the strip-wise steps."""
+        out = {r: np.asarray(band_rows(self._toa, n, r0, r1), dtype=F32) for r, n in self._names.items()
+               if roles is None or r in roles}
+        out.update({k: v[r0:r1] for k, v in self._own.items() if roles is None or k in roles})
+        return out
+
+    def __setitem__(self, role: str, value: np.ndarray) -> None:
+        self._own[role] = value
+
+    def __delitem__(self, role: str) -> None:
+        del self._own[role]
+
+    def __contains__(self, role: object) -> bool:
+        return role in self._own or role in self._names
+
+    def __iter__(self):
+        return iter(list(self._names) + [k for k in self._own if k not in self._names])
+
+    def __len__(self) -> int:
+        return len(set(self._names) | set(self._own))
+
+
+def _zero_in_any_band(toa) -> np.ndarray:
+    """Sen2Cor's no-data rule (any band exactly 0), one band at a time."""
+    if isinstance(toa, ToaBands):
+        names = list(toa)
+        out = toa.is_zero(names[0])
+        for n in names[1:]:
+            out |= toa.is_zero(n)
+        return out
+    return masks.nodata_from_bands({k: np.asarray(v) for k, v in toa.items()})
+
+
 # ----------------------------------------------------------------------------- steps 1-6
-def _spectral_tests(st: State, b: dict, th: Any, snc: np.ndarray | None, could_have_snow: bool,
+#: Rows per strip of the spectral tests (a few MB per float32 band of a 7700 px wide scene), and the halo of
+#: rows read around each strip: the snow ring (a 3 px diamond around snow) is the only step that looks at
+#: neighbours; every other test is per pixel.
+SPECTRAL_STRIP_ROWS, SPECTRAL_HALO_ROWS = 256, 3
+#: Threads of the strip-wise steps (the machines Sen2Cor runs on have two cores or more).
+STRIP_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+SPECTRAL_ROLES = ("blue", "green", "red", "red_edge", "nir", "swir1", "swir2")
+
+
+def _spectral_tests(st: State, b: RoleBands, th: Any, snc: np.ndarray | None, could_have_snow: bool,
                     classic: bool) -> None:
-    """Steps 1 to 6: cloud probability, snow, vegetation, soil, water, rocks, B04/B11."""
+    """Steps 1 to 6, strip by strip: the same classes and probabilities as over the whole grid at once (each
+    strip is classified with a halo that holds every neighbour the snow ring reads, from a pristine copy of the
+    state, and only its own rows are kept), without a full-size float32 array per band and per test."""
+    flags = _snc_flags(snc)
+
+    def strip(r0: int, r1: int, h0: int, h1: int) -> None:
+        sub = State(st.scl[h0:h1].copy(), st.p[h0:h1].copy(), st.s[h0:h1].copy(), st.valid[h0:h1], st.c)
+        _spectral_tests_rows(sub, b.rows(h0, h1, SPECTRAL_ROLES), th, None if snc is None else snc[h0:h1], flags,
+                             could_have_snow, classic)
+        keep = slice(r0 - h0, r1 - h0)
+        st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1] = sub.scl[keep], sub.p[keep], sub.s[keep]
+    _run_strips(strip, _strips(st.scl.shape[0], SPECTRAL_HALO_ROWS))
+
+
+def _run_strips(fn, strips) -> None:
+    """``fn(r0, r1, h0, h1)`` for every strip, on two threads when the grid has several strips (numpy releases
+    the GIL in the array operations; strips write disjoint rows, so the result does not depend on the order)."""
+    strips = list(strips)
+    if len(strips) < 2 or STRIP_THREADS < 2:
+        for s in strips:
+            fn(*s)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=STRIP_THREADS, thread_name_prefix="sc-strips") as pool:
+        for f in [pool.submit(fn, *s) for s in strips]:
+            f.result()
+
+
+def _snc_flags(snc: np.ndarray | None) -> dict[str, bool]:
+    """The whole-tile ESA CCI snow-condition statistics of the snow step (the strips must not re-derive them
+    from their own rows): ``rarely_snowy`` (classic rule) and ``rare`` (3.x rule, see :func:`_snow`)."""
+    if snc is None:
+        return {"rarely_snowy": False, "rare": False}
+    land = snc != SNC_WATER
+    return {"rarely_snowy": _snc_rarely_snowy(snc),
+            "rare": bool(land.any()) and float(snc[land].mean()) < SNC_RARE_SNOW_MEAN}
+
+
+def _spectral_tests_rows(st: State, b: dict, th: Any, snc: np.ndarray | None, snc_flags: dict,
+                         could_have_snow: bool, classic: bool) -> None:
+    """Steps 1 to 6 on one strip: cloud probability, snow, vegetation, soil, water, rocks, B04/B11."""
     c, v = st.c, st.valid
     b02, b03, b04, b8a, b11 = b["blue"], b["green"], b["red"], b["nir"], b["swir1"]
     # 1. brightness and dark features
@@ -120,7 +227,7 @@ def _spectral_tests(st: State, b: dict, th: Any, snc: np.ndarray | None, could_h
     st.p *= f
     # 2. snow
     if could_have_snow:
-        _snow(st, b, th, ndsi_, snc, classic)
+        _snow(st, b, th, ndsi_, snc, snc_flags, classic)
     # 3. vegetation
     ndvi_ = T.ndvi(b8a, b04)
     f = T.ndvi_confidence(ndvi_, th)
@@ -161,12 +268,13 @@ def _snc_rarely_snowy(snc: np.ndarray) -> bool:
     return land.size > 0 and land.sum() > 0 and float(land.mean()) < SNC_RARE_SNOW_MEAN
 
 
-def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) -> None:
-    """Snow probability: NDSI x B8A x B02 x B02/B04, limited to cloud-like pixels."""
+def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, snc_flags: dict, classic: bool) -> None:
+    """Snow probability: NDSI x B8A x B02 x B02/B04, limited to cloud-like pixels (``snc_flags``: the
+    whole tile's snow-condition statistics, :func:`_snc_flags`)."""
     c, v = st.c, st.valid
     s = T.snow_ndsi_confidence(ndsi_, th)
     s[(st.p == 0) & v] = 0
-    if snc is not None and _snc_rarely_snowy(snc):
+    if snc is not None and snc_flags["rarely_snowy"]:
         s[(snc == SNC_WATER) & v] = 0
     st.s = s
     st.set((s == 0) & st.is_(NOT_CLASSIFIED), NOT_SNOW)
@@ -187,9 +295,9 @@ def _snow(st: State, b: dict, th: Any, ndsi_: np.ndarray, snc, classic: bool) ->
     if not classic:   # 3.x: CCI "never snow" / no-data pixels revert to medium-probability cloud
         sub = ((snc == SNC_NO_SNOW) | (snc == SNC_NODATA)) & st.is_(c.snow_ice)
         st.set(sub, c.medium_proba_clouds, p=0.5, s=0.0)
-        rare = (snc != SNC_WATER).any() and float(snc[snc != SNC_WATER].mean()) < SNC_RARE_SNOW_MEAN
+        rare = snc_flags["rare"]
     else:
-        rare = _snc_rarely_snowy(snc)
+        rare = snc_flags["rarely_snowy"]
     if rare:
         st.set((snc == SNC_WATER) & st.is_(c.snow_ice), c.medium_proba_clouds)
 
@@ -218,37 +326,76 @@ def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | Non
 
 
 # ----------------------------------------------------------------------------- classic tail
+def _strips(n_rows: int, halo: int = 0):
+    """(r0, r1, h0, h1): strips of SPECTRAL_STRIP_ROWS rows and the rows read around them (``halo``)."""
+    for r0 in range(0, n_rows, SPECTRAL_STRIP_ROWS):
+        r1 = min(n_rows, r0 + SPECTRAL_STRIP_ROWS)
+        yield r0, r1, max(0, r0 - halo), min(n_rows, r1 + halo)
+
+
+def _per_pixel_strips(st: State, step) -> None:
+    """Run ``step(sub_state, r0, r1)`` on row strips of a step that reads and writes each pixel on its own
+    (the state's rows are views: the strips write the whole-grid arrays, in the same order per pixel)."""
+    def one(r0: int, r1: int, _h0: int, _h1: int) -> None:
+        step(State(st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1], st.valid[r0:r1], st.c), r0, r1)
+    _run_strips(one, _strips(st.scl.shape[0]))
+
+
+def _radiometric_shadow_classic(b: RoleBands, th: Any, cirrus: np.ndarray, res: float) -> np.ndarray:
+    """:func:`shadows.radiometric_shadow_classic` strip by strip (its only neighbourhood is the median window,
+    read from a halo of half a window): the same values without six full-size float32 bands."""
+    n = cirrus.shape[0]
+    out = np.empty(cirrus.shape, F32)
+    halo = shadows.window_px(shadows.SHADOW_MEDIAN_PX, res) // 2
+    def strip(r0: int, r1: int, h0: int, h1: int) -> None:
+        rows = b.rows(h0, h1, ("blue", "green", "red", "nir", "swir1", "swir2"))
+        msd = shadows.radiometric_shadow_classic(rows["blue"], rows["green"], rows["red"], rows["nir"],
+                                                 rows["swir1"], rows["swir2"], th, cirrus[h0:h1], resolution_m=res)
+        out[r0:r1] = msd[r0 - h0: r1 - h0]
+    _run_strips(strip, _strips(n, halo))
+    return out
+
+
 def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, parallax) -> None:
     c = st.c
-    b02, b03, b04, b8a, b11 = b["blue"], b["green"], b["red"], b["nir"], b["swir1"]
     wbi, lcm = esacci.get("water_bodies"), esacci.get("land_cover")
     cloud_classes(st, b, th, dem, classic=True)
     # cloud shadows
-    radio = shadows.radiometric_shadow_classic(b02, b03, b04, b8a, b11, b["swir2"], th,
-                                               st.is_(c.thin_cirrus), resolution_m=res)
+    radio = _radiometric_shadow_classic(b, th, st.is_(c.thin_cirrus), res)
     geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
                                                 resolution_m=res, vza_deg=vza, vaa_deg=vaa,
                                                 view_parallax=parallax)
     st.scl[radio * geom > shadows.SHADOW_PRODUCT_MIN] = c.cloud_shadows
     del radio, geom
-    # recoveries
-    recover.dark_vegetation(st, T.ndvi(b8a, b04), T.senescent_ratio(b8a, b03), th, zero_probs=False)
-    recover.water_recovery(st, b02, b04, b8a, b11, th)
-    recover.water_recovery_cci(st, wbi, zero_probs=False)
-    if topo is not None:
-        sm = topo.shadow_map
-        st.set((sm < DEM_WATER_SHADOW_MAX) & (topo.slope_deg > DEM_WATER_SLOPE_MIN) & st.is_(c.water),
-               c.dark_features)
-        st.set((sm < DEM_CLOUD_SHADOW_MAX) & (sm != 0) & st.is_(c.cloud_shadows), c.dark_features)
-        if wbi is not None:
-            f2 = ((b02 - b04) > T.WATER_B02_MINUS_B04) & (b8a < b04) & (b02 > T.WATER_B02_MAX)
-            pot = st.is_(NOT_CLASSIFIED, c.unclassified, c.medium_proba_clouds)
-            st.set((sm < DEM_WATER_SHADOW_MAX) & (wbi != recover.WBI_WATER) & f2 & pot, c.dark_features)
+
+    # recoveries: per pixel, strip by strip (bands converted per strip)
+    def recoveries(sub: State, r0: int, r1: int) -> None:
+        r = b.rows(r0, r1, ("blue", "green", "red", "nir", "swir1"))
+        recover.dark_vegetation(sub, T.ndvi(r["nir"], r["red"]), T.senescent_ratio(r["nir"], r["green"]), th,
+                                zero_probs=False)
+        recover.water_recovery(sub, r["blue"], r["red"], r["nir"], r["swir1"], th)
+        recover.water_recovery_cci(sub, None if wbi is None else wbi[r0:r1], zero_probs=False)
+        if topo is not None:
+            sm, slope = topo.shadow_map[r0:r1], topo.slope_deg[r0:r1]
+            sub.set((sm < DEM_WATER_SHADOW_MAX) & (slope > DEM_WATER_SLOPE_MIN) & sub.is_(c.water),
+                    c.dark_features)
+            sub.set((sm < DEM_CLOUD_SHADOW_MAX) & (sm != 0) & sub.is_(c.cloud_shadows), c.dark_features)
+            if wbi is not None:
+                b02, b04 = r["blue"], r["red"]
+                f2 = ((b02 - b04) > T.WATER_B02_MINUS_B04) & (r["nir"] < b04) & (b02 > T.WATER_B02_MAX)
+                pot = sub.is_(NOT_CLASSIFIED, c.unclassified, c.medium_proba_clouds)
+                sub.set((sm < DEM_WATER_SHADOW_MAX) & (wbi[r0:r1] != recover.WBI_WATER) & f2 & pot,
+                        c.dark_features)
+    _per_pixel_strips(st, recoveries)
     grow = masks.dilate(st.is_(c.snow_ice), masks.diamond(3))
-    st.set(grow & (b11 < b03) & st.is_(NOT_CLASSIFIED), c.snow_ice)
-    recover.soil_recovery_dark(st, b02, b11, zero_probs=False)
+
+    def snow_growth_and_soil(sub: State, r0: int, r1: int) -> None:
+        r = b.rows(r0, r1, ("blue", "green", "swir1"))
+        sub.set(grow[r0:r1] & (r["swir1"] < r["green"]) & sub.is_(NOT_CLASSIFIED), c.snow_ice)
+        recover.soil_recovery_dark(sub, r["blue"], r["swir1"], zero_probs=False)
+    _per_pixel_strips(st, snow_growth_and_soil)
     if "cirrus" in b:
-        recover.land_recovery_b10_b09(st, b["cirrus"], b.get("wv_absorption"), b8a, lcm, res)
+        recover.land_recovery_b10_b09(st, b["cirrus"], b.get("wv_absorption"), b["nir"], lcm, res)
         recover.cirrus_recovery_classic(st, b["cirrus"], lcm, dem)
     if lcm is not None:
         recover.urban_bare_recovery(st, lcm, urban=lcm == recover.LCM_URBAN,

@@ -152,13 +152,31 @@ def projection_kernel(sza_deg: float, saa_deg: float, resolution_m: float,
     return k
 
 
+#: Rows of the cloud-mask strips convolved at a time: the overlap-add FFT of a whole 7686 x 7686 Landsat scene
+#: held ~2 GB of padded and complex blocks; a strip of 1024 rows (+ the kernel's reach on each side) a tenth.
+PROJECTION_STRIP_ROWS = 1024
+
+
 def project_clouds(cloud_mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Convolve the (0/1) cloud mask with the line kernel; linear, no wrap-around."""
+    """Convolve the (0/1) cloud mask with the line kernel; linear, no wrap-around.
+
+    Grids taller than PROJECTION_STRIP_ROWS are convolved in strips, each with the rows the kernel reaches
+    beyond it (the same sums up to the float32 FFT rounding, ~1e-6 of the summed weights) and strips without a cloud within reach are
+    left 0 without an FFT."""
     src = cloud_mask.astype(F32, copy=False)
     if not src.any():
         return np.zeros(src.shape, dtype=F32)
-    out = signal.oaconvolve(src, kernel, mode="same")
-    return out.astype(F32, copy=False)
+    n, reach = src.shape[0], kernel.shape[0] // 2
+    if n <= PROJECTION_STRIP_ROWS + 2 * reach:
+        return signal.oaconvolve(src, kernel, mode="same").astype(F32, copy=False)
+    out = np.zeros(src.shape, dtype=F32)
+    for r0 in range(0, n, PROJECTION_STRIP_ROWS):
+        r1 = min(n, r0 + PROJECTION_STRIP_ROWS)
+        h0, h1 = max(0, r0 - reach), min(n, r1 + reach)
+        part = src[h0:h1]
+        if part.any():
+            out[r0:r1] = signal.oaconvolve(part, kernel, mode="same")[r0 - h0: r1 - h0]
+    return out
 
 
 def solar_angles_sen2cor(sza_deg: float, saa_deg: float) -> tuple[float, float]:
