@@ -62,7 +62,7 @@ class AcSettings:
     # ------------------------------------------------ L2A_GIPP.xml Atmospheric_Correction/Flags
     wv_correction: int = _l2a(1, "Flags/WV_Correction", int)            # 0 off, 1 APDA (B8A/B09)
     vis_update_mode: int = _l2a(1, "Flags/VIS_Update_Mode", int)        # 0 one visibility, 1 a map
-    wv_watermask: int = _l2a(1, "Flags/WV_Watermask", int)              # WV over water: 0 kept, 1 land mean, 2 row mean
+    wv_watermask: int = _l2a(1, "Flags/WV_Watermask", int)              # WV over water: 0 kept, 1 and 2 land mean (Sen2Cor 3: iwv_watermask > 0)
     cirrus_correction: bool = _l2a(False, "Flags/Cirrus_Correction", bool)
     dem_terrain_correction: bool = _l2a(False, "Flags/DEM_Terrain_Correction", bool)
     brdf_correction: int = _l2a(0, "Flags/BRDF_Correction", int)        # 0 off; 1, 2, 11, 12, 21, 22
