@@ -8,7 +8,6 @@ tests (steps 1 to 6); they differ from the cloud-class step on.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 from sen2cor3.readers.toa_store import ToaBands, band_rows
 from sen2cor3.sensors import MSI_ROLES, Roles
 from sen2cor3.sensors.model import ROLE_NAMES
+from sen2cor3.strips import row_strips, run_strips
 
 from . import cirrus_ground, masks, recover, shadows, terrain
 from . import spectral_tests as T
@@ -166,8 +166,6 @@ def _zero_in_any_band(toa) -> np.ndarray:
 #: rows read around each strip: the snow ring (a 3 px diamond around snow) is the only step that looks at
 #: neighbours; every other test is per pixel.
 SPECTRAL_STRIP_ROWS, SPECTRAL_HALO_ROWS = 256, 3
-#: Threads of the strip-wise steps (the machines Sen2Cor runs on have two cores or more).
-STRIP_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 SPECTRAL_ROLES = ("blue", "green", "red", "red_edge", "nir", "swir1", "swir2")
 
 
@@ -188,17 +186,8 @@ def _spectral_tests(st: State, b: RoleBands, th: Any, snc: np.ndarray | None, co
 
 
 def _run_strips(fn, strips) -> None:
-    """``fn(r0, r1, h0, h1)`` for every strip, on two threads when the grid has several strips (numpy releases
-    the GIL in the array operations; strips write disjoint rows, so the result does not depend on the order)."""
-    strips = list(strips)
-    if len(strips) < 2 or STRIP_THREADS < 2:
-        for s in strips:
-            fn(*s)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=STRIP_THREADS, thread_name_prefix="sc-strips") as pool:
-        for f in [pool.submit(fn, *s) for s in strips]:
-            f.result()
+    """``fn(r0, r1, h0, h1)`` for every strip, on two threads (:mod:`sen2cor3.strips`)."""
+    run_strips(fn, strips)
 
 
 def _snc_flags(snc: np.ndarray | None) -> dict[str, bool]:
@@ -328,9 +317,7 @@ def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | Non
 # ----------------------------------------------------------------------------- classic tail
 def _strips(n_rows: int, halo: int = 0):
     """(r0, r1, h0, h1): strips of SPECTRAL_STRIP_ROWS rows and the rows read around them (``halo``)."""
-    for r0 in range(0, n_rows, SPECTRAL_STRIP_ROWS):
-        r1 = min(n_rows, r0 + SPECTRAL_STRIP_ROWS)
-        yield r0, r1, max(0, r0 - halo), min(n_rows, r1 + halo)
+    return row_strips(n_rows, SPECTRAL_STRIP_ROWS, halo)
 
 
 def _per_pixel_strips(st: State, step) -> None:

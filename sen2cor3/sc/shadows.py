@@ -210,10 +210,14 @@ def geometric_shadow_probability(cloud_prob: np.ndarray, invalid: np.ndarray, *,
         kern = projection_kernel(sza_r, saa_r, resolution_m, vza_deg, vaa_deg, heights_m=h_m, weights=w)
     else:
         kern = projection_kernel(sza_r, saa_r, resolution_m, heights_m=h_m, weights=w)
-    prob = np.clip(project_clouds(cloud, kern), F32(0), F32(1))
-    prob = np.maximum(prob - cloud.astype(F32), F32(0))
+    # in place (one full-size float32 array besides the mask: a 7686^2 Landsat scene held five); same values
+    prob = project_clouds(cloud, kern)
+    np.clip(prob, F32(0), F32(1), out=prob)
+    prob -= cloud
+    np.maximum(prob, F32(0), out=prob)
+    del cloud
     sigma = SHADOW_GAUSS_SIGMA * DESIGN_RESOLUTION_M / resolution_m
-    prob = ndimage.gaussian_filter(prob, sigma).astype(F32, copy=False)
+    ndimage.gaussian_filter(prob, sigma, output=prob)
     prob[invalid] = 0
     return prob
 
