@@ -5,8 +5,11 @@ Why: Sen2Cor is known for 30-45 min and GBs per tile; our target is <= 3 min and
 at 10 m, within 2x of the unavoidable JPEG 2000 work. This script makes those numbers reproducible:
 
 1. Simulates a Sentinel-2 L1C (``python -m sen2cor3.simulate``, 6S forward model, all 13 bands) of
-   ``--size`` 10 m pixels per side (10980 = a full tile) and caches it under ``benchmarks/cache/`` (reused
-   when present, so only the first call pays for it).
+   ``--size`` 10 m pixels per side (10980 = a full tile) with ``--relief`` (default hills, the simulator's
+   default this script always used) and caches it under ``benchmarks/cache/`` (reused when present, so only
+   the first call pays for it). ``--dem`` runs with an L2A_GIPP whose ``DEM_Directory`` is the simulator's
+   ``truth/dem`` (Copernicus tiles) and ``DEM_Terrain_Correction`` TRUE: the terrain per-pixel path of the
+   atmospheric correction instead of the flat fast path; the product's L2A_QUALITY ``DEM_TYPE`` is reported.
 2. Runs ``L2A_Process.py`` as a child process for each configuration: ``--resolution 10`` with JPEG 2000
    output (the headline), the same with ``--tif``, ``--resolution 20`` and ``--resolution 60``.
    ``--sc-only`` passes ``--sc_only`` through (then the 10 m runs are done at 20 m: Sen2Cor classifies at
@@ -29,10 +32,12 @@ Usage (from the project root)::
     .venv/bin/python benchmarks/full_tile.py                      # full tile, all four runs
     .venv/bin/python benchmarks/full_tile.py --size 5490,7764,10980 --runs r10_jp2   # 1/4, 1/2, full pixels
     .venv/bin/python benchmarks/full_tile.py --size 1098 --sc-only --json           # quick check
+    .venv/bin/python benchmarks/full_tile.py --runs r10_jp2 --dem                   # full tile, terrain path
 
 With ``--json`` the last stdout line is one JSON object: ``wall_s``, ``cpu_s``, ``peak_rss_gb``,
-``io_floor_s``, ``stages`` (seconds) of the headline run (10 m JP2, or the first run made), and ``runs``
-with every run's figures (``by_size`` too when several sizes are given). Exit status 1 if a run failed.
+``io_floor_s``, ``stages`` (seconds) of the headline run (10 m JP2, or the first run made), ``relief``,
+``dem``, and ``runs`` with every run's figures (``by_size`` too when several sizes are given). Exit status 1 if
+a run failed, or if a ``--dem`` run's L2A_QUALITY says no DEM was used.
 """
 from __future__ import annotations
 
@@ -54,6 +59,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_CACHE = ROOT / "benchmarks" / "cache"
 FULL_TILE = 10980
+RELIEFS = ("flat", "hills", "mountains")
+#: The simulator's default relief, which this script simulated before ``--relief`` existed: its cache keeps
+#: the old name ``l1c_<size>_seed<seed>``; the others get a ``_<relief>`` suffix.
+DEFAULT_RELIEF = "hills"
 
 #: Runs: ``r<finest resolution>_<jp2|tif>``; the default set of issue 7.
 RUNS = ("r10_jp2", "r10_tif", "r20_jp2", "r60_jp2")
@@ -85,12 +94,14 @@ def log(msg: str) -> None:
 
 # ------------------------------------------------------------------------------------------ the input
 
-def cached_l1c(size: int, cache: Path, seed: int) -> tuple[Path, float | None]:
+def cached_l1c(size: int, cache: Path, seed: int, relief: str = DEFAULT_RELIEF) -> tuple[Path, float | None]:
     """The simulated L1C SAFE of ``size`` px (simulated on first use); returns (path, simulation seconds).
+    The simulator's truth (with ``truth/dem`` when there is relief) is next to the SAFE.
 
     The simulation goes to a private ``.partial`` folder that is renamed into place complete (with its
     ``COMPLETE`` marker inside), so an interrupted or concurrent benchmark never sees half a product."""
-    folder = cache / f"l1c_{size}_seed{seed}"
+    tag = f"l1c_{size}_seed{seed}" + ("" if relief == DEFAULT_RELIEF else f"_{relief}")
+    folder = cache / tag
     done = folder / "COMPLETE"
     if done.exists():
         safe = folder / done.read_text().strip()
@@ -98,12 +109,12 @@ def cached_l1c(size: int, cache: Path, seed: int) -> tuple[Path, float | None]:
             return safe, None
     if size % 6:
         raise SystemExit(f"--size {size}: the simulator needs a multiple of 6 (e.g. 1098, 2196, 5490, 7764, 10980)")
-    partial = Path(tempfile.mkdtemp(prefix=f".l1c_{size}_seed{seed}.", suffix=".partial", dir=cache))
-    log(f"simulating a {size} x {size} px L1C (first use; cached in {folder}) ...")
+    partial = Path(tempfile.mkdtemp(prefix=f".{tag}.", suffix=".partial", dir=cache))
+    log(f"simulating a {size} x {size} px L1C, relief {relief} (first use; cached in {folder}) ...")
     t0 = time.perf_counter()
     try:
         res = subprocess.run([sys.executable, "-m", "sen2cor3.simulate", str(partial), "--size", str(size),
-                              "--seed", str(seed)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                              "--seed", str(seed), "--relief", relief], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         if res.returncode != 0:
             raise SystemExit(f"simulation failed (exit {res.returncode})")
         seconds = time.perf_counter() - t0
@@ -120,6 +131,25 @@ def cached_l1c(size: int, cache: Path, seed: int) -> tuple[Path, float | None]:
         shutil.rmtree(partial, ignore_errors=True)
     log(f"simulated in {seconds:.1f} s")
     return folder / done.read_text().strip(), seconds
+
+
+def dem_gipp(l1c: Path, out: Path) -> Path:
+    """An L2A_GIPP (the shipped one) whose DEM is the simulator's ``truth/dem`` next to ``l1c``, with terrain
+    correction on (as ``benchmarks/s2_fingerprint.py`` and ``accuracy_grid.py`` do)."""
+    dem_dir = l1c.parent / "truth" / "dem"
+    if not any(dem_dir.glob("*.tif")):
+        raise SystemExit(f"--dem: no DEM tiles in {dem_dir} (a flat simulation has none; use --relief hills)")
+    text = (ROOT / "sen2cor3" / "cfg" / "L2A_GIPP.xml").read_text()
+    for old, new in (("<DEM_Directory>NONE</DEM_Directory>", f"<DEM_Directory>{dem_dir}</DEM_Directory>"),
+                     ("<DEM_Reference>NONE</DEM_Reference>", "<DEM_Reference>CDSE-GLO-30</DEM_Reference>"),
+                     ("<DEM_Terrain_Correction>FALSE</DEM_Terrain_Correction>",
+                      "<DEM_Terrain_Correction>TRUE</DEM_Terrain_Correction>")):
+        if old not in text:
+            raise SystemExit(f"--dem: {old} not in the shipped L2A_GIPP.xml")
+        text = text.replace(old, new)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
 
 
 # ------------------------------------------------------------------------------------- measuring a run
@@ -146,6 +176,10 @@ class RunResult:
     output_mb: float = 0.0
     product: str | None = None
     error: str | None = None
+    dem_type: str | None = None                   # L2A_QUALITY DEM_TYPE (NA: no DEM used)
+    load_start: float | None = None               # 1-min load average at the spawn / highest sampled / at exit
+    load_max: float | None = None
+    load_end: float | None = None
 
 
 def _tree_rss_bytes(root_pid: int) -> int:
@@ -196,12 +230,14 @@ def run_l2a(name: str, flags: list[str], l1c: Path, out_dir: Path, home: Path,
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=console, stderr=subprocess.STDOUT)
     peak_tree = 0
+    load_start = load_max = os.getloadavg()[0]
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_tree
+        nonlocal peak_tree, load_max
         while not stop.wait(0.2):
             peak_tree = max(peak_tree, _tree_rss_bytes(proc.pid))
+            load_max = max(load_max, os.getloadavg()[0])
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -215,7 +251,9 @@ def run_l2a(name: str, flags: list[str], l1c: Path, out_dir: Path, home: Path,
     result = RunResult(name=name, flags=flags, status=proc.returncode, wall_s=round(wall, 3),
                        cpu_s=round(usage.ru_utime + usage.ru_stime, 3), user_s=round(usage.ru_utime, 3),
                        sys_s=round(usage.ru_stime, 3), peak_rss_gb=round(usage.ru_maxrss * 1024 / gb, 3),
-                       peak_rss_tree_gb=round(max(peak_tree, usage.ru_maxrss * 1024) / gb, 3))
+                       peak_rss_tree_gb=round(max(peak_tree, usage.ru_maxrss * 1024) / gb, 3),
+                       load_start=round(load_start, 2), load_max=round(load_max, 2),
+                       load_end=round(os.getloadavg()[0], 2))
     products = [p for p in out_dir.glob("*.SAFE") if not p.name.startswith(".")]
     if proc.returncode != 0 or len(products) != 1:
         lines = (home / "console.txt").read_text(errors="replace").strip().splitlines()
@@ -223,10 +261,20 @@ def run_l2a(name: str, flags: list[str], l1c: Path, out_dir: Path, home: Path,
                             lines[-1] if lines else "no output")
     if products:
         result.product = str(products[0])
+        result.dem_type = quality_dem_type(products[0])
     reports = sorted((home / "log").glob("*_report.xml"), key=lambda p: p.stat().st_mtime)
     if reports:
         result.startup_s, result.steps, result.stages = parse_report(reports[-1], t_spawn, t_spawn + wall)
     return result
+
+
+def quality_dem_type(product: Path) -> str | None:
+    """DEM_TYPE of the product's L2A_QUALITY report (``NA`` when the run used no DEM), None if absent."""
+    for path in product.glob("GRANULE/*/QI_DATA/L2A_QUALITY.xml"):
+        m = re.search(r'<value name="DEM_TYPE">\s*([^<]*?)\s*</value>', path.read_text(errors="replace"))
+        if m:
+            return m.group(1)
+    return None
 
 
 _PROGRESS = re.compile(r"Progress\[%\]:\s*([\d.]+)\s*:\s*(.*)")
@@ -334,20 +382,24 @@ def drop_caches() -> None:
 
 
 def bench_size(size: int, args: argparse.Namespace) -> dict:
-    l1c, sim_s = cached_l1c(size, args.cache, args.seed)
+    l1c, sim_s = cached_l1c(size, args.cache, args.seed, args.relief)
     work = Path(tempfile.mkdtemp(prefix=f"run_{size}_", dir=args.cache))
     results: list[RunResult] = []
     try:
+        gipp = ["--GIP_L2A", str(dem_gipp(l1c, work / "L2A_GIPP_dem.xml"))] if args.dem else []
         plan = {}
         for requested in args.runs:                # dict: --sc-only may map two names to one run
             name, flags, finest = run_flags(requested, args.sc_only)
-            plan.setdefault(name, (flags, finest))
+            plan.setdefault(name, (flags + gipp, finest))
         for name, (flags, finest) in plan.items():
             if args.drop_caches:
                 drop_caches()
-            log(f"{size} px {name}: L2A_Process.py {' '.join(flags)}")
+            log(f"{size} px {name} (relief {args.relief}{', DEM' if args.dem else ''}): "
+                f"L2A_Process.py {' '.join(flags)}")
             res = run_l2a(name, flags, l1c, work / name / "out", work / name / "home",
                           stand_in=args.stand_in_atmosphere)
+            if args.dem and res.status == 0 and res.dem_type in (None, "NA"):
+                res.status, res.error = 1, f"--dem run, but L2A_QUALITY DEM_TYPE is {res.dem_type}"
             if res.status == 0 and res.product and not args.no_io_floor:
                 if args.drop_caches:
                     drop_caches()
@@ -366,7 +418,7 @@ def bench_size(size: int, args: argparse.Namespace) -> dict:
         else:
             log(f"run folders kept in {work}")
     return {"size": size, "megapixels_10m": round(size * size / 1e6, 3), "simulation_s": sim_s,
-            "l1c": str(l1c), "runs": {r.name: asdict(r) for r in results}}
+            "relief": args.relief, "dem": args.dem, "l1c": str(l1c), "runs": {r.name: asdict(r) for r in results}}
 
 
 def summary_line(r: RunResult) -> str:
@@ -376,21 +428,23 @@ def summary_line(r: RunResult) -> str:
             f"ratio {r.wall_s / r.io_floor_s:.2f}" if r.io_floor_s else ""
     stages = " ".join(f"{k}={v:.1f}" for k, v in r.stages.items())
     return (f"{r.name}: wall {r.wall_s:.1f} s, CPU {r.cpu_s:.1f} s, peak RSS {r.peak_rss_gb:.2f} GB "
-            f"(tree {r.peak_rss_tree_gb:.2f}){floor}; stages: {stages}")
+            f"(tree {r.peak_rss_tree_gb:.2f}){floor}; DEM_TYPE {r.dem_type}; load {r.load_start:.2f} "
+            f"(max {r.load_max:.2f}, end {r.load_end:.2f}); stages: {stages}")
 
 
 def print_table(by_size: list[dict]) -> None:
-    print(f"{'size':>6} {'run':8} {'wall s':>8} {'cpu s':>8} {'RSS GB':>7} {'floor s':>8} {'x floor':>7} "
+    print(f"{'size':>6} {'run':8} {'dem':>4} {'wall s':>8} {'cpu s':>8} {'RSS GB':>7} {'floor s':>8} {'x floor':>7} "
           f"{'s/Mpx':>7}  stages (s)")
     for entry in by_size:
         for name, r in entry["runs"].items():
             if r["status"] != 0:
-                print(f"{entry['size']:>6} {name:8} FAILED: {r['error']}")
+                print(f"{entry['size']:>6} {name:8} {'':>4} FAILED: {r['error']}")
                 continue
             floor = r["io_floor_s"]
             ratio = f"{r['wall_s'] / floor:7.2f}" if floor else f"{'-':>7}"
             stages = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())
-            print(f"{entry['size']:>6} {name:8} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_rss_gb']:7.2f} "
+            dem = "-" if r["dem_type"] in (None, "NA") else "yes"
+            print(f"{entry['size']:>6} {name:8} {dem:>4} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_rss_gb']:7.2f} "
                   f"{floor if floor is not None else float('nan'):8.1f} {ratio} "
                   f"{r['wall_s'] / entry['megapixels_10m']:7.2f}  {stages}")
 
@@ -406,6 +460,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sc-only", action="store_true", help="pass --sc_only (10 m runs become 20 m runs)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="simulated L1C cache and run scratch")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--relief", choices=RELIEFS, default=DEFAULT_RELIEF,
+                   help=f"simulated relief (default {DEFAULT_RELIEF}, cached as l1c_<size>_seed<seed>; "
+                        "others get a _<relief> suffix)")
+    p.add_argument("--dem", action="store_true",
+                   help="run with a GIPP pointing DEM_Directory at the simulated DEM, terrain correction on")
     p.add_argument("--no-io-floor", action="store_true", help="skip the decode/encode floor measurement")
     p.add_argument("--drop-caches", action="store_true", help="drop the page cache before each run (root)")
     p.add_argument("--keep", action="store_true", help="keep the L2A products and logs")
@@ -417,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [r for r in args.runs if not re.fullmatch(r"r(10|20|60)_(jp2|tif)", r)]
     if unknown:
         p.error(f"unknown run(s) {unknown}; use r<10|20|60>_<jp2|tif>")
+    if args.dem and args.relief == "flat":
+        p.error("--dem needs relief (the simulator writes no DEM for --relief flat)")
     sizes = [int(s) for s in args.size.split(",")]
     args.cache.mkdir(parents=True, exist_ok=True)
 
@@ -434,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
                    "peak_rss_tree_gb": head["peak_rss_tree_gb"], "io_floor_s": head["io_floor_s"],
                    "io_decode_s": head["io_decode_s"], "io_encode_s": head["io_encode_s"],
                    "stages": head["stages"], "status": head["status"], "runs": last["runs"],
+                   "relief": args.relief, "dem": args.dem, "dem_type": head["dem_type"],
+                   "load": [head["load_start"], head["load_max"], head["load_end"]],
                    "cpus": os.cpu_count(), "stand_in_atmosphere": args.stand_in_atmosphere}
         if len(by_size) > 1:
             summary["by_size"] = by_size
