@@ -11,7 +11,9 @@ classified in process at 20 m (no DEM, no ESA CCI maps: Sen2Cor 3 then loads non
   7.2 km scenes): the misses are the shadow rims (a quarter to a half of the direct sun still arrives: recall 0.03
   at 50-70 % blocked) and shadowed bright sand, both outside Sen2Cor 3's radiometric test (darker than its
   reference spectrum in all six bands, or closer to it than the scene's threshold); Sen2Cor 3 dilates the shadow
-  mask by 40 m only when both CCI maps are present (``L2A_SceneClass_evolution.postprocessnew``);
+  mask by 40 m only when both CCI maps are present (``L2A_SceneClass_evolution.postprocessnew``): the run as an
+  installation with a DEM and the CCI maps is ``test_sc_esacci_roundtrip.py`` (six 720 px scenes: recall 0.88,
+  precision 0.78);
 * medium- and high-probability clouds and thin cirrus: recall >= 0.8 each against the truth that follows Sen2Cor's
   own rules on the clouds' own signal (``simulate/scene.py``);
 * overall SCL agreement >= 0.90.

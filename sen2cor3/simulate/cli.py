@@ -8,6 +8,10 @@ prisma4sen2like, which Sen2Cor 3 processes with ``--Hyper_MS --resolution 30``):
 responses, every band's TOA is computed on the 10 m grid and averaged over 3x3 pixels to 30 m (6x6 to 60 m for
 B01), DN = rint(rho * 10000) + 1000, and the truth is written on the 30 m grid (``*_30m.tif``).
 
+``--esacci`` (S2 only, off by default) also writes ``OUT_DIR/aux_data/`` with ESA CCI water bodies, land cover and
+monthly snow condition maps made from the truth, in Sen2Cor 3's aux_data names and formats (``esacci.py``); the
+scene and the product are the same with or without it.
+
 ``--spacecraft L8`` / ``L9`` makes a Landsat 8/9 Collection-2 L1TP product instead (``landsat.py``: OLI
 responses in 6S, 30 m grid, C2 DN scaling, MTL txt/xml, ANG, QA_PIXEL/QA_RADSAT, angle bands; truth at 30 m).
 """
@@ -174,7 +178,13 @@ def main(argv: list[str] | None = None) -> int:
                         "--tile only places the scene). Default S2B")
     p.add_argument("--zones", type=int, default=None, help="atmosphere zones per side (default 3, 2 if small)")
     p.add_argument("--processes", type=int, default=2, help="parallel 6S processes")
+    p.add_argument("--esacci", action="store_true",
+                   help="also write OUT_DIR/aux_data with ESA CCI water bodies, land cover and monthly snow condition "
+                        "maps made from the truth, named and laid out as in a Sen2Cor 3 installation (S2A/S2B/S2C "
+                        "only; see sen2cor3.simulate.esacci). Off by default")
     a = p.parse_args(argv)
+    if a.esacci and a.spacecraft not in ("S2A", "S2B", "S2C"):
+        p.error("--esacci: ESA CCI maps are written for Sentinel-2 (S2A/S2B/S2C) simulations only")
     if a.spacecraft == "S2P":
         if a.baseline not in (None, "00.00"):
             p.error("--baseline: a Hyper MS (S2P) product always has processing baseline 00.00")
@@ -196,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     fw.stderr_log(f"product written ({time.time() - t0:.1f} s)")
     write_simulation_truth(sim, a.out_dir, {k: str(v) for k, v in vars(a).items()})
     fw.stderr_log(f"truth written ({time.time() - t0:.1f} s)")
+    if a.esacci:
+        from .esacci import write_esacci_aux
+        g = sim.geometry
+        aux = write_esacci_aux(a.out_dir, sim.scene.classes20, g.ulx, g.uly, g.epsg)
+        fw.stderr_log(f"ESA CCI maps written to {aux} ({time.time() - t0:.1f} s)")
     print(path)
     return 0
 
