@@ -2,8 +2,7 @@
 the second core of a full Landsat scene must not move a pixel).
 
 The real Betsiboka L1C pixels (clouds, snow-free land, water) are classified with strips of a few rows against
-one strip holding the whole grid, from float32 bands and from DN held in a ToaBands store; the linear inversion
-and the encoders run on one and on two threads."""
+one strip holding the whole grid, from float32 bands and from DN held in a ToaBands store, on two threads."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,25 +51,3 @@ def test_classification_strips_equal_whole_grid(classic, monkeypatch):
         assert np.array_equal(parts.cloud_prob, whole.cloud_prob)
         assert np.array_equal(parts.snow_prob, whole.snow_prob)
     assert len(np.unique(whole.scl)) >= 4                     # a scene with several classes, not a trivial one
-
-
-def test_linear_inversion_and_encoders_threads(monkeypatch):
-    from sen2cor3.ac import encode, grids
-    from sen2cor3.ac.atmos import Upsampler
-    rng = np.random.default_rng(5)
-    shape, k = (1601, 733), 3
-    wshape = (-(-shape[0] // k), -(-shape[1] // k))
-    toa = rng.uniform(0.0, 0.6, shape).astype(np.float32)
-    coef = (rng.uniform(1.0, 1.3, wshape).astype(np.float32), rng.uniform(0.0, 0.08, wshape).astype(np.float32))
-    valid = rng.random(shape) > 0.05
-    scl = rng.integers(0, 12, shape).astype(np.uint8)
-    results = []
-    for n in (1, 2):
-        monkeypatch.setattr(strips, "THREADS", n)
-        out = np.empty(shape, np.float32)
-        n_neg = grids.linear_band(toa, coef, Upsampler(wshape, k, shape), valid, 1.0, out, 128)
-        results.append((out, n_neg, encode.boa_dn(out, nodata=~valid, scl=scl, offset=True),
-                        encode.tci_channel(out, nodata=~valid, scl=scl)))
-    (o1, n1, d1, t1), (o2, n2, d2, t2) = results
-    assert n1 == n2 > 0
-    assert np.array_equal(o1, o2, equal_nan=True) and np.array_equal(d1, d2) and np.array_equal(t1, t2)

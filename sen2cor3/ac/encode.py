@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sen2cor3.strips import row_strips, run_strips
-
 BOA_QUANTIFICATION = 10000.0
 BOA_ADD_OFFSET = 1000.0          # added to DN; the metadata writes BOA_ADD_OFFSET = -1000
 AOT_QUANTIFICATION = 1000.0
@@ -98,10 +96,9 @@ def _by_rows(fn, dtype, a: np.ndarray, nodata, scl, **kw) -> np.ndarray:
 
     def rows(m, sl):
         return m[sl] if m is not None and np.ndim(m) == 2 and np.shape(m) == a.shape else m
-    def strip(r0: int, r1: int, _h0: int, _h1: int) -> None:
-        sl = slice(r0, r1)
+    for r0 in range(0, a.shape[0], _STRIP_ROWS):
+        sl = slice(r0, r0 + _STRIP_ROWS)
         out[sl] = fn(a[sl], rows(nodata, sl), rows(scl, sl), **kw)
-    run_strips(strip, row_strips(a.shape[0], _STRIP_ROWS))
     return out
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sen2cor3.strips import row_strips, run_strips
-
 from .atmos import Upsampler, _lin_index
 
 F32 = np.float32
@@ -46,15 +44,16 @@ def linear_band(toa_b: np.ndarray, coef_w: tuple[np.ndarray, np.ndarray], up: Up
     """rho = A toa - C block by block (``surface.linear_coefficients``, A and C on the working grid
     interpolated by ``up``) into ``out`` (NaN where not valid); returns the number of negative values."""
     cols = [up.cols(c) for c in coef_w]
-
-    def block(r0: int, r1: int, _h0: int, _h1: int) -> int:
+    n_neg = 0
+    for r0 in range(0, toa_b.shape[0], block_rows):
+        r1 = min(toa_b.shape[0], r0 + block_rows)
         rho = up.rows(cols[0], r0, r1)
         rho *= toa_b[r0:r1]
         rho -= up.rows(cols[1], r0, r1)
         np.minimum(rho, cutoff, out=rho)
         store_rows(out, rho, valid, r0, r1)
-        return int(np.count_nonzero((rho < 0) & valid[r0:r1]))
-    return sum(run_strips(block, row_strips(toa_b.shape[0], block_rows)))
+        n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
+    return n_neg
 
 
 def store_rows(out: np.ndarray, rho: np.ndarray, valid: np.ndarray, r0: int, r1: int) -> None:
@@ -69,10 +68,9 @@ def encoded_map(work: np.ndarray, up: Upsampler, valid: np.ndarray, scl: np.ndar
     from .encode import scaled_u16
     cols = up.cols(work)
     out = np.empty(valid.shape, np.uint16)
-
-    def block(r0: int, r1: int, _h0: int, _h1: int) -> None:
+    for r0 in range(0, valid.shape[0], rows):
+        r1 = min(valid.shape[0], r0 + rows)
         out[r0:r1] = scaled_u16(up.rows(cols, r0, r1), scale, ~valid[r0:r1], scl[r0:r1])
-    run_strips(block, row_strips(valid.shape[0], rows))
     return out
 
 
