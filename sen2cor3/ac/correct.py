@@ -175,17 +175,48 @@ def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast
     ``sen2cor3.sc.terrain.slope_aspect`` (GDAL's / Sen2Cor's, see there for the convention). When the DEM reader
     has already derived them on this very grid (``aux.dem.slope_deg``, ``aux.dem.aspect_deg``: the same function
     in degrees), pass them as ``slope_aspect_deg`` to convert instead of recompute."""
-    from sen2cor3.sc.terrain import slope_aspect
+    # the cast shadows first: their rotated grids are the largest temporaries, slope and aspect not yet there
+    shadow = terrain.cast_shadow(dem_m, res_m, sza, saa) if cast_shadows else None
     if slope_aspect_deg is None:
-        slope, aspect = slope_aspect(dem_m, res_m, degrees=False)
+        slope, aspect = _slope_aspect_strips(np.asarray(dem_m, F32), res_m)
     else:
         slope, aspect = (np.radians(np.asarray(v, F32)).astype(F32, copy=False) for v in slope_aspect_deg)
         if slope.shape != np.shape(dem_m) or aspect.shape != np.shape(dem_m):
             raise ValueError(f"slope/aspect {slope.shape} not on the DEM grid {np.shape(dem_m)}")
-    out = {"slope": slope, "aspect": aspect, "dem_m": np.asarray(dem_m, F32)}
+    # the DEM itself only enters Sen2Cor's flat-terrain switch, through its peak-to-peak: keep that, not a
+    # full-size copy (0.5 GB for a 10 m tile)
+    out = {"slope": slope, "aspect": aspect, "dem_p2p_m": terrain.peak_to_peak_m(np.asarray(dem_m, F32))}
     if cast_shadows:
-        out["cast_shadow"] = terrain.cast_shadow(dem_m, res_m, sza, saa)
+        out["cast_shadow"] = shadow
     return out
+
+
+#: Rows per strip of ``_slope_aspect_strips``.
+SLOPE_STRIP_ROWS = 1024
+
+
+def _slope_aspect_strips(dem_m: np.ndarray, res_m: float, rows: int = SLOPE_STRIP_ROWS
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """``sen2cor3.sc.terrain.slope_aspect(dem_m, res_m, degrees=False)``, bit for bit, strip by strip.
+
+    Horn's window is 3 x 3, so each strip of rows is computed with one row of the DEM above and below it and
+    only its own rows are kept: the full-size temporaries of a whole-tile call (the two Horn sums, their
+    negations, the flat mask: about 5 DEM-sized arrays, 2.4 GB at 10 m) become strip-sized. A DEM with
+    no-data (NaN) takes the whole-array call (its NaN-safe path differs from the fast one in rounding)."""
+    from sen2cor3.sc.terrain import slope_aspect
+    ny = dem_m.shape[0]
+    if ny <= 2 * rows or not np.isfinite(dem_m).all():
+        return slope_aspect(dem_m, res_m, degrees=False)
+    slope, aspect = np.empty(dem_m.shape, F32), np.empty(dem_m.shape, F32)
+    starts = list(range(0, ny, rows))
+    if ny - starts[-1] < 2:                      # every strip with its halo keeps >= 3 rows (Horn's fast path)
+        starts.pop()
+    for r0, r1 in zip(starts, starts[1:] + [ny]):
+        h0, h1 = max(r0 - 1, 0), min(r1 + 1, ny)
+        s, a = slope_aspect(dem_m[h0:h1], res_m, degrees=False)
+        slope[r0:r1], aspect[r0:r1] = s[r0 - h0:r1 - h0], a[r0 - h0:r1 - h0]
+        del s, a
+    return slope, aspect
 
 
 #: Derived terms of the working-grid retrieval; with terrain also the direct transmittance (Hay's index).
@@ -215,6 +246,48 @@ def terrain_on_work_grid(dem_fields: dict, sza_c: np.ndarray, saa_c: np.ndarray,
         for key, v in (("f_dir", f_dir), ("sky", sky), ("lit_sky", np.where(f_dir > 0, sky, F32(0)))):
             parts[key].append(block_mean(v, k, m))
     return {key: np.nan_to_num(np.vstack(v), nan=1.0).astype(F32) for key, v in parts.items()}
+
+
+class _BlockIllumination:
+    """The band-independent part of the terrain illumination of output rows r0:r1: F_dir (cos i / cos sza, 0
+    where unlit), the lit mask and, for the BRDF damping, cos i (``terrain.direct_factor``). ``keep``: the
+    blocks are kept for the next band of the same call (a 20 m run corrects 12 bands with the same sun and
+    slopes: cos i once instead of 12 times, for a float32 and a bool image)."""
+
+    def __init__(self, dem_fields: dict, sza_c: np.ndarray, saa_c: np.ndarray, up_o: Upsampler,
+                 opt: "AcOptions", keep: bool, with_cos_i: bool) -> None:
+        self.f, self.up, self.keep, self.with_cos_i = dem_fields, up_o, keep, with_cos_i
+        self.sza_cols, self.saa_cols = up_o.cols(sza_c), up_o.cols(saa_c)
+        self.shadow = dem_fields.get("cast_shadow") if opt.cast_shadows else None
+        self.blocks: dict[tuple[int, int], tuple] = {}
+
+    def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(F_dir, lit, cos i or None) of rows r0:r1."""
+        if (r0, r1) in self.blocks:
+            return self.blocks[(r0, r1)]
+        sza_b = self.up.rows(self.sza_cols, r0, r1)
+        cos_i = terrain.cos_illumination(self.f["slope"][r0:r1], self.f["aspect"][r0:r1], sza_b,
+                                         self.up.rows(self.saa_cols, r0, r1))
+        f_dir, lit = terrain.direct_factor(cos_i, sza_b, None if self.shadow is None else self.shadow[r0:r1])
+        out = (f_dir, lit, cos_i if self.with_cos_i else None)
+        if self.keep:
+            self.blocks[(r0, r1)] = out
+        return out
+
+
+def _terrain_is_flat(dem_fields: dict, gipp: Any) -> bool:
+    """Sen2Cor's switch to flat terrain (``terrain.is_flat``) for ``terrain_fields`` output; remembered in the
+    dict per thresholds (a 10 m run corrects band by band with the same fields)."""
+    key = (gipp.dem_p2p_val_m, gipp.slope_th_deg, gipp.topo_corr_th)
+    memo = dem_fields.setdefault("_is_flat", {})
+    if key not in memo:
+        if "dem_p2p_m" in dem_fields:
+            memo[key] = terrain.is_flat(None, dem_fields["slope"], *key, p2p_dem_m=dem_fields["dem_p2p_m"])
+        elif "dem_m" in dem_fields:                  # a hand-made dict with the DEM itself
+            memo[key] = terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"], *key)
+        else:
+            memo[key] = False
+    return memo[key]
 
 
 def rugged_terms(t: dict[str, np.ndarray], ter_w: dict | None) -> dict[str, np.ndarray]:
@@ -303,14 +376,13 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     def cells(a_w, default):
         return grids.fill_mean(block_mean(a_w, cw, valid_w), default)
 
-    dem_on = gipp.dem_terrain_correction and dem_fields is not None
-    if dem_on and "dem_m" in dem_fields:
-        dem_on = not terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"], gipp.dem_p2p_val_m,
-                                     gipp.slope_th_deg, gipp.topo_corr_th)
+    dem_on = gipp.dem_terrain_correction and dem_fields is not None and not _terrain_is_flat(dem_fields, gipp)
     # the retrieval inverts with the rugged-terrain equation too (Sen2Cor's DDV and negative-reflectance checks
     # do): each working-grid pixel's direct and diffuse irradiance follow its mean illumination, so a shaded
-    # slope is not read as a surface darker than the DDV rule or the cut-offs allow
-    ter_w = terrain_on_work_grid(dem_fields, sza_c, saa_c, up_o, valid, k, opt) if dem_on else None
+    # slope is not read as a surface darker than the DDV rule or the cut-offs allow (with a ``prior`` there
+    # is no retrieval: not needed)
+    ter_w = terrain_on_work_grid(dem_fields, sza_c, saa_c, up_o, valid, k, opt) if dem_on and prior is None \
+        else None
 
     # ---------------------------------------------------------------- WV, cirrus, AOT, WV
     start_vis = gipp.visibility_km
@@ -451,6 +523,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     linear_w: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     n_valid = int(np.count_nonzero(valid))
     names = ("path", "g_dir", "g_dif", "s_alb", "q") + (("t_sun",) if dem_on else ())
+    illum = _BlockIllumination(dem_fields, sza_c, saa_c, up_o, opt, keep=len(bands) > 1,
+                               with_cos_i=bool(brdf_code)) if dem_on else None
     for b in bands:
         t_w = tg.block(b, up_w, 0, wshape[0], z_w, sq_w if wv_varies else None)
         rho1 = invert(toa_w[b], t_w, cutoff=cutoff)
@@ -479,13 +553,9 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                          np.sqrt(up_px.rows(wv_cols, r0, r1)) if wv_varies else None, names)
             f_dir = f_dif = sky = rho_ter = cos_i = None
             if dem_on:
-                sza_b = up_o.rows(up_o.cols(sza_c), r0, r1)
-                cos_i = terrain.cos_illumination(dem_fields["slope"][r0:r1], dem_fields["aspect"][r0:r1], sza_b,
-                                                 up_o.rows(up_o.cols(saa_c), r0, r1))
+                f_dir, lit, cos_i = illum.block(r0, r1)
                 sky = terrain.sky_view(dem_fields["slope"][r0:r1])
-                cs = dem_fields.get("cast_shadow") if opt.cast_shadows else None
-                f_dir, f_dif = terrain.illumination_factors(cos_i, sza_b, sky, None if cs is None else cs[r0:r1],
-                                                            t["t_sun"], opt.diffuse)
+                f_dif = terrain.diffuse_factor(f_dir, lit, sky, t["t_sun"], opt.diffuse)
                 rho_ter = None if ter_o is None else up_px.rows(ter_o, r0, r1)
             rho = invert(src[r0:r1], t, f_dir, f_dif, sky, rho_ter,
                          None if env_o is None else up_px.rows(env_o, r0, r1), cutoff)
@@ -498,6 +568,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         _deliver(b, out, boa, sink, toa, inplace)
         del out, src
+    del illum
 
     # ---------------------------------------------------------------- metadata
     wv_col_w = (wv_w * wv_frac_w).astype(F32)          # WVP: the column above the surface
