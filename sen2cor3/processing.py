@@ -8,6 +8,7 @@ single 30 m pass). This module hands pixels to the science packages (``sc``, ``a
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,12 +52,13 @@ class TileResults:
 
 
 def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
-             qi_cache: dict | None = None, keep_native=None,
-             prefetch=None) -> tuple[ToaBands, np.ndarray, np.ndarray]:
+             qi_cache: dict | None = None, keep_native=None, prefetch=None,
+             spill_dir: Path | None = None) -> tuple[ToaBands, np.ndarray, np.ndarray]:
     """TOA reflectance (float32) of ``bands`` on the ``resolution_m`` grid, the no-data and saturated masks.
 
     The bands come as a :class:`~sen2cor3.readers.toa_store.ToaBands`: held as DN, converted by the reader where
-    a step reads them (half the memory of float32 bands; the values are the same).
+    a step reads them (half the memory of float32 bands; the values are the same); with ``spill_dir`` (a staging
+    folder) the DN wait in files there, read back by rows.
 
     No-data: DN 0 in any band (Sen2Cor) or the L1C NODATA layer; saturated: DN 65535 or the L1C quality
     layers (lost/degraded/defective/saturated). ``qi_cache`` keeps the coarse quality masks between the
@@ -66,7 +68,7 @@ def read_toa(product: L1CProduct, bands: tuple[str, ...], resolution_m: int,
     ``prefetch``: a :class:`~sen2cor3.io.background.Prefetcher` that decodes the quality masks (one core,
     glymur) while the bands are decoded here."""
     rd = reader_for(product)
-    toa, nodata, saturated = ToaBands(lambda name, dn: rd.toa(product, name, dn)), None, None
+    toa, nodata, saturated = ToaBands(lambda name, dn: rd.toa(product, name, dn), spill_dir), None, None
     qi_layers = ("nodata", "saturated_defective")
     if prefetch is not None:
         prefetch.start(("qi", resolution_m), rd.read_qi_masks, product, resolution_m, layers=qi_layers,
@@ -236,7 +238,8 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, plan: Resoluti
     B02/B03/B04 that the 20 m run decodes to average them are parked in ``scratch_dir`` (a folder of the
     staging area; None: in memory) for the 10 m run instead of being decoded twice; what the 10 m run still
     needs (B08, the 10 m no-data mask) is decoded on the reader thread once the 20 m TOA is released
-    (during the classification it raised the full-tile peak from 3.5 to 4.4 GB).
+    (during the classification it raised the full-tile peak from 3.5 to 4.4 GB). The base run's input bands
+    wait as DN files in ``scratch_dir/toa`` between the steps that read them (:mod:`sen2cor3.readers.toa_store`).
     """
     import os
     from osgeo import gdal
@@ -250,7 +253,8 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, plan: Resoluti
     from sen2cor3.io.scratch import ScratchArrays
     scratch = ScratchArrays(scratch_dir) if (plan.refined and not options.sc_only) else None
     try:
-        _process(product, config, plan, options, classic, results, writer, prefetch, l2a, scratch)
+        _process(product, config, plan, options, classic, results, writer, prefetch, l2a, scratch,
+                 None if scratch_dir is None else scratch_dir / "toa")
         background.close()                       # every image on disk (a failed write raises here)
     except BaseException:
         prefetch.discard()
@@ -260,16 +264,18 @@ def process_tile(product: L1CProduct, l2a: L2AProduct, config, *, plan: Resoluti
         prefetch.close()
         if scratch is not None:
             scratch.clear()
+        if scratch_dir is not None:
+            shutil.rmtree(scratch_dir / "toa", ignore_errors=True)
     return results
 
 
 def _process(product, config, plan: ResolutionPlan, options, classic, results, writer, prefetch, l2a,
-             scratch) -> None:
+             scratch, toa_spill_dir: Path | None = None) -> None:
     base = plan.base_m
     qi_cache: dict = {}
     report.progress(5.0, f"Reading L1C bands at {base} m")
     toa, nodata, saturated = read_toa(product, classification_bands(product, classic), base, qi_cache=qi_cache,
-                                      keep_native=scratch, prefetch=prefetch)
+                                      keep_native=scratch, prefetch=prefetch, spill_dir=toa_spill_dir)
     for layers in qi_cache.values():             # the 10 m run needs only the coarse no-data masks
         for name in [n for n in layers if n != "nodata"]:
             del layers[name]

@@ -466,7 +466,9 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                                                    land & (scl_w != SCL_THIN_CIRRUS), wl_um,
                                                    gipp.wv_threshold_cirrus_cm, roles=roles)
         wv_c = cells(wv_w, wv_start)
-        memo_a = _Lru(4)      # working-grid terms (5 fields each): recent ones only, env_a keeps its results
+        # working-grid terms (5 fields each): the retrieval asks each (band, AOT) twice in a row (its environment,
+        # then its reflectance), so two entries make exactly the terms four did (Landsat scene: 31 of 47 asked)
+        memo_a = _Lru(2)
 
         def terms_a(b, a):
             return memo_a.get((b, a), lambda: rugged_terms(grid([b], np.full(cshape, a), wv_c, True).block(

@@ -93,11 +93,14 @@ class AuxBundle:
 
     def metadata(self) -> dict[str, str]:
         """Values for MTD/L2A_QUALITY aux fields (DEM_TYPE 'NA' without DEM, as Sen2Cor's quality report)."""
-        t = self.terrain
+        if self.dem is not None:
+            height_m, slope_deg = self.dem.mean_height_m, self.dem.mean_slope_deg
+        else:             # flat terrain at the mean elevation: no full-size flat DEM for two numbers
+            height_m, slope_deg = float(np.float32(self.mean_elevation_m)), 0.0
         return {
             "DEM_TYPE": "NA" if self.dem is None or self.dem.is_flat else self.dem.dem_type,
-            "DEM_MEAN_ALTITUDE_KM": f"{t.mean_height_m / 1000.0:.4f}",
-            "DEM_MEAN_SLOPE": f"{t.mean_slope_deg:.4f}",
+            "DEM_MEAN_ALTITUDE_KM": f"{height_m / 1000.0:.4f}",
+            "DEM_MEAN_SLOPE": f"{slope_deg:.4f}",
             "OZONE_SOURCE": self.ozone_source,
             "OZONE_VALUE": f"{self.ozone_du:.1f}",
             "AOT_SOURCE": self.aot_source,
