@@ -140,31 +140,58 @@ def cos_incidence(slope, aspect, sza_deg, saa_deg, degrees: bool = True) -> np.n
     return (np.cos(s) * np.cos(th) + np.sin(s) * np.sin(th) * np.cos(ph - a)).astype(F32)
 
 
-def cast_shadows(dem: np.ndarray, sza_deg: float, saa_deg: float, resolution_m: float) -> np.ndarray:
-    """True where the terrain between the pixel and the sun hides the sun."""
+#: Rows of the rotated grid per strip of the horizon scan in ``cast_shadows``.
+CAST_SHADOW_STRIP_ROWS = 1024
+
+
+def cast_shadows(dem: np.ndarray, sza_deg: float, saa_deg: float, resolution_m: float,
+                 strip_rows: int = CAST_SHADOW_STRIP_ROWS) -> np.ndarray:
+    """True where the terrain between the pixel and the sun hides the sun (SC class 2 and the AC's shadowed
+    direct irradiance, ``ac.terrain.cast_shadow``).
+
+    The steps (DEM rotated so that the sun lies towards increasing columns, running maximum of the
+    heights minus the sun ray's rise, rotated back) with the memory of a 10 m tile in mind: the rotated heights
+    are lowered in place and scanned in strips of ``strip_rows`` rows (every row is independent), the
+    inside-mask is rotated as uint8, and no full-size copy of the running maximum or of its shifted version is
+    made, nor a copy of a DEM without no-data (about 3 DEM-sized float32 arrays at the peak; the whole-grid
+    version, kept in tests/test_sc_shadows.py as the reference, held about 10)."""
+    dem = np.asarray(dem)
     if sza_deg >= 90.0:
         return np.ones(dem.shape, dtype=bool)
     tan_e = math.tan(math.radians(90.0 - sza_deg))
-    z = dem.astype(F32, copy=True)
-    lowest = F32(np.nanmin(z)) if np.isfinite(z).any() else F32(0)
-    z[~np.isfinite(z)] = lowest
-    # Rotate so that the sun direction points to increasing column index.
-    angle = saa_deg - 90.0
+    z = np.asarray(dem, F32)                     # read only: copied below only to fill no-data
+    shape = z.shape
+    finite = np.isfinite(z)
+    lowest = F32(np.nanmin(z)) if finite.any() else F32(0)
+    if not finite.all():
+        z = z.copy()
+        z[~finite] = lowest
+    del finite
+    angle = saa_deg - 90.0                       # rotate the sun direction to increasing column index
     pad = F32(lowest - 1e6)
     zr = ndimage.rotate(z, angle, reshape=True, order=1, mode="constant", cval=pad)
-    inside = ndimage.rotate(np.ones(z.shape, F32), angle, reshape=True, order=0, cval=0) > 0.5
+    del z
+    # nearest-neighbour rotation of ones: 1 inside the rotated tile, 0 (cval) outside, as a bool view
+    inside = ndimage.rotate(np.ones(shape, np.uint8), angle, reshape=True, order=0, cval=0).view(bool)
     t = np.arange(zr.shape[1], dtype=F32) * F32(resolution_m * tan_e)
-    g = zr - t[None, :]
-    g[~inside] = pad
-    # max over pixels strictly closer to the sun (larger column index)
-    run = np.maximum.accumulate(g[:, ::-1], axis=1)[:, ::-1]
-    ahead = np.full_like(run, pad)
-    ahead[:, :-1] = run[:, 1:]
-    shadow_r = (ahead > g) & inside
-    back = ndimage.rotate(shadow_r.astype(np.uint8), -angle, reshape=True, order=0, cval=0)
-    r0 = (back.shape[0] - z.shape[0]) // 2
-    c0 = (back.shape[1] - z.shape[1]) // 2
-    return back[r0:r0 + z.shape[0], c0:c0 + z.shape[1]].astype(bool)
+    shadow_r = np.empty(zr.shape, bool)
+    for r0 in range(0, zr.shape[0], strip_rows):
+        r1 = min(zr.shape[0], r0 + strip_rows)
+        g = zr[r0:r1]
+        np.subtract(g, t[None, :], out=g)        # height above the sun ray through column 0
+        g[~inside[r0:r1]] = pad
+        run = np.maximum.accumulate(g[:, ::-1], axis=1)[:, ::-1]
+        s = shadow_r[r0:r1]                      # a higher point strictly closer to the sun (larger column)
+        np.greater(run[:, 1:], g[:, :-1], out=s[:, :-1])
+        np.greater(pad, g[:, -1], out=s[:, -1])
+        s &= inside[r0:r1]
+        del run, g, s
+    del zr, inside
+    back = ndimage.rotate(shadow_r.view(np.uint8), -angle, reshape=True, order=0, cval=0)
+    del shadow_r
+    r0 = (back.shape[0] - shape[0]) // 2
+    c0 = (back.shape[1] - shape[1]) // 2
+    return back[r0:r0 + shape[0], c0:c0 + shape[1]].astype(bool)
 
 
 def terrain_maps(dem: np.ndarray, sza_deg: float, saa_deg: float, resolution_m: float,
