@@ -227,7 +227,9 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     # the refined run needs only the retrieval (working-grid maps) and the metadata of the base run
     maps_base = (ac.aot, ac.wv)                   # encoded; the refined maps are their nearest up-sampling
     ac = AcResult({}, None, None, None, ac.metadata, ac.work)
-    del sink, ac_nodata
+    # the base grid's terrain fields (slope, aspect, sky view, cast shadow: ~0.5 GB on a 20 m tile) are not used by
+    # the refined run, which derives its own from the up-sampled elevation
+    del sink, ac_nodata, dem_fields
 
     for res in plan.refined:
         report.progress(70.0, f"Reading L1C bands at {res} m")
@@ -237,8 +239,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             nodata_f |= dn_f[b] == product.nodata_value
         factor = plan.factor(res)
         scl_f = upsample_nearest(sc.scl, factor)[: nodata_f.shape[0], : nodata_f.shape[1]]
-        elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor),
-                                 dem_base=dem_fields)
+        elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor))
         report.progress(75.0, f"Atmospheric correction at {res} m")
         tci_f = sensor.tci_bands if options.tci and all(b in fine for b in sensor.tci_bands) else ()
         sink_f = _BandSink(writer, res, nodata_f | (scl_f == 0), scl_f, offset, sensor.output_bands(res),
@@ -284,7 +285,7 @@ def _flat_ground(settings) -> tuple[float, str]:
     return float(settings.altitude_km), "L2A_GIPP Calibration/Altitude"
 
 
-def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None, dem_base=None):
+def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None):
     """Elevation (km, array or the GIPP Altitude) and terrain fields when DEM_Terrain_Correction is on."""
     if aux is None or aux.dem is None or aux.dem.is_flat:
         return _flat_ground(settings)[0], None
