@@ -193,3 +193,18 @@ def test_cast_shadows_strips_equal_whole_grid(sza, saa):
     assert 0.01 < ref.mean() < 0.9
     assert np.array_equal(terrain.cast_shadows(dem, sza, saa, 20.0, strip_rows=37), ref)
     assert np.array_equal(terrain.cast_shadows(dem, sza, saa, 20.0), ref)
+
+
+@pytest.mark.parametrize("ny", [50, 57, 64])            # 57: a last strip of one row joins the one before
+@pytest.mark.parametrize("degrees", [True, False])
+def test_slope_aspect_strips_equal_whole_grid(monkeypatch, ny, degrees):
+    """Horn's slope and aspect computed in strips of 7 rows (one DEM row of halo on each side) are the whole-grid
+    values bit for bit, edges and corners included."""
+    from scipy import ndimage
+    rng = np.random.default_rng(ny)
+    dem = (ndimage.gaussian_filter(rng.normal(0, 1, (ny, 83)), 3) * 900 + 500).astype(np.float32)
+    whole = terrain._slope_aspect_grid(dem, 20.0, degrees)
+    monkeypatch.setattr(terrain, "SLOPE_STRIP_ROWS", 7)
+    parts = terrain.slope_aspect(dem, 20.0, degrees=degrees)
+    assert np.array_equal(parts[0], whole[0]) and np.array_equal(parts[1], whole[1])
+    assert float(whole[0].max()) > 0

@@ -178,7 +178,8 @@ def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast
     # the cast shadows first: their rotated grids are the largest temporaries, slope and aspect not yet there
     shadow = terrain.cast_shadow(dem_m, res_m, sza, saa) if cast_shadows else None
     if slope_aspect_deg is None:
-        slope, aspect = _slope_aspect_strips(np.asarray(dem_m, F32), res_m)
+        from sen2cor3.sc.terrain import slope_aspect
+        slope, aspect = slope_aspect(dem_m, res_m, degrees=False)
     else:
         slope, aspect = (np.radians(np.asarray(v, F32)).astype(F32, copy=False) for v in slope_aspect_deg)
         if slope.shape != np.shape(dem_m) or aspect.shape != np.shape(dem_m):
@@ -189,34 +190,6 @@ def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast
     if cast_shadows:
         out["cast_shadow"] = shadow
     return out
-
-
-#: Rows per strip of ``_slope_aspect_strips``.
-SLOPE_STRIP_ROWS = 1024
-
-
-def _slope_aspect_strips(dem_m: np.ndarray, res_m: float, rows: int = SLOPE_STRIP_ROWS
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """``sen2cor3.sc.terrain.slope_aspect(dem_m, res_m, degrees=False)``, bit for bit, strip by strip.
-
-    Horn's window is 3 x 3, so each strip of rows is computed with one row of the DEM above and below it and
-    only its own rows are kept: the full-size temporaries of a whole-tile call (the two Horn sums, their
-    negations, the flat mask: about 5 DEM-sized arrays, 2.4 GB at 10 m) become strip-sized. A DEM with
-    no-data (NaN) takes the whole-array call (its NaN-safe path differs from the fast one in rounding)."""
-    from sen2cor3.sc.terrain import slope_aspect
-    ny = dem_m.shape[0]
-    if ny <= 2 * rows or not np.isfinite(dem_m).all():
-        return slope_aspect(dem_m, res_m, degrees=False)
-    slope, aspect = np.empty(dem_m.shape, F32), np.empty(dem_m.shape, F32)
-    starts = list(range(0, ny, rows))
-    if ny - starts[-1] < 2:                      # every strip with its halo keeps >= 3 rows (Horn's fast path)
-        starts.pop()
-    for r0, r1 in zip(starts, starts[1:] + [ny]):
-        h0, h1 = max(r0 - 1, 0), min(r1 + 1, ny)
-        s, a = slope_aspect(dem_m[h0:h1], res_m, degrees=False)
-        slope[r0:r1], aspect[r0:r1] = s[r0 - h0:r1 - h0], a[r0 - h0:r1 - h0]
-        del s, a
-    return slope, aspect
 
 
 #: Derived terms of the working-grid retrieval; with terrain also the direct transmittance (Hay's index).

@@ -113,8 +113,8 @@ class RoleBands(MutableMapping):
     arrays a step derives (the ground-guarded cirrus ``B10_CIRRUS``) are kept under their own key."""
 
     def __init__(self, toa, roles: Roles):
-        self._toa, self._names = toa, {r: n for r, n in ((r, roles.band(r)) for r in ROLE_NAMES)
-                                           if n is not None and n in toa}
+        self._toa = toa
+        self._names = {r: roles.band(r) for r in ROLE_NAMES if roles.band(r) is not None and roles.band(r) in toa}
         self._own: dict[str, np.ndarray] = {}
 
     @property
@@ -182,12 +182,7 @@ def _spectral_tests(st: State, b: RoleBands, th: Any, snc: np.ndarray | None, co
                              could_have_snow, classic)
         keep = slice(r0 - h0, r1 - h0)
         st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1] = sub.scl[keep], sub.p[keep], sub.s[keep]
-    _run_strips(strip, _strips(st.scl.shape[0], SPECTRAL_HALO_ROWS))
-
-
-def _run_strips(fn, strips) -> None:
-    """``fn(r0, r1, h0, h1)`` for every strip, on two threads (:mod:`sen2cor3.strips`)."""
-    run_strips(fn, strips)
+    run_strips(strip, _strips(st.scl.shape[0], SPECTRAL_HALO_ROWS))
 
 
 def _snc_flags(snc: np.ndarray | None) -> dict[str, bool]:
@@ -325,7 +320,7 @@ def _per_pixel_strips(st: State, step) -> None:
     (the state's rows are views: the strips write the whole-grid arrays, in the same order per pixel)."""
     def one(r0: int, r1: int, _h0: int, _h1: int) -> None:
         step(State(st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1], st.valid[r0:r1], st.c), r0, r1)
-    _run_strips(one, _strips(st.scl.shape[0]))
+    run_strips(one, _strips(st.scl.shape[0]))
 
 
 def _radiometric_shadow_classic(b: RoleBands, th: Any, cirrus: np.ndarray, res: float) -> np.ndarray:
@@ -339,7 +334,7 @@ def _radiometric_shadow_classic(b: RoleBands, th: Any, cirrus: np.ndarray, res: 
         msd = shadows.radiometric_shadow_classic(rows["blue"], rows["green"], rows["red"], rows["nir"],
                                                  rows["swir1"], rows["swir2"], th, cirrus[h0:h1], resolution_m=res)
         out[r0:r1] = msd[r0 - h0: r1 - h0]
-    _run_strips(strip, _strips(n, halo))
+    run_strips(strip, _strips(n, halo))
     return out
 
 
