@@ -82,7 +82,7 @@ class _BandSink:
         self.writer, self.res_m, self.nodata, self.scl, self.offset = writer, res_m, nodata, scl, offset
         self.write_bands, self.bands_down, self.down_factor = write_bands, bands_down, down_factor
         self.tci_bands, self.encoding = tci_bands, encoding
-        self.tci = np.empty((3,) + scl.shape, np.uint8) if tci_bands else None
+        self.tci: np.ndarray | None = None       # allocated with the first TCI band (not through the retrieval)
         self.tci_seen: set[str] = set()
         self.pvi_bands, self.pvi_shape = pvi_bands, pvi_shape
         self.pvi = np.empty((3,) + pvi_shape, np.uint8) if pvi_bands and pvi_shape else None
@@ -106,7 +106,9 @@ class _BandSink:
                 if self.pvi_seen == set(self.pvi_bands):
                     self.writer.pvi(self.res_m, self.pvi)
                     self.pvi = None
-        if self.tci is not None and band in self.tci_bands:
+        if band in self.tci_bands and band not in self.tci_seen:
+            if self.tci is None:
+                self.tci = np.empty((3,) + self.scl.shape, np.uint8)
             self.tci[self.tci_bands.index(band)] = encode.tci_channel(boa, nodata=self.nodata, scl=self.scl)
             self.tci_seen.add(band)
             if self.tci_seen == set(self.tci_bands):  # encode it now, overlapping the remaining bands
@@ -183,7 +185,10 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
              season, ozone)
     down = {res: plan.factor(res) for res in plan.downsampled}
     bands_down = tuple(dict.fromkeys(b for res in down for b in sensor.output_bands(res)))
-    ac_nodata = np.asarray(nodata, bool) | (np.asarray(sc.scl) == 0)      # = the correction's ~valid
+    # = the correction's ~valid; made in the caller's no-data mask, which nothing reads after this (the refined
+    # run reads its own): one full-size mask less through the correction
+    ac_nodata = np.logical_or(nodata, np.asarray(sc.scl) == 0, out=nodata) if isinstance(nodata, np.ndarray) \
+        and nodata.dtype == bool else np.asarray(nodata, bool) | (np.asarray(sc.scl) == 0)
     tci_bands = sensor.tci_bands if options.tci and all(b in toa for b in sensor.tci_bands) else ()
     # the preview: from the base run, in every SAFE product (Sen2Cor 3 only with Generate_TCI_Output, but it
     # lists PVI_FILENAME either way; see products.l2a_optional)
@@ -193,7 +198,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                      tci_bands=tci_bands, down_factor=next(iter(down.values()), 1), encoding=product.boa,
                      pvi_bands=pvi_bands, pvi_shape=l2a_optional.pvi_shape(g.nrows, g.ncols, base))
     fine = sensor.fine_bands if plan.refined else ()
-    ac = correct_resolution(toa, nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, table, base,
+    ac = correct_resolution(toa, ac_nodata, sc.scl, geom, elevation_km, ac_cfg, config.ac, table, base,
                             cams=_cams_inputs(aux), dem_fields=dem_fields, aerosol=aerosol, season=season,
                             ozone_du=ozone, sink=sink, maps="dn", inplace=True, keep_linear=fine,
                             options=ac_options,

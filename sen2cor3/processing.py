@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from sen2cor3.blocks import block_mean_dn
+from sen2cor3.heap import release_free_memory
 from sen2cor3.io import report
 from sen2cor3.io.writers import extension, image_format, write_raster
 from sen2cor3.readers import reader_for
@@ -283,6 +284,7 @@ def _process(product, config, plan: ResolutionPlan, options, classic, results, w
     report.progress(20.0, f"Scene classification at {base} m")
     sc = classify_tile(product, toa, nodata, saturated, config, base, classic, aux)
     del saturated
+    release_free_memory()                        # the classification's temporaries
     for name in set(toa) - set(product.sensor.base_bands):    # read for the classification only
         del toa[name]
     results.qi.update(scl_percentages(sc.scl, config.sc.classificators))
@@ -293,6 +295,8 @@ def _process(product, config, plan: ResolutionPlan, options, classic, results, w
         writer.image("SCL", res, downsample_scl_20_to_60(sc.scl))
         writer.qi("MSK_CLDPRB", res, block_mean_dn(sc.cloud_prob, plan.factor(res), nodata="none"))
         writer.qi("MSK_SNWPRB", res, block_mean_dn(sc.snow_prob, plan.factor(res), nodata="none"))
+    # written (the writer holds them until encoded); the correction needs only the SCL: 2 bytes a pixel less
+    sc = replace(sc, cloud_prob=None, snow_prob=None)
     if options.dem:
         write_dem(writer, product, aux, sc.scl, plan)
     if options.sc_only:

@@ -183,7 +183,10 @@ def relative_azimuth(saa: Any, vaa: Any) -> Any:
 class Upsampler:
     """Bilinear interpolation from cell-centre values (cells of ``cell_px`` output pixels) to output pixels.
 
-    Separable: columns once per field (``cols``), rows per block (``rows``); edges are held constant.
+    Separable: columns once per field (``cols``), rows per block (``rows``); edges are held constant. A field
+    given to ``rows`` as ``lazy(field)`` has its columns interpolated per block, on the field rows the block
+    reads only (the same values: a row's column interpolation does not depend on the other rows), so a field
+    of the working grid never exists as a (field rows x output columns) array (80 MB on a Landsat scene).
     """
 
     def __init__(self, coarse_shape: tuple[int, int], cell_px: float, out_shape: tuple[int, int]) -> None:
@@ -201,9 +204,14 @@ class Upsampler:
         Output rows between the same two field rows share their difference row, so each run of them is one
         broadcast multiply into the result and one add (two passes, no full-size gather); the arithmetic is
         the element-wise (b - a) x w + a of a plain evaluation, to the bit."""
-        f = np.asarray(colfield, F32)
-        out = np.empty((r1 - r0, f.shape[1]), F32)
         i0, i1, w = self.ri0[r0:r1], self.ri1[r0:r1], self.rw[r0:r1]
+        if isinstance(colfield, LazyCols):
+            lo = int(i0[0])                       # the rows are monotonic: this block reads field rows lo..i1[-1]
+            f = self.cols(colfield.field[lo: int(i1[-1]) + 1])
+            i0, i1 = i0 - lo, i1 - lo
+        else:
+            f = np.asarray(colfield, F32)
+        out = np.empty((r1 - r0, f.shape[1]), F32)
         starts = np.flatnonzero(np.r_[True, (i0[1:] != i0[:-1]) | (i1[1:] != i1[:-1])])
         for s, e in zip(starts, np.r_[starts[1:], i0.size]):
             a = f[i0[s]]
@@ -214,6 +222,17 @@ class Upsampler:
 
     def full(self, field: np.ndarray) -> np.ndarray:
         return self.rows(self.cols(field), 0, self.out_shape[0])
+
+    @staticmethod
+    def lazy(field: np.ndarray) -> "LazyCols":
+        """``field`` for :meth:`rows`, its columns interpolated block by block (see the class doc)."""
+        return LazyCols(np.asarray(field, F32))
+
+
+@dataclass(frozen=True)
+class LazyCols:
+    """A coarse field handed to :meth:`Upsampler.rows` un-interpolated (:meth:`Upsampler.lazy`)."""
+    field: np.ndarray
 
 
 def _lin_index(n_out: int, n_in: int, cell_px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.ndimage import map_coordinates
 
+from sen2cor3.heap import release_free_memory
 from sen2cor3.sensors import MSI_ROLES, S2A, Roles
 
 from . import adjacency, cirrus, grids, terrain
@@ -55,6 +56,8 @@ WV_VARIES_MIN_PTP = 1e-3
 T_UP_DIF_MIN = 1e-6
 #: Terrain-reflected light: box half-width at least this many working-grid pixels (ours).
 TERRAIN_NBHD_MIN_HALF_PX = 3
+#: Environment fields the AOT retrieval keeps (see ``correct_resolution``; 26 MB each on a Landsat scene).
+ENV_MEMO_ENTRIES = 8
 #: Metres per kilometre.
 M_PER_KM = 1000.0
 # Quality flags of the metadata (Sen2Cor's L2A quality report: VISIBILITY_LESS_THAN_5_KM, AOT_ABOVE_1,
@@ -151,7 +154,9 @@ def choose_luts(look_up_tables: Any, month: int, lat_deg: float, ozone_du_aux: f
 
 
 class _Lru:
-    """A small least-recently-used memo: ``get(key, make)`` returns the cached value or stores ``make()``."""
+    """A small least-recently-used memo: ``get(key, make)`` returns the cached value or stores ``make()``. The
+    oldest entry goes before ``make()`` runs, so the memo never holds more than ``size`` values (working-grid
+    terms: 130 MB an entry on a Landsat scene)."""
 
     def __init__(self, size: int) -> None:
         from collections import OrderedDict
@@ -161,9 +166,9 @@ class _Lru:
         if key in self.store:
             self.store.move_to_end(key)
             return self.store[key]
-        value = self.store[key] = make()
-        if len(self.store) > self.size:
+        while len(self.store) >= self.size:
             self.store.popitem(last=False)
+        value = self.store[key] = make()
         return value
 
 
@@ -439,24 +444,27 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                                                    land & (scl_w != SCL_THIN_CIRRUS), wl_um,
                                                    gipp.wv_threshold_cirrus_cm, roles=roles)
         wv_c = cells(wv_w, wv_start)
-        # working-grid terms (5 fields each): the retrieval asks each (band, AOT) twice in a row (its environment,
-        # then its reflectance), so two entries make exactly the terms four did (Landsat scene: 31 of 47 asked)
-        memo_a = _Lru(2)
+        # working-grid terms (5 fields each): the retrieval asks each (band, AOT) two or three times in a row (its
+        # environment, then its reflectance), so one entry makes exactly the terms eight did (Landsat scene: 31
+        # of 47 asked)
+        memo_a = _Lru(1)
 
         def terms_a(b, a):
             return memo_a.get((b, a), lambda: rugged_terms(grid([b], np.full(cshape, a), wv_c, True).block(
                 b, up_w, 0, wshape[0], z_w, np.sqrt(wv_w), TERMS_WITH_SUN if ter_w else DERIVED_TERMS), ter_w))
-        memo_e: dict = {}
+        # environments (one working-grid field each, an FFT convolution to make): the DDV passes come back to the
+        # red band's AOT nodes, the checks to the red/NIR/green nodes around the map's AOT; eight entries hold
+        # the red nodes through the passes (Landsat scene: 20 made of 36 asked, 16 with no bound, 31 with six)
+        memo_e = _Lru(ENV_MEMO_ENTRIES)
 
         def env_a(b, a):
             """Adjacency environment of band b at AOT a: the final step's model (``env_of`` a uniform
             inversion), so that the DDV AOT does not take the neighbours' light for path radiance."""
-            if (b, a) not in memo_e:
+            def make():
                 if adjacency.band_skipped(wl_um.get(b, DEFAULT_WAVELENGTH_UM)):
-                    memo_e[(b, a)] = invert(toa_w[b], terms_a(b, a), cutoff=None)
-                else:
-                    memo_e[(b, a)] = env_of(b, invert(toa_w[b], terms_a(b, a), cutoff=None), np.full(cshape, a), wv_c)
-            return memo_e[(b, a)]
+                    return invert(toa_w[b], terms_a(b, a), cutoff=None)
+                return env_of(b, invert(toa_w[b], terms_a(b, a), cutoff=None), np.full(cshape, a), wv_c)
+            return memo_e.get((b, a), make)
         if all(b is not None and b in toa_w for b in (roles.red, roles.nir, roles.swir2)):
             res = retrieve_aot(toa_w, scl_w, valid_w, sza_w, z_w, wres, terms_a, model.aot_axis,
                                ddv_params(gipp), start_vis, gipp.vis_update_mode,
@@ -478,7 +486,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         if can_wv:
             wv_w, info["wv"] = do_wv(cells(aot_w, a_start), toa_w)
         memo_a.store.clear()                      # the retrieval's terms and environments: not used below
-        memo_e.clear()
+        memo_e.store.clear()
+        release_free_memory()
     aot_c, wv_c = cells(aot_w, a_start), cells(wv_w, wv_start)
     wv_varies = bool(valid_w.any() and float(np.ptp(wv_w[valid_w])) > WV_VARIES_MIN_PTP)
 
@@ -487,7 +496,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     up_px = Upsampler(wshape, k, shape)
     # terms near no data: the WV of the nearest valid cell, not the map's 0 (interpolated into valid pixels)
     wv_terms = grids.nearest_fill(wv_w, valid_w)
-    wv_cols = up_px.cols(wv_terms)    # pixel rows per block (as up_px.full, without a full-size array)
+    wv_cols = up_px.lazy(wv_terms)    # pixel rows per block (as up_px.full, without a full-size array)
     sq_w = np.sqrt(np.maximum(wv_terms, 0)).astype(F32)
     ter_n = None
     if dem_on:
@@ -500,16 +509,18 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     names = ("path", "g_dir", "g_dif", "s_alb", "q") + (("t_sun",) if dem_on else ())
     illum = _BlockIllumination(dem_fields, sza_c, saa_c, up_o, opt, keep=len(bands) > 1,
                                with_cos_i=bool(brdf_code)) if dem_on else None
+    toa_w.pop(roles.cirrus, None)                   # the retrieval's only (the cirrus band has no BOA)
     for b in bands:
         t_w = tg.block(b, up_w, 0, wshape[0], z_w, sq_w if wv_varies else None)
-        rho1 = invert(toa_w[b], t_w, cutoff=cutoff)
+        release_free_memory()                     # the previous band's temporaries
+        rho1 = invert(toa_w.pop(b), t_w, cutoff=cutoff)       # the band's last use of its working grid
         env_o = ter_o = None
         env_w_b = None
         if use_adj and not adjacency.band_skipped(wl_um.get(b, DEFAULT_WAVELENGTH_UM)):
             env_w_b = env_of(b, rho1, aot_c, wv_c)
-            env_o = up_px.cols(env_w_b)
+            env_o = up_px.lazy(env_w_b)
         if dem_on and opt.terrain_reflected:
-            ter_o = up_px.cols(adjacency.environment(rho1, valid_w, None, ter_n))
+            ter_o = up_px.lazy(adjacency.environment(rho1, valid_w, None, ter_n))
         src = toa[b]                   # read once (a DN-backed band converts on each read)
         out = _band_output(src, shape, inplace)
         n_neg = 0

@@ -43,7 +43,7 @@ def linear_band(toa_b: np.ndarray, coef_w: tuple[np.ndarray, np.ndarray], up: Up
                  cutoff: float, out: np.ndarray, block_rows: int) -> int:
     """rho = A toa - C block by block (``surface.linear_coefficients``, A and C on the working grid
     interpolated by ``up``) into ``out`` (NaN where not valid); returns the number of negative values."""
-    cols = [up.cols(c) for c in coef_w]
+    cols = [up.lazy(c) for c in coef_w]
     n_neg = 0
     for r0 in range(0, toa_b.shape[0], block_rows):
         r1 = min(toa_b.shape[0], r0 + block_rows)
@@ -66,7 +66,7 @@ def encoded_map(work: np.ndarray, up: Upsampler, valid: np.ndarray, scl: np.ndar
                  rows: int) -> np.ndarray:
     """uint16 AOT/WVP image (``encode.scaled_u16``) of a working-grid map, interpolated strip by strip."""
     from .encode import scaled_u16
-    cols = up.cols(work)
+    cols = up.lazy(work)
     out = np.empty(valid.shape, np.uint16)
     for r0 in range(0, valid.shape[0], rows):
         r1 = min(valid.shape[0], r0 + rows)

@@ -155,9 +155,10 @@ def ground_b10(b8a: np.ndarray, b09: np.ndarray | None, b11: np.ndarray, referen
     return (tw10 * surf).astype(F32, copy=False)
 
 
-def _ground_from_column(nir, swir1, wv_column_gcm2: float, airmass: float, resolution_m: float,
-                        elevation_m: float, sensor: str | None, native_m: float, cirrus_band: str):
-    """The ground term with a given water column (sensors without a 945 nm band)."""
+def column_b10_transmittance(wv_column_gcm2: float, airmass: float, elevation_m: float, sensor: str | None,
+                             cirrus_band: str) -> np.float32 | None:
+    """The cirrus band's water transmittance of the two-way path through a given water column (sensors without
+    a 945 nm band): one value for the scene; None without the tables or a usable column."""
     from sen2cor3.rt.sixs import wv_input_for_column
     z_km = round(float(elevation_m) / 1000.0, 2)
     cur = _curves((sensor or DEFAULT_SENSOR).upper(), z_km, None, cirrus_band)
@@ -165,9 +166,27 @@ def _ground_from_column(nir, swir1, wv_column_gcm2: float, airmass: float, resol
         return None
     xw, _, t10 = cur
     x = math.log(max(float(wv_input_for_column(wv_column_gcm2, z_km)) * float(airmass), 1e-4))
-    tw10 = F32(np.interp(x, xw, t10))
+    return F32(np.interp(x, xw, t10))
+
+
+def footprint_px(native_m: float, resolution_m: float) -> int:
+    """Pixels of the grid per native pixel of the cirrus band (its footprint the ground term averages over)."""
+    return max(1, int(round(float(native_m) / float(resolution_m))))
+
+
+def ground_from_surface(nir, swir1, tw10: np.float32, n: int) -> np.ndarray:
+    """The ground term: the brighter of NIR and SWIR1 (over the band's ``n`` x ``n`` footprint) times the cirrus
+    band's water transmittance. Per pixel when ``n`` is 1 (rows of a grid give the rows of the result)."""
     surf = np.maximum(np.asarray(nir, F32), np.asarray(swir1, F32))
-    n = max(1, int(round(float(native_m) / float(resolution_m))))
     if n > 1:
         surf = ndimage.uniform_filter(surf, n, mode="nearest")
     return (tw10 * surf).astype(F32, copy=False)
+
+
+def _ground_from_column(nir, swir1, wv_column_gcm2: float, airmass: float, resolution_m: float,
+                        elevation_m: float, sensor: str | None, native_m: float, cirrus_band: str):
+    """The ground term with a given water column (sensors without a 945 nm band)."""
+    tw10 = column_b10_transmittance(wv_column_gcm2, airmass, elevation_m, sensor, cirrus_band)
+    if tw10 is None:
+        return None
+    return ground_from_surface(nir, swir1, tw10, footprint_px(native_m, resolution_m))

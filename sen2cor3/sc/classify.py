@@ -21,7 +21,8 @@ from sen2cor3.strips import row_strips, run_strips
 from . import cirrus_ground, masks, recover, shadows, terrain
 from . import spectral_tests as T
 from .qi import scl_percentages  # noqa: F401  (re-export)
-from .common import B10_CIRRUS, SceneClassification, cloud_classes, finish as _finish, to_percent  # noqa: F401
+from .common import (B10_CIRRUS, STRIP_ROWS, SceneClassification, cloud_classes, finish as _finish,  # noqa: F401
+                     per_pixel_strips, to_percent)
 from .recover import NOT_CLASSIFIED, NOT_SNOW, State
 
 F32 = np.float32
@@ -165,7 +166,7 @@ def _zero_in_any_band(toa) -> np.ndarray:
 #: Rows per strip of the spectral tests (a few MB per float32 band of a 7700 px wide scene), and the halo of
 #: rows read around each strip: the snow ring (a 3 px diamond around snow) is the only step that looks at
 #: neighbours; every other test is per pixel.
-SPECTRAL_STRIP_ROWS, SPECTRAL_HALO_ROWS = 256, 3
+SPECTRAL_STRIP_ROWS, SPECTRAL_HALO_ROWS = STRIP_ROWS, 3
 SPECTRAL_ROLES = ("blue", "green", "red", "red_edge", "nir", "swir1", "swir2")
 
 
@@ -295,18 +296,46 @@ def _cirrus_signal(st: State, b: dict, dem: np.ndarray | None, sensor: str | Non
     minus the upper estimate of what the surface sends through its own water column."""
     c = st.c
     elev = float(np.nanmean(dem[st.valid])) if dem is not None and st.valid.any() else 0.0
+    if "wv_absorption" not in b and wv_column_gcm2 is not None and airmass is not None:
+        # no 945 nm band (Landsat): the ground term is per pixel (at the band's own pixel), row strips suffice
+        tw10 = cirrus_ground.column_b10_transmittance(wv_column_gcm2, airmass, elev, sensor, bands[1])
+        if tw10 is None:
+            return
+        if cirrus_ground.footprint_px(cirrus_native_m, res) == 1:
+            _guarded_cirrus_strips(st, b, tw10)
+            return
     land = st.is_(c.vegetation, c.not_vegetated) & st.valid
     g = cirrus_ground.ground_b10(b["nir"], b.get("wv_absorption"), b["swir1"], land, resolution_m=res,
                                  elevation_m=elev, sensor=sensor, native_m=cirrus_native_m,
                                  wv_column_gcm2=wv_column_gcm2, airmass=airmass, bands=bands)
     if g is None:
         return
+    b[B10_CIRRUS] = _guarded_cirrus(st, b["cirrus"], g)
+
+
+def _guarded_cirrus(st: State, cirrus: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The cirrus band the cirrus tests see: minus the ground term's excess on surface pixels."""
+    c = st.c
     surface = (st.is_(c.vegetation, c.not_vegetated, c.water) | (st.is_(NOT_CLASSIFIED) & (st.p == 0))) & st.valid
     # Sen2Cor's thresholds already tolerate the ground signal of ordinary (moist) scenes: its cirrus
     # recovery never puts the clear-land B10 threshold below 0.003 (CIRRUS_LAND_FLOOR). Only the estimated
     # ground signal beyond that allowance is taken off, so moist scenes keep Sen2Cor's classes.
     excess = np.maximum(g - F32(recover.CIRRUS_LAND_FLOOR), F32(0))
-    b[B10_CIRRUS] = np.where(surface, b["cirrus"] - excess, b["cirrus"]).astype(F32)
+    return np.where(surface, cirrus - excess, cirrus).astype(F32)
+
+
+def _guarded_cirrus_strips(st: State, b: RoleBands, tw10: np.float32) -> None:
+    """:func:`_guarded_cirrus` with a per-pixel ground term, strip by strip (the same values without five
+    full-size float32 temporaries: 1.2 GB on a whole Landsat scene)."""
+    out = np.empty(b.shape, F32)
+
+    def one(r0: int, r1: int, _h0: int, _h1: int) -> None:
+        rows = b.rows(r0, r1, ("nir", "swir1", "cirrus"))
+        g = cirrus_ground.ground_from_surface(rows["nir"], rows["swir1"], tw10, 1)
+        sub = State(st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1], st.valid[r0:r1], st.c)
+        out[r0:r1] = _guarded_cirrus(sub, rows["cirrus"], g)
+    run_strips(one, _strips(out.shape[0]))
+    b[B10_CIRRUS] = out
 
 
 # ----------------------------------------------------------------------------- classic tail
@@ -315,25 +344,19 @@ def _strips(n_rows: int, halo: int = 0):
     return row_strips(n_rows, SPECTRAL_STRIP_ROWS, halo)
 
 
-def _per_pixel_strips(st: State, step) -> None:
-    """Run ``step(sub_state, r0, r1)`` on row strips of a step that reads and writes each pixel on its own
-    (the state's rows are views: the strips write the whole-grid arrays, in the same order per pixel)."""
-    def one(r0: int, r1: int, _h0: int, _h1: int) -> None:
-        step(State(st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1], st.valid[r0:r1], st.c), r0, r1)
-    run_strips(one, _strips(st.scl.shape[0]))
-
-
-def _radiometric_shadow_classic(b: RoleBands, th: Any, cirrus: np.ndarray, res: float) -> np.ndarray:
-    """:func:`shadows.radiometric_shadow_classic` strip by strip (its only neighbourhood is the median window,
-    read from a halo of half a window): the same values without six full-size float32 bands."""
+def _radiometric_shadow_classic(b: RoleBands, th: Any, cirrus: np.ndarray, res: float, geom: np.ndarray
+                                ) -> np.ndarray:
+    """Where :func:`shadows.radiometric_shadow_classic` times the geometric probability ``geom`` passes Sen2Cor's
+    product threshold, strip by strip (the radiometric test's only neighbourhood is its median window, read from
+    a halo of half a window): the same pixels without six full-size float32 bands or the radiometric map."""
     n = cirrus.shape[0]
-    out = np.empty(cirrus.shape, F32)
+    out = np.empty(cirrus.shape, bool)
     halo = shadows.window_px(shadows.SHADOW_MEDIAN_PX, res) // 2
     def strip(r0: int, r1: int, h0: int, h1: int) -> None:
         rows = b.rows(h0, h1, ("blue", "green", "red", "nir", "swir1", "swir2"))
         msd = shadows.radiometric_shadow_classic(rows["blue"], rows["green"], rows["red"], rows["nir"],
                                                  rows["swir1"], rows["swir2"], th, cirrus[h0:h1], resolution_m=res)
-        out[r0:r1] = msd[r0 - h0: r1 - h0]
+        out[r0:r1] = msd[r0 - h0: r1 - h0] * geom[r0:r1] > shadows.SHADOW_PRODUCT_MIN
     run_strips(strip, _strips(n, halo))
     return out
 
@@ -342,13 +365,13 @@ def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, paralla
     c = st.c
     wbi, lcm = esacci.get("water_bodies"), esacci.get("land_cover")
     cloud_classes(st, b, th, dem, classic=True)
+    b.pop(B10_CIRRUS, None)                       # read by the cirrus tests only
     # cloud shadows
-    radio = _radiometric_shadow_classic(b, th, st.is_(c.thin_cirrus), res)
     geom = shadows.geometric_shadow_probability(st.p, ~st.valid, sza_deg=sza, saa_deg=saa,
                                                 resolution_m=res, vza_deg=vza, vaa_deg=vaa,
                                                 view_parallax=parallax)
-    st.scl[radio * geom > shadows.SHADOW_PRODUCT_MIN] = c.cloud_shadows
-    del radio, geom
+    st.scl[_radiometric_shadow_classic(b, th, st.is_(c.thin_cirrus), res, geom)] = c.cloud_shadows
+    del geom
 
     # recoveries: per pixel, strip by strip (bands converted per strip)
     def recoveries(sub: State, r0: int, r1: int) -> None:
@@ -368,14 +391,14 @@ def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, paralla
                 pot = sub.is_(NOT_CLASSIFIED, c.unclassified, c.medium_proba_clouds)
                 sub.set((sm < DEM_WATER_SHADOW_MAX) & (wbi[r0:r1] != recover.WBI_WATER) & f2 & pot,
                         c.dark_features)
-    _per_pixel_strips(st, recoveries)
+    per_pixel_strips(st, recoveries)
     grow = masks.dilate(st.is_(c.snow_ice), masks.diamond(3))
 
     def snow_growth_and_soil(sub: State, r0: int, r1: int) -> None:
         r = b.rows(r0, r1, ("blue", "green", "swir1"))
         sub.set(grow[r0:r1] & (r["swir1"] < r["green"]) & sub.is_(NOT_CLASSIFIED), c.snow_ice)
         recover.soil_recovery_dark(sub, r["blue"], r["swir1"], zero_probs=False)
-    _per_pixel_strips(st, snow_growth_and_soil)
+    per_pixel_strips(st, snow_growth_and_soil)
     if "cirrus" in b:
         recover.land_recovery_b10_b09(st, b["cirrus"], b.get("wv_absorption"), b["nir"], lcm, res)
         recover.cirrus_recovery_classic(st, b["cirrus"], lcm, dem)

@@ -8,10 +8,15 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from sen2cor3.strips import row_strips, run_strips
+
 from . import spectral_tests as T
 from .recover import NOT_CLASSIFIED, State
 
 F32 = np.float32
+#: Rows per strip of the steps that classify each pixel on its own (a few MB per float32 band of a 7700 px wide
+#: Landsat scene; see :mod:`sen2cor3.strips`).
+STRIP_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -27,28 +32,43 @@ class SceneClassification:
 B10_CIRRUS = "cirrus_excess"
 
 
-def cloud_classes(st: State, b: dict, th: Any, dem: np.ndarray | None, classic: bool) -> None:
-    """Step 7: cloud classes from the probability, then thin and thick cirrus from B10.
+def per_pixel_strips(st: State, step) -> None:
+    """Run ``step(sub_state, r0, r1)`` on row strips of a step that reads and writes each pixel on its own
+    (the state's rows are views: the strips write the whole-grid arrays, in the same order per pixel)."""
+    def one(r0: int, r1: int, _h0: int, _h1: int) -> None:
+        step(State(st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1], st.valid[r0:r1], st.c), r0, r1)
+    run_strips(one, row_strips(st.scl.shape[0], STRIP_ROWS))
+
+
+def cloud_classes(st: State, b, th: Any, dem: np.ndarray | None, classic: bool) -> None:
+    """Step 7: cloud classes from the probability, then thin and thick cirrus from B10; per pixel, in row
+    strips (``b``: the classification's :class:`~sen2cor3.sc.classify.RoleBands`).
 
     Both cirrus tests use ``b[B10_CIRRUS]`` when the ground guard made it (a deviation, see
     :func:`_cirrus_signal`), else Sen2Cor's raw B10."""
     c = st.c
-    un = st.is_(NOT_CLASSIFIED)
-    p = st.p
     lp, mp, hp = F32(th.t_cloud_lp), F32(th.t_cloud_mp), F32(th.t_cloud_hp)
-    st.scl[un & (p > lp) & (p < mp)] = c.unclassified
-    st.scl[un & (p >= mp) & (p < hp)] = c.medium_proba_clouds
-    st.scl[un & (p >= hp)] = c.high_proba_clouds
-    if "cirrus" not in b:                          # no 1375 nm band: no cirrus classes
-        return
-    low = T.below_cirrus_altitude(dem, p.shape)
-    b10 = b.get(B10_CIRRUS, b["cirrus"])
-    st.set(T.thin_cirrus_candidates(b10, b["blue"], th) & low & (p < mp), c.thin_cirrus)
-    thick = T.thick_cirrus(b10, th) & (p < hp)
-    if classic:
-        st.set(thick, c.medium_proba_clouds)
-    else:
-        st.set(thick & low, c.medium_proba_clouds, p=0.65, s=0.0)
+    has_cirrus = "cirrus" in b                     # no 1375 nm band: no cirrus classes
+    b10_key = B10_CIRRUS if B10_CIRRUS in b else "cirrus"
+
+    def one(sub: State, r0: int, r1: int) -> None:
+        un = sub.is_(NOT_CLASSIFIED)
+        p = sub.p
+        sub.scl[un & (p > lp) & (p < mp)] = c.unclassified
+        sub.scl[un & (p >= mp) & (p < hp)] = c.medium_proba_clouds
+        sub.scl[un & (p >= hp)] = c.high_proba_clouds
+        if not has_cirrus:
+            return
+        low = T.below_cirrus_altitude(None if dem is None else dem[r0:r1], p.shape)
+        rows = b.rows(r0, r1, (b10_key, "blue"))
+        b10 = rows[b10_key]
+        sub.set(T.thin_cirrus_candidates(b10, rows["blue"], th) & low & (p < mp), c.thin_cirrus)
+        thick = T.thick_cirrus(b10, th) & (p < hp)
+        if classic:
+            sub.set(thick, c.medium_proba_clouds)
+        else:
+            sub.set(thick & low, c.medium_proba_clouds, p=0.65, s=0.0)
+    per_pixel_strips(st, one)
 
 
 def finish(st: State, median_filter: int, classic: bool, leftover: int | None = None) -> SceneClassification:

@@ -163,19 +163,18 @@ def project_clouds(cloud_mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     Grids taller than PROJECTION_STRIP_ROWS are convolved in strips, each with the rows the kernel reaches
     beyond it (the same sums up to the float32 FFT rounding, ~1e-6 of the summed weights) and strips without a cloud within reach are
     left 0 without an FFT."""
-    src = cloud_mask.astype(F32, copy=False)
-    if not src.any():
-        return np.zeros(src.shape, dtype=F32)
-    n, reach = src.shape[0], kernel.shape[0] // 2
+    if not cloud_mask.any():
+        return np.zeros(cloud_mask.shape, dtype=F32)
+    n, reach = cloud_mask.shape[0], kernel.shape[0] // 2
     if n <= PROJECTION_STRIP_ROWS + 2 * reach:
-        return signal.oaconvolve(src, kernel, mode="same").astype(F32, copy=False)
-    out = np.zeros(src.shape, dtype=F32)
+        return signal.oaconvolve(cloud_mask.astype(F32, copy=False), kernel, mode="same").astype(F32, copy=False)
+    out = np.zeros(cloud_mask.shape, dtype=F32)
     for r0 in range(0, n, PROJECTION_STRIP_ROWS):
         r1 = min(n, r0 + PROJECTION_STRIP_ROWS)
         h0, h1 = max(0, r0 - reach), min(n, r1 + reach)
-        part = src[h0:h1]
-        if part.any():
-            out[r0:r1] = signal.oaconvolve(part, kernel, mode="same")[r0 - h0: r1 - h0]
+        part = cloud_mask[h0:h1]
+        if part.any():                            # the strip as float32 (not the whole mask: 4 bytes a pixel)
+            out[r0:r1] = signal.oaconvolve(part.astype(F32, copy=False), kernel, mode="same")[r0 - h0: r1 - h0]
     return out
 
 

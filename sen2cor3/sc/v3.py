@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from . import cloud_height, masks, recover, shadows
 from . import spectral_tests as T
-from .common import SceneClassification, cloud_classes, finish as _finish, to_percent
+from .common import B10_CIRRUS, SceneClassification, cloud_classes, finish as _finish, to_percent
 from .recover import DARK_NOT_SHADOW, NOT_CLASSIFIED, State
 
 F32 = np.float32
@@ -68,6 +68,7 @@ def tail(st: State, b: dict, th: Any, topo, dem, esacci: dict, sza: float, saa: 
     b02, b03, b04, b8a, b10, b11 = b["blue"], b["green"], b["red"], b["nir"], b.get("cirrus"), b["swir1"]
     wbi, lcm = esacci.get("water_bodies"), esacci.get("land_cover")
     cloud_classes(st, b, th, dem, classic=False)
+    b.pop(B10_CIRRUS, None)                       # read by the cirrus tests only
     recover.dark_vegetation(st, T.ndvi(b8a, b04), T.senescent_ratio(b8a, b03), th, zero_probs=True)
     recover.water_recovery(st, b02, b04, b8a, b11, th)
     recover.water_recovery_cci(st, wbi, zero_probs=True)
