@@ -109,7 +109,7 @@ class _BandSink:
         if band in self.tci_bands and band not in self.tci_seen:
             if self.tci is None:
                 self.tci = np.empty((3,) + self.scl.shape, np.uint8)
-            self.tci[self.tci_bands.index(band)] = encode.tci_channel(boa, nodata=self.nodata, scl=self.scl)
+            encode.tci_channel(boa, nodata=self.nodata, scl=self.scl, out=self.tci[self.tci_bands.index(band)])
             self.tci_seen.add(band)
             if self.tci_seen == set(self.tci_bands):  # encode it now, overlapping the remaining bands
                 self.writer.image("TCI", self.res_m, self.tci)

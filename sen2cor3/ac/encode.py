@@ -87,12 +87,17 @@ def _boa_dn_rows(rho: np.ndarray, nodata, scl, offset: bool, q: float = BOA_QUAN
 _STRIP_ROWS = 512
 
 
-def _by_rows(fn, dtype, a: np.ndarray, nodata, scl, **kw) -> np.ndarray:
-    """Apply ``fn(a_rows, nodata_rows, scl_rows, **kw)`` per strip of rows of a 2-D image (others whole)."""
+def _by_rows(fn, dtype, a: np.ndarray, nodata, scl, out: np.ndarray | None = None, **kw) -> np.ndarray:
+    """Apply ``fn(a_rows, nodata_rows, scl_rows, **kw)`` per strip of rows of a 2-D image (others whole), into
+    ``out`` when given (e.g. a channel of a multi-band image)."""
     a = np.asarray(a)
     if a.ndim != 2 or a.shape[0] <= _STRIP_ROWS:
-        return fn(a, nodata, scl, **kw)
-    out = np.empty(a.shape, dtype)
+        if out is None:
+            return fn(a, nodata, scl, **kw)
+        out[...] = fn(a, nodata, scl, **kw)
+        return out
+    if out is None:
+        out = np.empty(a.shape, dtype)
 
     def rows(m, sl):
         return m[sl] if m is not None and np.ndim(m) == 2 and np.shape(m) == a.shape else m
@@ -136,13 +141,14 @@ def tci(red: np.ndarray, green: np.ndarray, blue: np.ndarray, nodata=None, scl=N
     """(3, ny, nx) uint8 true colour from BOA reflectance: clip(rho, 0, 0.25) * 254 / 0.25 + 1; 0 = no data."""
     out = np.empty((3,) + np.shape(red), np.uint8)
     for i, b in enumerate((red, green, blue)):
-        out[i] = tci_channel(b, nodata, scl)
+        tci_channel(b, nodata, scl, out=out[i])
     return out
 
 
-def tci_channel(rho: np.ndarray, nodata=None, scl=None) -> np.ndarray:
-    """One uint8 channel of :func:`tci`, so that a caller can build the TCI one band at a time."""
-    return _by_rows(_tci_rows, np.uint8, rho, nodata, scl)
+def tci_channel(rho: np.ndarray, nodata=None, scl=None, out: np.ndarray | None = None) -> np.ndarray:
+    """One uint8 channel of :func:`tci`, so that a caller can build the TCI one band at a time (``out``: the
+    channel of the caller's TCI to fill)."""
+    return _by_rows(_tci_rows, np.uint8, rho, nodata, scl, out=out)
 
 
 def _tci_rows(rho: np.ndarray, nodata, scl) -> np.ndarray:

@@ -399,9 +399,12 @@ def _classic_tail(st, b, th, topo, dem, esacci, sza, saa, res, vza, vaa, paralla
         sub.set(grow[r0:r1] & (r["swir1"] < r["green"]) & sub.is_(NOT_CLASSIFIED), c.snow_ice)
         recover.soil_recovery_dark(sub, r["blue"], r["swir1"], zero_probs=False)
     per_pixel_strips(st, snow_growth_and_soil)
-    if "cirrus" in b:
-        recover.land_recovery_b10_b09(st, b["cirrus"], b.get("wv_absorption"), b["nir"], lcm, res)
-        recover.cirrus_recovery_classic(st, b["cirrus"], lcm, dem)
+    if "cirrus" in b and lcm is not None:        # both recoveries need the CCI land cover (else no bands read)
+        b10 = b["cirrus"]
+        if "wv_absorption" in b:
+            recover.land_recovery_b10_b09(st, b10, b["wv_absorption"], b["nir"], lcm, res)
+        recover.cirrus_recovery_classic(st, b10, lcm, dem)
+        del b10
     if lcm is not None:
         recover.urban_bare_recovery(st, lcm, urban=lcm == recover.LCM_URBAN,
                                     ring_urban=recover.RING_CLOUDY_MAX_CLASSIC, zero_probs=False)

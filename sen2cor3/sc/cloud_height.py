@@ -107,7 +107,7 @@ def track_shifts(reference: np.ndarray, image: np.ndarray, mask: np.ndarray
 
 def stats_mask(cloud_prob: np.ndarray) -> np.ndarray:
     """Sen2Cor 3's mask of the height statistics: 3x3 median of the cloud probability > 0.33, cross-dilated."""
-    return masks.dilate(masks.median3(np.asarray(cloud_prob, np.float32)) > MASK_PROBABILITY, masks.CROSS)
+    return masks.dilate(masks.median3(np.asarray(cloud_prob, np.float32), above=MASK_PROBABILITY), masks.CROSS)
 
 
 def height_stats(nir_broad: np.ndarray, nir: np.ndarray, cloud_prob: np.ndarray, resolution_m: float,

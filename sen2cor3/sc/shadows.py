@@ -95,6 +95,11 @@ def _median(a: np.ndarray, size: int) -> np.ndarray:
     return masks.median3(a) if size == 3 else ndimage.median_filter(a, size=size)
 
 
+def _median_above(a: np.ndarray, size: int, threshold: float) -> np.ndarray:
+    """``_median(a, size) > threshold`` (the 3x3 case without a full-size float median)."""
+    return masks.median3(a, above=threshold) if size == 3 else _median(a, size) > threshold
+
+
 # ----------------------------------------------------------------------------- geometry
 def height_distribution() -> tuple[np.ndarray, np.ndarray]:
     """Sen2Cor's generic cloud-height weights: (heights in m, weights 0..1)."""
@@ -200,7 +205,7 @@ def geometric_shadow_probability(cloud_prob: np.ndarray, invalid: np.ndarray, *,
     those sizes at 20 m kept in metres (module docstring).
     """
     sza_r, saa_r = solar_angles_sen2cor(sza_deg, saa_deg)
-    cloud = _median(cloud_prob, window_px(SHADOW_MEDIAN_PX, resolution_m)) > SHADOW_CLOUD_PROB
+    cloud = _median_above(cloud_prob, window_px(SHADOW_MEDIAN_PX, resolution_m), SHADOW_CLOUD_PROB)
     reach = reach_px(CLOUD_DILATION_REACH_PX, resolution_m)
     if reach:
         cloud = masks.dilate(cloud, masks.diamond(reach))
