@@ -55,6 +55,46 @@ def test_round_trip_exact(env):
         assert np.max(np.abs(back - rho)) < 2e-5
 
 
+def test_round_trip_exact_environment_own_light():
+    """Rugged terrain, the environment lit by its own irradiance (``g_env``): invert is forward's inverse."""
+    rng = np.random.default_rng(1)
+    rho = rng.uniform(0.0, 0.8, (50, 50)).astype(np.float32)
+    f_dir = rng.uniform(0, 1.6, rho.shape).astype(np.float32)
+    f_dif, sky = rng.uniform(0.7, 1, rho.shape).astype(np.float32), rng.uniform(0.7, 1, rho.shape).astype(np.float32)
+    rho_env = rng.uniform(0.05, 0.4, rho.shape).astype(np.float32)
+    for b in ("B02", "B8A", "B12"):
+        t = {k: v.astype(np.float32) for k, v in _terms(b, 0.3, 2.0).items()}
+        t["g_env"] = t["g_dir"] + t["g_dif"]
+        toa = forward(rho, t, f_dir, f_dif, sky, 0.15, rho_env)
+        back = invert(toa, t, f_dir, f_dif, sky, 0.15, rho_env, cutoff=None)
+        assert np.max(np.abs(back - rho)) < 2e-5
+
+
+def test_environment_own_light_is_the_simulators_model():
+    """The processor's rugged-terrain model with the environment lit by its own irradiance is the simulator's
+    forward model term for term (6S non-uniform ground, ``simulate.forward.toa_from_terms``), and on flat
+    ground it is the pixel-lit model (so flat scenes cannot change); the pixel-lit one is not the simulator's
+    on slopes (issue 13's illumination sextiles)."""
+    from sen2cor3.simulate import forward as fw
+    rng = np.random.default_rng(2)
+    rho = rng.uniform(0.0, 0.6, 400)
+    f_dir, sky = rng.uniform(0.0, 1.6, 400), rng.uniform(0.75, 1.0, 400)
+    rho_ter, env = rng.uniform(0.05, 0.4, 400), rng.uniform(0.05, 0.4, 400)
+    for b in ("B02", "B8A", "B12"):
+        raw = synthetic.atmosphere("S2A", b, "rural", "summer", 331, 2.0, 0.4, 0.6, 50.0, 5.0, 120.0)
+        sim_t = dict(raw, t_up=raw["t_up_dir"] + raw["t_up_dif"], t_up_dir=raw["t_up_dir"])
+        f_dif = fw.hay_diffuse(f_dir, sky, raw["t_down_dir"])
+        want = fw.toa_from_terms(rho, sim_t, f_dir, f_dif, env, sky, rho_ter)
+        t = derived(normalise(raw))
+        pixel_lit = forward(rho, t, f_dir, f_dif, sky, rho_ter, env)
+        t["g_env"] = t["g_dir"] + t["g_dif"]
+        assert np.allclose(forward(rho, t, f_dir, f_dif, sky, rho_ter, env), want, atol=2e-6)
+        assert np.max(np.abs(pixel_lit - want)) > 1e-3
+        flat = forward(rho, t, rho_env=env)
+        del t["g_env"]
+        assert np.allclose(flat, forward(rho, t, rho_env=env), atol=2e-6)
+
+
 def test_tables_convention_matches():
     """rt.tables returns path / Tg plus path_toa: our normalised forward model must equal its formula."""
     from sen2cor3.rt import tables

@@ -25,7 +25,7 @@ from .aot import (CHECK_CLASSES, VISIBILITY_MAX_KM, VISIBILITY_MIN_KM, DdvParams
                   retrieve_aot)
 from .atmos import AtmosphereModel, TermGrid, Upsampler, block_mean, relative_azimuth
 from .settings import AcSettings, ac_settings, lut_settings
-from .surface import invert, linear_coefficients
+from .surface import apparent_reflectance, invert, linear_coefficients
 from .wv import column_fraction, retrieve_wv
 
 log = logging.getLogger("sen2cor3.ac")
@@ -109,6 +109,9 @@ class AcOptions:
     adjacency: bool | None = None     # None: on (Sen2Cor: Adj_Km > 0, Rho_Retrieval_Step2)
     adjacency_kernel: str = "6s"      # '6s' environment functions (default, see adjacency) or 'box' (Sen2Cor)
     env_clouds: str = "clear_mean"    # environment: clouds -> clear mean (Sen2Cor) or 'measured' (as seen)
+    # rugged terrain: the environment (adjacency, backscattered skylight) lit by its own irradiance ('own',
+    # the physics, see surface) or by the pixel's as Sen2Cor's step 2 ('pixel')
+    env_illumination: str = "own"
     cast_shadows: bool = True
     linear_inversion: bool = True     # flat scenes with adjacency: interpolate A, C of rho = A toa - C
 
@@ -268,15 +271,21 @@ def _terrain_is_flat(dem_fields: dict, gipp: Any) -> bool:
     return memo[key]
 
 
-def rugged_terms(t: dict[str, np.ndarray], ter_w: dict | None) -> dict[str, np.ndarray]:
+def rugged_terms(t: dict[str, np.ndarray], ter_w: dict | None, own_env: bool = True) -> dict[str, np.ndarray]:
     """Working-grid terms whose direct and diffuse gains carry the mean illumination of each pixel
     (``terrain_on_work_grid``): g_dir x F_dir and g_dif x F_dif with Hay's F_dif = Tsun F_dir + V - Tsun V_lit
-    (the mean over the block of ``terrain.illumination_factors``). Flat (None): ``t`` unchanged."""
+    (the mean over the block of ``terrain.illumination_factors``). ``own_env``: also the flat gain ``g_env``
+    and the mean sky view ``sky``, with which ``surface.invert`` lights the environment by its own irradiance
+    (``AcOptions.env_illumination``). Flat (None): ``t`` unchanged."""
     if ter_w is None:
         return t
     t_sun = t["t_sun"]
     f_dif = t_sun * (ter_w["f_dir"] - ter_w["lit_sky"]) + ter_w["sky"]
-    return {**t, "g_dir": (t["g_dir"] * ter_w["f_dir"]).astype(F32), "g_dif": (t["g_dif"] * f_dif).astype(F32)}
+    out = {**t, "g_dir": (t["g_dir"] * ter_w["f_dir"]).astype(F32), "g_dif": (t["g_dif"] * f_dif).astype(F32)}
+    if own_env:
+        out["g_env"] = (t["g_dir"] + t["g_dif"]).astype(F32)
+        out["sky"] = ter_w["sky"]
+    return out
 
 
 
@@ -355,6 +364,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         return grids.fill_mean(block_mean(a_w, cw, valid_w), default)
 
     dem_on = gipp.dem_terrain_correction and dem_fields is not None and not _terrain_is_flat(dem_fields, gipp)
+    own_env = dem_on and opt.env_illumination == "own"
     # the retrieval inverts with the rugged-terrain equation too (Sen2Cor's DDV and negative-reflectance checks
     # do): each working-grid pixel's direct and diffuse irradiance follow its mean illumination, so a shaded
     # slope is not read as a surface darker than the DDV rule or the cut-offs allow (with a ``prior`` there
@@ -451,7 +461,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
 
         def terms_a(b, a):
             return memo_a.get((b, a), lambda: rugged_terms(grid([b], np.full(cshape, a), wv_c, True).block(
-                b, up_w, 0, wshape[0], z_w, np.sqrt(wv_w), TERMS_WITH_SUN if ter_w else DERIVED_TERMS), ter_w))
+                b, up_w, 0, wshape[0], z_w, np.sqrt(wv_w), TERMS_WITH_SUN if ter_w else DERIVED_TERMS), ter_w,
+                own_env))
         # environments (one working-grid field each, an FFT convolution to make): the DDV passes come back to the
         # red band's AOT nodes, the checks to the red/NIR/green nodes around the map's AOT; eight entries hold
         # the red nodes through the passes (Landsat scene: 20 made of 36 asked, 16 with no bound, 31 with six)
@@ -461,9 +472,13 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             """Adjacency environment of band b at AOT a: the final step's model (``env_of`` a uniform
             inversion), so that the DDV AOT does not take the neighbours' light for path radiance."""
             def make():
+                t = terms_a(b, a)
                 if adjacency.band_skipped(wl_um.get(b, DEFAULT_WAVELENGTH_UM)):
-                    return invert(toa_w[b], terms_a(b, a), cutoff=None)
-                return env_of(b, invert(toa_w[b], terms_a(b, a), cutoff=None), np.full(cshape, a), wv_c)
+                    return invert(toa_w[b], t, cutoff=None)
+                # lit by its own irradiance, the environment is that of the apparent reflectance (as in the final
+                # inversion below); lit by the pixel's, that of the terrain-corrected one
+                rho1 = apparent_reflectance(toa_w[b], t) if "g_env" in t else invert(toa_w[b], t, cutoff=None)
+                return env_of(b, rho1, np.full(cshape, a), wv_c)
             return memo_e.get((b, a), make)
         if all(b is not None and b in toa_w for b in (roles.red, roles.nir, roles.swir2)):
             res = retrieve_aot(toa_w, scl_w, valid_w, sza_w, z_w, wres, terms_a, model.aot_axis,
@@ -538,6 +553,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             t = tg.block(b, up_o, r0, r1, z_o[r0:r1] if relief else None,
                          np.sqrt(up_px.rows(wv_cols, r0, r1)) if wv_varies else None, names)
             f_dir = f_dif = sky = rho_ter = cos_i = None
+            if own_env and env_o is not None:
+                # the environment lit as flat sunlit ground: rho1 (its working-grid source) is a flat first
+                # inversion, i.e. each neighbour's reflectance times its relative irradiance (surface docstring)
+                t["g_env"] = t["g_dir"] + t["g_dif"]
             if dem_on:
                 f_dir, lit, cos_i = illum.block(r0, r1)
                 sky = terrain.sky_view(dem_fields["slope"][r0:r1])

@@ -9,6 +9,22 @@ Model (``atmos`` docstring) written with the derived terms of ``atmos.derived``:
 With an environment reflectance (adjacency step): rho = (y (1 - S rho_e) / E - q rho_e) / (1 - q); to first
 order this is Sen2Cor's rho + q (rho - rho_e) with its spherical-albedo factor, but it is exact for the model,
 so a surface -> TOA -> surface round trip returns the input to float32 precision.
+
+Rugged terrain (terms with ``g_env``): the environment is lit by its own irradiance, not by the pixel's::
+
+    rho_toa - path = (1 - q) (E + V S a) rho + q a,     a = g_env rho_e / (1 - S rho_e)
+
+``g_env`` = g_dir + g_dif, the gain of flat sunlit ground, and ``rho_e`` the environment of the *apparent*
+reflectance (``apparent_reflectance``: what flat sunlit ground would need to send the same light, i.e. each
+neighbour's reflectance times its irradiance relative to flat ground). ``a`` is the light the surroundings
+send up: the adjacency signal (through q) and, backscattered by the atmosphere, the skylight V S a that the
+pixel receives through its sky view V. This is the 6S non-uniform-ground coupling the simulator uses
+(``simulate.forward``); on flat ground (E = g_env, V = 1) it is the equation above, term for term. Sen2Cor 3
+scales the environment with the pixel's own flux instead (L2A_AtmCorr.py ``rho_retrieval_step2``: ``band1 =
+fluxm / (fluxpix + fluxter)``, then ``band1 += qh * (band1 - refav)`` and ``band1 *= 1 - (refav - 0.15) *
+sphah``): a shaded slope's sunlit surroundings are then read as its own reflectance (issue 13: the darkest
+illumination sextile +0.047 too bright, the brightest -0.014 too dark in B07 of the mountains_maritime
+scene of ``benchmarks/accuracy_grid.py``; ``AcOptions.env_illumination = "pixel"`` keeps Sen2Cor's form).
 """
 from __future__ import annotations
 
@@ -41,12 +57,38 @@ def invert(rho_toa: np.ndarray, t: dict[str, np.ndarray], f_dir=None, f_dif=None
     if rho_env is None:
         den = e + s * y
         rho = y / np.where(np.abs(den) < 1e-6, 1e-6, den)
+    elif "g_env" in t:
+        a = environment_light(t, rho_env)
+        v = _sky(t, sky_view)
+        rho = (y - t["q"] * a) / (np.maximum(1.0 - t["q"], 1e-3) * np.maximum(e + v * s * a, 1e-6))
     else:
         q = t["q"]
         rho = (y * (1.0 - s * rho_env) / e - q * rho_env) / np.maximum(1.0 - q, 1e-3)
     if cutoff is not None:
         np.minimum(rho, cutoff, out=rho)
     return rho.astype(F32, copy=False)
+
+
+def environment_light(t: dict[str, np.ndarray], rho_env: np.ndarray) -> np.ndarray:
+    """a = g_env rho_e / (1 - S rho_e): the light the surroundings send up, lit as flat sunlit ground times
+    their own relative irradiance (``rho_e`` is the environment of ``apparent_reflectance``); the environment's
+    own backscattered skylight is the geometric series in S."""
+    return t["g_env"] * rho_env / (1.0 - t["s_alb"] * rho_env)
+
+
+def apparent_reflectance(rho_toa: np.ndarray, t: dict[str, np.ndarray]) -> np.ndarray:
+    """Uniform inversion with the gain of flat sunlit ground (``g_env``, else g_dir + g_dif): a pixel's
+    reflectance times its irradiance relative to flat ground, the light it sends its neighbours. Its
+    environment is the ``rho_e`` of rugged terrain (module docstring); on flat ground it is ``invert``'s."""
+    y = np.asarray(rho_toa, F32) - t["path"]
+    g = t["g_env"] if "g_env" in t else t["g_dir"] + t["g_dif"]
+    den = np.maximum(g, 1e-6) + t["s_alb"] * y
+    return (y / np.where(np.abs(den) < 1e-6, 1e-6, den)).astype(F32, copy=False)
+
+
+def _sky(t: dict[str, np.ndarray], sky_view) -> np.ndarray | float:
+    """The pixel's sky view: the argument, else the terms' ``sky`` (working-grid means), else 1 (flat)."""
+    return sky_view if sky_view is not None else t.get("sky", 1.0)
 
 
 def linear_coefficients(t: dict[str, np.ndarray], rho_env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,4 +111,8 @@ def forward(rho: np.ndarray, t: dict[str, np.ndarray], f_dir=None, f_dif=None, s
     e = irradiance(t, f_dir, f_dif, sky_view, rho_terrain)
     re = rho if rho_env is None else rho_env
     q = t["q"]
+    if rho_env is not None and "g_env" in t:
+        a = environment_light(t, rho_env)
+        e = e + _sky(t, sky_view) * t["s_alb"] * a
+        return (t["path"] + (1.0 - q) * e * rho + q * a).astype(F32, copy=False)
     return (t["path"] + e * ((1.0 - q) * rho + q * re) / (1.0 - t["s_alb"] * re)).astype(F32, copy=False)
