@@ -27,6 +27,7 @@ from sen2cor3.products.model import L1CProduct
 from sen2cor3.products.naming import DDV_MASK_KIND
 from sen2cor3.sensors import BoaEncoding
 from sen2cor3.readers import reader_for
+from sen2cor3.readers.toa_store import ToaBands
 from sen2cor3.sc.masks import upsample_nearest
 
 log = logging.getLogger("sen2cor3.atmcorr")
@@ -88,11 +89,33 @@ class _BandSink:
         self.pvi = np.empty((3,) + pvi_shape, np.uint8) if pvi_bands and pvi_shape else None
         self.pvi_seen: set[str] = set()
         self.dn_down: dict[str, np.ndarray] = {}
+        self._dn: dict[str, np.ndarray] = {}         # bands being encoded, block by block
 
     def __call__(self, band: str, boa: np.ndarray) -> None:
+        """A whole band's BOA at once (the same as its rows, then :meth:`finish`)."""
+        self.rows(band, 0, boa.shape[0], boa)
+        self.finish(band)
+
+    def rows(self, band: str, r0: int, r1: int, boa: np.ndarray) -> None:
+        """Rows r0:r1 of a band's BOA (NaN = no data), encoded at once: the correction streams its blocks here
+        and never holds a float32 band (``correct._BandTarget``); every encoding is per pixel, so the DN are
+        those of the whole band encoded at once."""
+        nodata, scl = self.nodata[r0:r1], self.scl[r0:r1]
         if band in self.write_bands or band in self.bands_down:
+            if band not in self._dn:
+                self._dn[band] = np.empty(self.scl.shape, np.uint16)
             enc = self.encoding(band) if self.encoding is not None else None
-            dn = encode.boa_dn(boa, nodata=self.nodata, scl=self.scl, offset=self.offset, encoding=enc)
+            self._dn[band][r0:r1] = encode.boa_dn(boa, nodata=nodata, scl=scl, offset=self.offset, encoding=enc)
+        if band in self.tci_bands and band not in self.tci_seen:
+            if self.tci is None:
+                self.tci = np.empty((3,) + self.scl.shape, np.uint8)
+            encode.tci_channel(boa, nodata=nodata, scl=scl, out=self.tci[self.tci_bands.index(band), r0:r1])
+
+    def finish(self, band: str) -> None:
+        """The band is complete: hand its image to the writer, keep its block means and preview channel."""
+        dn = self._dn.pop(band, None)
+        if dn is not None:
+            enc = self.encoding(band) if self.encoding is not None else None
             if band in self.bands_down:
                 self.dn_down[band] = block_mean_dn(dn, self.down_factor, nodata="ignore")
             if band in self.write_bands:
@@ -107,9 +130,6 @@ class _BandSink:
                     self.writer.pvi(self.res_m, self.pvi)
                     self.pvi = None
         if band in self.tci_bands and band not in self.tci_seen:
-            if self.tci is None:
-                self.tci = np.empty((3,) + self.scl.shape, np.uint8)
-            encode.tci_channel(boa, nodata=self.nodata, scl=self.scl, out=self.tci[self.tci_bands.index(band)])
             self.tci_seen.add(band)
             if self.tci_seen == set(self.tci_bands):  # encode it now, overlapping the remaining bands
                 self.writer.image("TCI", self.res_m, self.tci)
@@ -251,7 +271,10 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
                            tci_bands=tci_f, encoding=product.boa)
         model = _correct.AtmosphereModel(table, aerosol, season, ozone)   # one for the per-band calls
         for i, b in enumerate(fine):
-            toa_b = {b: rd.toa(product, b, dn_f.pop(b))}
+            # the band as DN, converted block by block where the correction reads it (its BOA streams to the
+            # sink): no float32 10 m band (0.5 GB) beside its DN
+            toa_b = ToaBands(lambda name, dn: rd.toa(product, name, dn))
+            toa_b.put_dn(b, dn_f.pop(b))
             ac_f = correct_resolution(toa_b, nodata_f, scl_f, geom, elev_f, ac_cfg, config.ac, table, res,
                                       cams=_cams_inputs(aux), dem_fields=dem_f, model=model, aerosol=aerosol,
                                       season=season, ozone_du=ozone, prior=ac, sink=sink_f,

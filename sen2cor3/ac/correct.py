@@ -56,6 +56,8 @@ WV_VARIES_MIN_PTP = 1e-3
 T_UP_DIF_MIN = 1e-6
 #: Terrain-reflected light: box half-width at least this many working-grid pixels (ours).
 TERRAIN_NBHD_MIN_HALF_PX = 3
+#: Roles whose bands the WV and AOT retrievals read on the working grid (``correct_resolution``).
+RETRIEVAL_ROLES = ("red", "nir", "swir2", "green", "wv_reference", "wv_absorption")
 #: Environment fields the AOT retrieval keeps (see ``correct_resolution``; 26 MB each on a Landsat scene).
 ENV_MEMO_ENTRIES = 8
 #: Metres per kilometre.
@@ -333,12 +335,24 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     # ---------------------------------------------------------------- working grid and cells
     k = max(1, int(round(opt.work_res_m / resolution_m)))
     wres = k * resolution_m
-    toa_w = {b: block_mean(v, k, valid).astype(F32) for b, v in toa.items()}
+    names_all = list(toa)
+    # the working grid of the bands the retrieval reads now (all of them when the cirrus correction changes
+    # every band there); the others' when their turn comes in the inversion: the same values, and a Landsat
+    # scene holds three 26 MB fields less through the retrieval
+    early = {bands[0]} | {getattr(roles, r, None) for r in RETRIEVAL_ROLES}
+    if gipp.cirrus_correction:
+        early |= set(names_all)
+    toa_w = {b: block_mean(toa[b], k, valid).astype(F32) for b in names_all if b in early}
     if inplace and roles.cirrus in toa:          # the cirrus band is used on the working grid only
         del toa[roles.cirrus]
     wshape = toa_w[bands[0]].shape
     valid_w = np.isfinite(toa_w[bands[0]])
     toa_w = {b: np.where(valid_w, v, 0.0).astype(F32) for b, v in toa_w.items()}
+
+    def work_toa(b: str) -> np.ndarray:
+        """Band b on the working grid (0 where no valid pixel), made now if the retrieval did not need it."""
+        v = toa_w.pop(b, None)
+        return v if v is not None else np.where(valid_w, block_mean(toa[b], k, valid).astype(F32), 0.0).astype(F32)
     scl_w = np.where(valid_w, grids.sample_centres(scl, k, wshape), 0)
     alt = gipp.altitude_km
     z_arr = np.ndim(elevation_km) > 0
@@ -352,8 +366,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     xc = (np.arange(cshape[1]) + 0.5) * cw * wres
     yy, xx = np.meshgrid(np.minimum(yc, wshape[0] * wres), np.minimum(xc, wshape[1] * wres), indexing="ij")
     sza_c, saa_c = geometry.at("sza", yy, xx), geometry.at("saa", yy, xx)
-    vza_c = {b: geometry.at("vza", yy, xx, b) for b in toa_w}
-    raa_c = {b: relative_azimuth(saa_c, geometry.at("vaa", yy, xx, b)) for b in toa_w}
+    vza_c = {b: geometry.at("vza", yy, xx, b) for b in names_all}
+    raa_c = {b: relative_azimuth(saa_c, geometry.at("vaa", yy, xx, b)) for b in names_all}
     up_w, up_o = Upsampler(cshape, cw, wshape), Upsampler(cshape, cw * k, shape)
     sza_w = up_w.full(sza_c)
 
@@ -528,7 +542,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     for b in bands:
         t_w = tg.block(b, up_w, 0, wshape[0], z_w, sq_w if wv_varies else None)
         release_free_memory()                     # the previous band's temporaries
-        rho1 = invert(toa_w.pop(b), t_w, cutoff=cutoff)       # the band's last use of its working grid
+        rho1 = invert(work_toa(b), t_w, cutoff=cutoff)        # the band's last use of its working grid
         env_o = ter_o = None
         env_w_b = None
         if use_adj and not adjacency.band_skipped(wl_um.get(b, DEFAULT_WAVELENGTH_UM)):
@@ -536,8 +550,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             env_o = up_px.lazy(env_w_b)
         if dem_on and opt.terrain_reflected:
             ter_o = up_px.lazy(adjacency.environment(rho1, valid_w, None, ter_n))
-        src = toa[b]                   # read once (a DN-backed band converts on each read)
-        out = _band_output(src, shape, inplace)
+        target = _BandTarget(b, toa, shape, valid, sink, inplace)
         n_neg = 0
         rows = range(0, shape[0], opt.block_rows)
         if env_o is not None and opt.linear_inversion and not dem_on and not relief:
@@ -546,7 +559,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             coef = linear_coefficients(t_w, env_w_b)
             if b in keep_linear:
                 linear_w[b] = coef
-            n_neg = grids.linear_band(src, coef, up_px, valid, cutoff, out, opt.block_rows)
+            n_neg = grids.linear_band(target.toa_rows, shape[0], coef, up_px, valid, cutoff, target.emit,
+                                      opt.block_rows)
             rows = ()
         for r0 in rows:
             r1 = min(shape[0], r0 + opt.block_rows)
@@ -562,17 +576,17 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 sky = terrain.sky_view(dem_fields["slope"][r0:r1])
                 f_dif = terrain.diffuse_factor(f_dir, lit, sky, t["t_sun"], opt.diffuse)
                 rho_ter = None if ter_o is None else up_px.rows(ter_o, r0, r1)
-            rho = invert(src[r0:r1], t, f_dir, f_dif, sky, rho_ter,
+            rho = invert(target.toa_rows(r0, r1), t, f_dir, f_dif, sky, rho_ter,
                          None if env_o is None else up_px.rows(env_o, r0, r1), cutoff)
             if brdf_code:
                 g = terrain.brdf_factor(cos_i, float(np.mean(sza_c)), brdf_code, gipp.brdf_lower_bound,
                                         wl_um.get(b, DEFAULT_WAVELENGTH_UM), veg_index_th=gipp.vegetation_index_th)
                 rho *= g
-            grids.store_rows(out, rho, valid, r0, r1)
             n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
+            target.emit(r0, r1, rho)
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
-        _deliver(b, out, boa, sink, toa, inplace)
-        del out, src
+        target.finish(boa)
+        del target
     del illum
 
     # ---------------------------------------------------------------- metadata
@@ -631,6 +645,42 @@ def _band_output(t: np.ndarray, shape: tuple[int, int], inplace: bool) -> np.nda
     return t if inplace and t.dtype == F32 and t.flags.c_contiguous else np.empty(shape, F32)
 
 
+class _BandTarget:
+    """Where one band's BOA goes, block by block. A sink with ``rows``/``finish`` (the writer's encoders,
+    ``atmcorr._BandSink``) takes each block as it is inverted, the TOA rows converted per block: no full-size
+    float32 band exists (TOA or BOA: 240 MB on a Landsat scene, 480 MB at 10 m). Otherwise the blocks fill a
+    float32 band (the TOA array itself with ``inplace``) that is kept in ``boa`` or handed whole to ``sink``."""
+
+    def __init__(self, band: str, toa, shape: tuple[int, int], valid: np.ndarray, sink, inplace: bool) -> None:
+        self.band, self.toa, self.valid, self.sink, self.inplace = band, toa, valid, sink, inplace
+        self.stream = sink is not None and hasattr(sink, "rows") and hasattr(sink, "finish")
+        self.src = None if self.stream else toa[band]        # read once (a DN-backed band converts on each read)
+        self.out = None if self.stream else _band_output(self.src, shape, inplace)
+
+    def toa_rows(self, r0: int, r1: int) -> np.ndarray:
+        if self.src is not None:
+            return self.src[r0:r1]
+        rows = getattr(self.toa, "rows", None)               # a DN-backed store converts just these rows
+        return rows(self.band, r0, r1) if rows is not None else self.toa[self.band][r0:r1]
+
+    def emit(self, r0: int, r1: int, rho: np.ndarray) -> None:
+        """The block's reflectance (NaN where not valid)."""
+        if self.stream:
+            np.copyto(rho, np.float32(np.nan), where=~self.valid[r0:r1])
+            self.sink.rows(self.band, r0, r1, rho)
+        else:
+            grids.store_rows(self.out, rho, self.valid, r0, r1)
+
+    def finish(self, boa: dict) -> None:
+        if self.stream:
+            self.sink.finish(self.band)
+            if self.inplace:
+                del self.toa[self.band]
+        else:
+            _deliver(self.band, self.out, boa, self.sink, self.toa, self.inplace)
+        self.src = self.out = None
+
+
 def _deliver(b: str, out: np.ndarray, boa: dict, sink, toa: dict, inplace: bool) -> None:
     """Keep band b's BOA in ``boa``, or hand it to ``sink`` (the caller encodes/writes it now, full tiles) and,
     in place, drop the TOA entry that held it: memory falls band by band."""
@@ -672,12 +722,12 @@ def _apply_prior_linear(toa, bands, valid, prior, resolution_m, opt, cutoff, sin
     boa, neg = {}, {}
     n_valid = int(np.count_nonzero(valid))
     for b in bands:
-        src = toa[b]
-        out = _band_output(src, shape, inplace)
-        n_neg = grids.linear_band(src, linear[b], up_px, valid, cutoff, out, opt.block_rows)
+        target = _BandTarget(b, toa, shape, valid, sink, inplace)
+        n_neg = grids.linear_band(target.toa_rows, shape[0], linear[b], up_px, valid, cutoff, target.emit,
+                                  opt.block_rows)
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
-        _deliver(b, out, boa, sink, toa, inplace)
-        del out, src
+        target.finish(boa)
+        del target
     meta = dict(prior.metadata)
     meta["NEGATIVE_BOA_PERCENTAGE"] = neg
     return AcResult(boa, None, None, ~valid, meta, prior.work)

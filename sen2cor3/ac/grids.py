@@ -2,6 +2,8 @@
 working-grid fields (the linear inversion, encoded maps), all in row blocks with bounded temporaries."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .atmos import Upsampler, _lin_index
@@ -39,20 +41,22 @@ def nearest_fill(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return a[tuple(idx)]
 
 
-def linear_band(toa_b: np.ndarray, coef_w: tuple[np.ndarray, np.ndarray], up: Upsampler, valid: np.ndarray,
-                 cutoff: float, out: np.ndarray, block_rows: int) -> int:
+def linear_band(toa_rows: Callable[[int, int], np.ndarray], n_rows: int, coef_w: tuple[np.ndarray, np.ndarray],
+                up: Upsampler, valid: np.ndarray, cutoff: float, emit: Callable[[int, int, np.ndarray], None],
+                block_rows: int) -> int:
     """rho = A toa - C block by block (``surface.linear_coefficients``, A and C on the working grid
-    interpolated by ``up``) into ``out`` (NaN where not valid); returns the number of negative values."""
+    interpolated by ``up``); each block's reflectance goes to ``emit(r0, r1, rho)`` (NaN not yet set); returns
+    the number of negative values. ``toa_rows(r0, r1)``: the band's TOA rows."""
     cols = [up.lazy(c) for c in coef_w]
     n_neg = 0
-    for r0 in range(0, toa_b.shape[0], block_rows):
-        r1 = min(toa_b.shape[0], r0 + block_rows)
+    for r0 in range(0, n_rows, block_rows):
+        r1 = min(n_rows, r0 + block_rows)
         rho = up.rows(cols[0], r0, r1)
-        rho *= toa_b[r0:r1]
+        rho *= toa_rows(r0, r1)
         rho -= up.rows(cols[1], r0, r1)
         np.minimum(rho, cutoff, out=rho)
-        store_rows(out, rho, valid, r0, r1)
         n_neg += int(np.count_nonzero((rho < 0) & valid[r0:r1]))
+        emit(r0, r1, rho)
     return n_neg
 
 
