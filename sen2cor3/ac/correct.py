@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.ndimage import map_coordinates
 
+from sen2cor3.blocks import block_mean_rows
 from sen2cor3.heap import release_free_memory
 from sen2cor3.sensors import MSI_ROLES, S2A, Roles
 
@@ -342,7 +343,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     early = {bands[0]} | {getattr(roles, r, None) for r in RETRIEVAL_ROLES}
     if gipp.cirrus_correction:
         early |= set(names_all)
-    toa_w = {b: block_mean(toa[b], k, valid).astype(F32) for b in names_all if b in early}
+    toa_w = {b: _band_block_mean(toa, b, k, valid).astype(F32) for b in names_all if b in early}
     if inplace and roles.cirrus in toa:          # the cirrus band is used on the working grid only
         del toa[roles.cirrus]
     wshape = toa_w[bands[0]].shape
@@ -352,7 +353,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     def work_toa(b: str) -> np.ndarray:
         """Band b on the working grid (0 where no valid pixel), made now if the retrieval did not need it."""
         v = toa_w.pop(b, None)
-        return v if v is not None else np.where(valid_w, block_mean(toa[b], k, valid).astype(F32), 0.0).astype(F32)
+        return v if v is not None else np.where(valid_w, _band_block_mean(toa, b, k, valid).astype(F32), 0.0).astype(F32)
     scl_w = np.where(valid_w, grids.sample_centres(scl, k, wshape), 0)
     alt = gipp.altitude_km
     z_arr = np.ndim(elevation_km) > 0
@@ -632,6 +633,16 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     meta["NEGATIVE_BOA_PERCENTAGE"] = neg
     return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres, "linear": linear_w,
                                                      "ddv": ddv_w})
+
+
+def _band_block_mean(toa, band: str, k: int, valid: np.ndarray) -> np.ndarray:
+    """``block_mean(toa[band], k, valid)``; a DN-backed band (:class:`~sen2cor3.readers.toa_store.ToaBands`) is
+    converted strip by strip as the mean reads it, not whole (each 10 m band call of the DEM path made a
+    float32 copy of its band here: 0.5 GB on a full tile, at the run's memory peak)."""
+    rows = getattr(toa, "rows", None)
+    if rows is None:
+        return block_mean(toa[band], k, valid)
+    return block_mean_rows(lambda r0, r1: rows(band, r0, r1), _shape_of(toa), k, valid)
 
 
 def _shape_of(toa) -> tuple[int, int]:
