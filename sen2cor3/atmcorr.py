@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from sen2cor3.ac import encode
+from sen2cor3.ac import grids as _grids
 from sen2cor3.ac import correct as _correct
 from sen2cor3.ac.correct import AcResult, Geometry, choose_luts, correct_resolution, terrain_fields
 from sen2cor3.ac.settings import ac_settings
@@ -319,12 +320,16 @@ def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None)
         return _flat_ground(settings)[0], None
     if upsample_from is not None:
         z, factor = upsample_from
-        z10 = np.repeat(np.repeat(np.asarray(z, np.float32), factor, 0), factor, 1)
         shape = product.geopositions[res_m].nrows, product.geopositions[res_m].ncols
-        z10 = z10[: shape[0], : shape[1]]
+        # the elevation handed to the correction is made by row blocks where it reads it (NearestRows: no
+        # full-size float32 copy through the 10 m run, 0.5 GB on a full tile); the terrain fields need the
+        # whole grid once, in metres (scaled in place: the same float32 products as z10 * 1000.0)
+        z10 = _grids.NearestRows(z, factor, shape)
         if not settings.dem_terrain_correction:
             return z10, None
-        return z10, terrain_fields(z10 * 1000.0, res_m, product.angles.mean_sun_zenith,
+        z10_m = z10.full()
+        z10_m *= np.float32(1000.0)
+        return z10, terrain_fields(z10_m, res_m, product.angles.mean_sun_zenith,
                                    product.angles.mean_sun_azimuth)
     z_km = (aux.dem.height_m / 1000.0).astype(np.float32)
     if not settings.dem_terrain_correction:

@@ -357,8 +357,10 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     scl_w = np.where(valid_w, grids.sample_centres(scl, k, wshape), 0)
     alt = gipp.altitude_km
     z_arr = np.ndim(elevation_km) > 0
-    z_o = np.asarray(elevation_km, F32) if z_arr else None
-    z_w = grids.fill_mean(block_mean(z_o, k, valid), alt).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
+    # a grids.NearestRows elevation (the 10 m run's) is read by row blocks, never made whole
+    z_o = (elevation_km if hasattr(elevation_km, "rows") else np.asarray(elevation_km, F32)) if z_arr else None
+    z_w = grids.fill_mean(block_mean_rows(lambda r0, r1: grids.field_rows(z_o, r0, r1), shape, k, valid), alt
+                          ).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
     relief = bool(z_arr and float(np.ptp(z_w[valid_w])) > RELIEF_MIN_PTP_KM) if valid_w.any() else False
     cw = max(1, int(round(opt.cell_m / wres)))
     z_c = grids.fill_mean(block_mean(z_w, cw, valid_w), alt)
@@ -565,7 +567,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             rows = ()
         for r0 in rows:
             r1 = min(shape[0], r0 + opt.block_rows)
-            t = tg.block(b, up_o, r0, r1, z_o[r0:r1] if relief else None,
+            t = tg.block(b, up_o, r0, r1, grids.field_rows(z_o, r0, r1) if relief else None,
                          np.sqrt(up_px.rows(wv_cols, r0, r1)) if wv_varies else None, names)
             f_dir = f_dif = sky = rho_ter = cos_i = None
             if own_env and env_o is not None:
