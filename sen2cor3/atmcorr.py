@@ -266,6 +266,10 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         factor = plan.factor(res)
         scl_f = upsample_nearest(sc.scl, factor)[: nodata_f.shape[0], : nodata_f.shape[1]]
         elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor))
+        if dem_f is not None:
+            # one sun and grid for the band-by-band calls: cos i, F_dir and the sky view once, not per band
+            # (the first call turns slope/aspect into F_dir/sky in place; 1/4 tile: -3 s CPU)
+            dem_f[_correct.SHARE_ILLUMINATION] = True
         report.progress(75.0, f"Atmospheric correction at {res} m")
         tci_f = sensor.tci_bands if options.tci and all(b in fine for b in sensor.tci_bands) else ()
         sink_f = _BandSink(writer, res, nodata_f | (scl_f == 0), scl_f, offset, sensor.output_bands(res),

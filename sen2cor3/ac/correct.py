@@ -244,19 +244,48 @@ class _BlockIllumination:
         self.sza_cols, self.saa_cols = up_o.cols(sza_c), up_o.cols(saa_c)
         self.shadow = dem_fields.get("cast_shadow") if opt.cast_shadows else None
         self.blocks: dict[tuple[int, int], tuple] = {}
+        # SHARE_ILLUMINATION (the 10 m run's band-by-band calls): the first call writes each block's F_dir
+        # over its aspect rows and the sky view over its slope rows (read for the last time), the next calls
+        # read them (cos i, F_dir and V once instead of once per band, with no extra full-size array)
+        key = (sza_c.tobytes(), saa_c.tobytes(), up_o.out_shape, self.shadow is not None)
+        self.shared = "f_dir" in dem_fields
+        if self.shared and dem_fields["_illumination_key"] != key:
+            raise ValueError("shared terrain illumination of another sun or grid")
+        self.share = not self.shared and bool(dem_fields.get(SHARE_ILLUMINATION)) and not with_cos_i
+        self.key = key
 
-    def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(F_dir, lit, cos i or None) of rows r0:r1."""
+    def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """(F_dir, lit, cos i or None, sky view) of rows r0:r1."""
+        if self.shared:
+            f_dir = self.f["f_dir"][r0:r1]
+            # lit <=> F_dir != 0: lit pixels have cos i >= 26/255 over cos sza > 0, unlit ones 0
+            return f_dir, f_dir != 0, None, self.f["sky"][r0:r1]
         if (r0, r1) in self.blocks:
             return self.blocks[(r0, r1)]
         sza_b = self.up.rows(self.sza_cols, r0, r1)
         cos_i = terrain.cos_illumination(self.f["slope"][r0:r1], self.f["aspect"][r0:r1], sza_b,
                                          self.up.rows(self.saa_cols, r0, r1))
         f_dir, lit = terrain.direct_factor(cos_i, sza_b, None if self.shadow is None else self.shadow[r0:r1])
-        out = (f_dir, lit, cos_i if self.with_cos_i else None)
+        sky = terrain.sky_view(self.f["slope"][r0:r1])
+        out = (f_dir, lit, cos_i if self.with_cos_i else None, sky)
+        if self.share:
+            self.f["aspect"][r0:r1] = f_dir
+            self.f["slope"][r0:r1] = sky
         if self.keep:
             self.blocks[(r0, r1)] = out
         return out
+
+    def finish(self) -> None:
+        """After the call's block loop: a sharing call hands the rewritten arrays on as ``f_dir`` and ``sky``."""
+        if self.share:
+            self.f["f_dir"], self.f["sky"] = self.f.pop("aspect"), self.f.pop("slope")
+            self.f["_illumination_key"] = self.key
+            self.share, self.shared = False, True
+
+
+#: ``dem_fields`` key: True when the fields serve several ``correct_resolution`` calls with one sun and grid
+#: (``atmcorr``'s 10 m run, band by band): see ``_BlockIllumination``. Slope and aspect are then consumed.
+SHARE_ILLUMINATION = "share_illumination"
 
 
 def _terrain_is_flat(dem_fields: dict, gipp: Any) -> bool:
@@ -575,8 +604,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 # inversion, i.e. each neighbour's reflectance times its relative irradiance (surface docstring)
                 t["g_env"] = t["g_dir"] + t["g_dif"]
             if dem_on:
-                f_dir, lit, cos_i = illum.block(r0, r1)
-                sky = terrain.sky_view(dem_fields["slope"][r0:r1])
+                f_dir, lit, cos_i, sky = illum.block(r0, r1)
                 f_dif = terrain.diffuse_factor(f_dir, lit, sky, t["t_sun"], opt.diffuse)
                 rho_ter = None if ter_o is None else up_px.rows(ter_o, r0, r1)
             rho = invert(target.toa_rows(r0, r1), t, f_dir, f_dif, sky, rho_ter,
@@ -590,6 +618,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         target.finish(boa)
         del target
+        if illum is not None:
+            illum.finish()
     del illum
 
     # ---------------------------------------------------------------- metadata
