@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy.ndimage import map_coordinates
 
+from sen2cor3.blocks import block_mean_rows
 from sen2cor3.heap import release_free_memory
 from sen2cor3.sensors import MSI_ROLES, S2A, Roles
 
@@ -243,19 +244,48 @@ class _BlockIllumination:
         self.sza_cols, self.saa_cols = up_o.cols(sza_c), up_o.cols(saa_c)
         self.shadow = dem_fields.get("cast_shadow") if opt.cast_shadows else None
         self.blocks: dict[tuple[int, int], tuple] = {}
+        # SHARE_ILLUMINATION (the 10 m run's band-by-band calls): the first call writes each block's F_dir
+        # over its aspect rows and the sky view over its slope rows (read for the last time), the next calls
+        # read them (cos i, F_dir and V once instead of once per band, with no extra full-size array)
+        key = (sza_c.tobytes(), saa_c.tobytes(), up_o.out_shape, self.shadow is not None)
+        self.shared = "f_dir" in dem_fields
+        if self.shared and dem_fields["_illumination_key"] != key:
+            raise ValueError("shared terrain illumination of another sun or grid")
+        self.share = not self.shared and bool(dem_fields.get(SHARE_ILLUMINATION)) and not with_cos_i
+        self.key = key
 
-    def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(F_dir, lit, cos i or None) of rows r0:r1."""
+    def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """(F_dir, lit, cos i or None, sky view) of rows r0:r1."""
+        if self.shared:
+            f_dir = self.f["f_dir"][r0:r1]
+            # lit <=> F_dir != 0: lit pixels have cos i >= 26/255 over cos sza > 0, unlit ones 0
+            return f_dir, f_dir != 0, None, self.f["sky"][r0:r1]
         if (r0, r1) in self.blocks:
             return self.blocks[(r0, r1)]
         sza_b = self.up.rows(self.sza_cols, r0, r1)
         cos_i = terrain.cos_illumination(self.f["slope"][r0:r1], self.f["aspect"][r0:r1], sza_b,
                                          self.up.rows(self.saa_cols, r0, r1))
         f_dir, lit = terrain.direct_factor(cos_i, sza_b, None if self.shadow is None else self.shadow[r0:r1])
-        out = (f_dir, lit, cos_i if self.with_cos_i else None)
+        sky = terrain.sky_view(self.f["slope"][r0:r1])
+        out = (f_dir, lit, cos_i if self.with_cos_i else None, sky)
+        if self.share:
+            self.f["aspect"][r0:r1] = f_dir
+            self.f["slope"][r0:r1] = sky
         if self.keep:
             self.blocks[(r0, r1)] = out
         return out
+
+    def finish(self) -> None:
+        """After the call's block loop: a sharing call hands the rewritten arrays on as ``f_dir`` and ``sky``."""
+        if self.share:
+            self.f["f_dir"], self.f["sky"] = self.f.pop("aspect"), self.f.pop("slope")
+            self.f["_illumination_key"] = self.key
+            self.share, self.shared = False, True
+
+
+#: ``dem_fields`` key: True when the fields serve several ``correct_resolution`` calls with one sun and grid
+#: (``atmcorr``'s 10 m run, band by band): see ``_BlockIllumination``. Slope and aspect are then consumed.
+SHARE_ILLUMINATION = "share_illumination"
 
 
 def _terrain_is_flat(dem_fields: dict, gipp: Any) -> bool:
@@ -342,7 +372,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     early = {bands[0]} | {getattr(roles, r, None) for r in RETRIEVAL_ROLES}
     if gipp.cirrus_correction:
         early |= set(names_all)
-    toa_w = {b: block_mean(toa[b], k, valid).astype(F32) for b in names_all if b in early}
+    toa_w = {b: _band_block_mean(toa, b, k, valid).astype(F32) for b in names_all if b in early}
     if inplace and roles.cirrus in toa:          # the cirrus band is used on the working grid only
         del toa[roles.cirrus]
     wshape = toa_w[bands[0]].shape
@@ -352,12 +382,14 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     def work_toa(b: str) -> np.ndarray:
         """Band b on the working grid (0 where no valid pixel), made now if the retrieval did not need it."""
         v = toa_w.pop(b, None)
-        return v if v is not None else np.where(valid_w, block_mean(toa[b], k, valid).astype(F32), 0.0).astype(F32)
+        return v if v is not None else np.where(valid_w, _band_block_mean(toa, b, k, valid).astype(F32), 0.0).astype(F32)
     scl_w = np.where(valid_w, grids.sample_centres(scl, k, wshape), 0)
     alt = gipp.altitude_km
     z_arr = np.ndim(elevation_km) > 0
-    z_o = np.asarray(elevation_km, F32) if z_arr else None
-    z_w = grids.fill_mean(block_mean(z_o, k, valid), alt).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
+    # a grids.NearestRows elevation (the 10 m run's) is read by row blocks, never made whole
+    z_o = (elevation_km if hasattr(elevation_km, "rows") else np.asarray(elevation_km, F32)) if z_arr else None
+    z_w = grids.fill_mean(block_mean_rows(lambda r0, r1: grids.field_rows(z_o, r0, r1), shape, k, valid), alt
+                          ).astype(F32) if z_arr else np.full(wshape, float(elevation_km), F32)
     relief = bool(z_arr and float(np.ptp(z_w[valid_w])) > RELIEF_MIN_PTP_KM) if valid_w.any() else False
     cw = max(1, int(round(opt.cell_m / wres)))
     z_c = grids.fill_mean(block_mean(z_w, cw, valid_w), alt)
@@ -564,7 +596,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
             rows = ()
         for r0 in rows:
             r1 = min(shape[0], r0 + opt.block_rows)
-            t = tg.block(b, up_o, r0, r1, z_o[r0:r1] if relief else None,
+            t = tg.block(b, up_o, r0, r1, grids.field_rows(z_o, r0, r1) if relief else None,
                          np.sqrt(up_px.rows(wv_cols, r0, r1)) if wv_varies else None, names)
             f_dir = f_dif = sky = rho_ter = cos_i = None
             if own_env and env_o is not None:
@@ -572,8 +604,7 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
                 # inversion, i.e. each neighbour's reflectance times its relative irradiance (surface docstring)
                 t["g_env"] = t["g_dir"] + t["g_dif"]
             if dem_on:
-                f_dir, lit, cos_i = illum.block(r0, r1)
-                sky = terrain.sky_view(dem_fields["slope"][r0:r1])
+                f_dir, lit, cos_i, sky = illum.block(r0, r1)
                 f_dif = terrain.diffuse_factor(f_dir, lit, sky, t["t_sun"], opt.diffuse)
                 rho_ter = None if ter_o is None else up_px.rows(ter_o, r0, r1)
             rho = invert(target.toa_rows(r0, r1), t, f_dir, f_dif, sky, rho_ter,
@@ -587,6 +618,8 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         neg[b] = 100.0 * n_neg / n_valid if n_valid else 0.0
         target.finish(boa)
         del target
+        if illum is not None:
+            illum.finish()
     del illum
 
     # ---------------------------------------------------------------- metadata
@@ -632,6 +665,16 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
     meta["NEGATIVE_BOA_PERCENTAGE"] = neg
     return AcResult(boa, aot_o, wv_o, ~valid, meta, {"aot": aot_w, "wv": wv_w, "res_m": wres, "linear": linear_w,
                                                      "ddv": ddv_w})
+
+
+def _band_block_mean(toa, band: str, k: int, valid: np.ndarray) -> np.ndarray:
+    """``block_mean(toa[band], k, valid)``; a DN-backed band (:class:`~sen2cor3.readers.toa_store.ToaBands`) is
+    converted strip by strip as the mean reads it, not whole (each 10 m band call of the DEM path made a
+    float32 copy of its band here: 0.5 GB on a full tile, at the run's memory peak)."""
+    rows = getattr(toa, "rows", None)
+    if rows is None:
+        return block_mean(toa[band], k, valid)
+    return block_mean_rows(lambda r0, r1: rows(band, r0, r1), _shape_of(toa), k, valid)
 
 
 def _shape_of(toa) -> tuple[int, int]:

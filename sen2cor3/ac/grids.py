@@ -79,3 +79,38 @@ def encoded_map(work: np.ndarray, up: Upsampler, valid: np.ndarray, scl: np.ndar
 
 
 __all__ = ["encoded_map", "fill_mean", "linear_band", "nearest_fill", "resample", "sample_centres", "store_rows"]
+
+
+class NearestRows:
+    """A coarse field up-sampled by nearest neighbour (each value repeated ``factor`` x ``factor`` times, cut
+    to ``shape``), made row block by row block where it is read (``rows``) instead of held whole.
+
+    Why: the 10 m run's elevation is the 20 m one up-sampled; ``correct_resolution`` reads it by row blocks
+    only (its working-grid mean and each block's terms), so the full-size float32 copy (0.5 GB on a full tile,
+    alive through the whole 10 m correction) is not needed. ``rows`` returns the values of ``full()``."""
+
+    ndim = 2
+
+    def __init__(self, coarse: np.ndarray, factor: int, shape: tuple[int, int], dtype=F32) -> None:
+        self.coarse, self.factor = np.asarray(coarse, dtype), int(factor)
+        self.shape, self.dtype = (int(shape[0]), int(shape[1])), np.dtype(dtype)
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        f = self.factor
+        src = self.coarse[r0 // f: (r1 - 1) // f + 1]
+        rep = np.repeat(np.repeat(src, f, axis=0), f, axis=1)
+        return rep[r0 - (r0 // f) * f:][: r1 - r0, : self.shape[1]]
+
+    def full(self) -> np.ndarray:
+        """The whole field (a new array)."""
+        return self.rows(0, self.shape[0])
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.full()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def field_rows(field, r0: int, r1: int) -> np.ndarray:
+    """Rows r0:r1 of a full-size array or of a :class:`NearestRows`."""
+    rows = getattr(field, "rows", None)
+    return rows(r0, r1) if rows is not None else field[r0:r1]
