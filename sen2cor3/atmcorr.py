@@ -238,6 +238,8 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     if options.ddv:
         _write_ddv(writer, sc.scl, ac.work, base, down)
     results.qi.update(_qi_values(ac, aux, aerosol, season, ozone, table))
+    if plan.refined and aux is not None and aux.dem is not None and not aux.dem.is_flat:
+        aux.dem.release_pixels()         # the refined run derives its terrain from ``elevation_km``
     if ac.metadata.get("AOT_RETRIEVAL_METHOD") == "DEFAULT":
         log.warning("%s: no dark dense vegetation pixel and no CAMS AOT: AOT %.3f from the GIPP visibility "
                     "(%.0f km, raised by the negative-reflectance check if needed)", product.safe_path,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +42,16 @@ __all__ = ["DemFields", "copernicus_tile_names", "find_dem_tiles", "flat_dem", "
 _FAMILIES = {"COPERNICUS_30": "10", "COPERNICUS_90": "30"}   # DEM_TYPE -> arc-second code in the name
 
 
-@dataclass(frozen=True)
+@dataclass
 class DemFields:
-    """DEM-derived layers on one tile grid (float32)."""
-    height_m: np.ndarray
-    slope_deg: np.ndarray
-    aspect_deg: np.ndarray
-    sky_view: np.ndarray
+    """DEM-derived layers on one tile grid (float32); :meth:`release_pixels` drops them once no step reads them."""
+    height_m: np.ndarray | None
+    slope_deg: np.ndarray | None
+    aspect_deg: np.ndarray | None
+    sky_view: np.ndarray | None
     dem_type: str                   # COPERNICUS_30 | COPERNICUS_90 | NONE (flat)
     files: tuple[Path, ...] = ()
+    _means: tuple[float, float] | None = field(default=None, repr=False)
 
     @property
     def is_flat(self) -> bool:
@@ -58,11 +59,17 @@ class DemFields:
 
     @property
     def mean_height_m(self) -> float:
-        return float(np.nanmean(self.height_m))
+        return self._means[0] if self._means is not None else float(np.nanmean(self.height_m))
 
     @property
     def mean_slope_deg(self) -> float:
-        return float(np.nanmean(self.slope_deg))
+        return self._means[1] if self._means is not None else float(np.nanmean(self.slope_deg))
+
+    def release_pixels(self) -> None:
+        """Keep the type, files and means (the metadata's), drop the four layers: the 10 m run of a Sentinel-2
+        tile derives its own from the base elevation, and the base grid's held 0.5 GB through it on a full tile."""
+        self._means = (self.mean_height_m, self.mean_slope_deg)
+        self.height_m = self.slope_deg = self.aspect_deg = self.sky_view = None
 
 
 def resolve_dem_directory(dem_directory: str, aux_root: Path) -> Path | None:
