@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter
 
+from sen2cor3.strips import THREADS
+
 F32 = np.float32
 #: Metres per kilometre.
 M_PER_KM = 1000.0
@@ -116,10 +118,12 @@ class EnvConvolver:
         ny, nx = field.shape
         n = self.n
         # the tile mirrored by n pixels (any n: numpy repeats the reflection, 2-tile periodic)
-        spec = self._fft.rfft2(np.pad(np.asarray(field, F32), n, mode="symmetric"), s=self.fshape)
+        # two workers: the AOT retrieval that asks for these runs on one core otherwise (the transforms of
+        # independent lines are split between the threads: the same values)
+        spec = self._fft.rfft2(np.pad(np.asarray(field, F32), n, mode="symmetric"), s=self.fshape, workers=THREADS)
         out = {}
         for k in self.KINDS:
-            full = self._fft.irfft2(spec * self.spectra[k], s=self.fshape)
+            full = self._fft.irfft2(spec * self.spectra[k], s=self.fshape, workers=THREADS)
             out[k] = full[2 * n: 2 * n + ny, 2 * n: 2 * n + nx]
         return out
 
