@@ -19,6 +19,7 @@ from scipy.ndimage import map_coordinates
 
 from sen2cor3.blocks import block_mean_rows
 from sen2cor3.heap import release_free_memory
+from sen2cor3.readers.toa_store import ToaBands, band_rows
 from sen2cor3.sensors import MSI_ROLES, S2A, Roles
 
 from . import adjacency, cirrus, grids, terrain
@@ -671,10 +672,9 @@ def _band_block_mean(toa, band: str, k: int, valid: np.ndarray) -> np.ndarray:
     """``block_mean(toa[band], k, valid)``; a DN-backed band (:class:`~sen2cor3.readers.toa_store.ToaBands`) is
     converted strip by strip as the mean reads it, not whole (each 10 m band call of the DEM path made a
     float32 copy of its band here: 0.5 GB on a full tile, at the run's memory peak)."""
-    rows = getattr(toa, "rows", None)
-    if rows is None:
+    if not isinstance(toa, ToaBands):
         return block_mean(toa[band], k, valid)
-    return block_mean_rows(lambda r0, r1: rows(band, r0, r1), _shape_of(toa), k, valid)
+    return block_mean_rows(lambda r0, r1: band_rows(toa, band, r0, r1), _shape_of(toa), k, valid)
 
 
 def _shape_of(toa) -> tuple[int, int]:
@@ -703,8 +703,7 @@ class _BandTarget:
     def toa_rows(self, r0: int, r1: int) -> np.ndarray:
         if self.src is not None:
             return self.src[r0:r1]
-        rows = getattr(self.toa, "rows", None)               # a DN-backed store converts just these rows
-        return rows(self.band, r0, r1) if rows is not None else self.toa[self.band][r0:r1]
+        return band_rows(self.toa, self.band, r0, r1)        # a DN-backed store converts just these rows
 
     def emit(self, r0: int, r1: int, rho: np.ndarray) -> None:
         """The block's reflectance (NaN where not valid)."""

@@ -329,12 +329,11 @@ def _guarded_cirrus_strips(st: State, b: RoleBands, tw10: np.float32) -> None:
     full-size float32 temporaries: 1.2 GB on a whole Landsat scene)."""
     out = np.empty(b.shape, F32)
 
-    def one(r0: int, r1: int, _h0: int, _h1: int) -> None:
+    def one(sub: State, r0: int, r1: int) -> None:
         rows = b.rows(r0, r1, ("nir", "swir1", "cirrus"))
         g = cirrus_ground.ground_from_surface(rows["nir"], rows["swir1"], tw10, 1)
-        sub = State(st.scl[r0:r1], st.p[r0:r1], st.s[r0:r1], st.valid[r0:r1], st.c)
         out[r0:r1] = _guarded_cirrus(sub, rows["cirrus"], g)
-    run_strips(one, _strips(out.shape[0]))
+    per_pixel_strips(st, one)
     b[B10_CIRRUS] = out
 
 
