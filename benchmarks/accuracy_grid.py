@@ -87,7 +87,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 DEFAULT_CACHE = ROOT / "benchmarks" / "cache" / "grid"
 
 from test_ac_roundtrip import _block2, _read, user_gipp  # noqa: E402  (tests/: the round trip's helpers)
+from sen2cor3.ac.settings import DEFAULTS  # noqa: E402
 from sen2cor3.sc.spectral_tests import CIRRUS_DEM_MAX_M  # noqa: E402
+
+MIN_DDV_AREA_PCT = DEFAULTS.min_ddv_area_pct
 
 
 class Scene(NamedTuple):
@@ -185,6 +188,9 @@ BAND_IDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09"
 BIAS_MAX, RMSE_MAX, AOT_ABS, AOT_REL, WV_REL, SCL_MIN, SEXTILE_MAX = 0.005, 0.01, 0.05, 0.15, 0.10, 0.90, 0.01
 CLEAR_LAND = (4, 5)
 SCL_THIN_CIRRUS = 10
+#: DDV reference vegetation in MSK_DDVPXL (``sen2cor3.products.l2a_optional``).
+DDV_REFERENCE_CLASS = 4
+SCL_WATER = 6
 #: ``core`` diagnostic: clear land farther than this from any cloud, cloud shadow or cirrus fraction (m).
 CORE_DISTANCE_M = 500.0
 SZA_MAX_DEG = 70.0
@@ -314,6 +320,9 @@ def scene_gipp(sc: Scene, truth: Path, out: Path) -> Path:
         text = (ROOT / "sen2cor3" / "cfg" / "L2A_GIPP.xml").read_text()
     new = re.sub(r"<Aerosol_Type>\w+</Aerosol_Type>", f"<Aerosol_Type>{sc.aerosol.upper()}</Aerosol_Type>", text)
     new = re.sub(r"<Mid_Latitude>\w+</Mid_Latitude>", "<Mid_Latitude>AUTO</Mid_Latitude>", new)
+    # the DDV reference pixels (QI_DATA/MSK_DDVPXL_20m, class 4) for the zone diagnostics; no value changes
+    new = re.sub(r"<Generate_DDV_Output>\w+</Generate_DDV_Output>", "<Generate_DDV_Output>TRUE</Generate_DDV_Output>",
+                 new)
     if new.count(f"<Aerosol_Type>{sc.aerosol.upper()}<") != 1 or "<Mid_Latitude>AUTO<" not in new:
         raise RuntimeError("default L2A_GIPP.xml: Aerosol_Type / Mid_Latitude not found")
     out.write_text(new)
@@ -459,6 +468,14 @@ def measure(sc: Scene, l2a: Path, truth: Path) -> dict:
     zones = {}
     for key, ret, tru in (("aot", aot, aot_t), ("wv", wvp, wvp_t)):
         zones[key] = [(float(z), float(ret[clear & (tru == z)].mean())) for z in np.unique(tru[clear])]
+    # DDV reference pixels per AOT zone: a zone with fewer than Sen2Cor's AC_Min_Ddv_Area (% of its land) has
+    # only the map's interpolation from the others (a few pixels along its border, or none)
+    ddv_file = next(l2a.glob("GRANULE/*/QI_DATA/MSK_DDVPXL_20m.*"), None)
+    ddv = _read(ddv_file) == DDV_REFERENCE_CLASS if ddv_file is not None else None
+    land = (scl_true > 0) & (scl_true != SCL_WATER)
+    zone_ddv = [int((ddv & (aot_t == z)).sum()) if ddv is not None else -1 for z, _ in zones["aot"]]
+    zone_pct = [100.0 * n / max(int((land & (aot_t == z)).sum()), 1) for (z, _), n in zip(zones["aot"], zone_ddv)]
+    no_ddv = [z for (z, _), pct in zip(zones["aot"], zone_pct) if 0 <= pct < MIN_DDV_AREA_PCT]
     aot_zone_err = max((r - z for z, r in zones["aot"]), key=abs)
     aot_zone_ok = all(abs(r - z) <= AOT_ABS + AOT_REL * z for z, r in zones["aot"])
     wv_zone_err = max(((r - z) / z for z, r in zones["wv"]), key=abs)
@@ -482,7 +499,9 @@ def measure(sc: Scene, l2a: Path, truth: Path) -> dict:
         "rmse_band": worst_rmse, "rmse": bands[worst_rmse]["rmse"],
         "aot_retrieved": aot_ret, "aot_true": aot_true, "aot_error": aot_ret - aot_true,
         "aot_bound": AOT_ABS + AOT_REL * aot_true,
-        "aot_zones": zones["aot"], "aot_worst_zone_error": aot_zone_err, "aot_zones_within_bound": aot_zone_ok,
+        "aot_zones": zones["aot"], "aot_zone_ddv_px": zone_ddv, "aot_zone_ddv_pct": zone_pct,
+        "clear_share_in_zones_without_ddv": float(np.isin(aot_t[clear], no_ddv).mean()) if ddv is not None else None,
+        "aot_worst_zone_error": aot_zone_err, "aot_zones_within_bound": aot_zone_ok,
         "wv_retrieved": wv_ret, "wv_true": wv_true, "wv_error_pct": 100.0 * (wv_ret / wv_true - 1.0),
         "wv_zones": zones["wv"], "wv_worst_zone_error_pct": 100.0 * wv_zone_err,
         "scl_agreement": scl_agree, "core": core, "rmse_sources": sources,
@@ -572,7 +591,7 @@ def attribution(r: dict) -> dict[str, str]:
 
 SOURCES_HEAD = (f"{'scene':<24} {'RMSE band':>9} {'all':>6} {'core':>6}  "
                 f"{'cirrus':>13} {'cloud edge':>13} {'part.shadow':>13} {'near cloud':>13} {'core':>13}  "
-                f"{'SCL':>5} {'w/o ci>1.5km':>12}  failed (attribution)")
+                f"{'SCL':>5} {'w/o ci>1.5km':>12} {'no DDV':>6}  failed (attribution)")
 
 
 def sources_text(sc: Scene, r: dict) -> str:
@@ -581,9 +600,12 @@ def sources_text(sc: Scene, r: dict) -> str:
     cells = " ".join(f"{100 * src[k]['share_sse']:5.1f}% {src[k]['rmse']:.4f}" if k in src else f"{'-':>13}"
                      for k in ("cirrus", "cloud_edge", "partial_shadow", "near_cloud", "core"))
     core = r["core"]["rmse"] if r.get("core") else float("nan")
+    zn = r.get("aot_zone_ddv_pct") or []
+    no_ddv = f"{sum(0 <= p < MIN_DDV_AREA_PCT for p in zn)}/{len(zn)}" if zn and min(zn) >= 0 else "-"
     why = attribution(r)
     return (f"{sc.name:<24} {r['rmse_band']:>9} {r['rmse']:.4f} {core:.4f}  {cells}  "
-            f"{r['scl_agreement']:.3f} {r.get('scl_agreement_without_high_cirrus', float('nan')):>12.3f}  "
+            f"{r['scl_agreement']:.3f} {r.get('scl_agreement_without_high_cirrus', float('nan')):>12.3f} "
+            f"{no_ddv:>6}  "
             + ",".join(f"{k}({v})" for k, v in why.items()))
 
 
