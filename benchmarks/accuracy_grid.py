@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -88,6 +89,7 @@ DEFAULT_CACHE = ROOT / "benchmarks" / "cache" / "grid"
 
 from test_ac_roundtrip import _block2, _read, user_gipp  # noqa: E402  (tests/: the round trip's helpers)
 from sen2cor3.ac.settings import DEFAULTS  # noqa: E402
+from sen2cor3.ac.terrain import COS_I_MIN  # noqa: E402
 from sen2cor3.sc.spectral_tests import CIRRUS_DEM_MAX_M  # noqa: E402
 
 MIN_DDV_AREA_PCT = DEFAULTS.min_ddv_area_pct
@@ -191,6 +193,8 @@ SCL_THIN_CIRRUS = 10
 #: DDV reference vegetation in MSK_DDVPXL (``sen2cor3.products.l2a_optional``).
 DDV_REFERENCE_CLASS = 4
 SCL_WATER = 6
+#: The processor's direct-illumination factor (from the DEM tiles) "agrees" with the truth's within this.
+DEM_AGREE_F_DIR = 0.1
 #: ``core`` diagnostic: clear land farther than this from any cloud, cloud shadow or cirrus fraction (m).
 CORE_DISTANCE_M = 500.0
 SZA_MAX_DEG = 70.0
@@ -320,9 +324,10 @@ def scene_gipp(sc: Scene, truth: Path, out: Path) -> Path:
         text = (ROOT / "sen2cor3" / "cfg" / "L2A_GIPP.xml").read_text()
     new = re.sub(r"<Aerosol_Type>\w+</Aerosol_Type>", f"<Aerosol_Type>{sc.aerosol.upper()}</Aerosol_Type>", text)
     new = re.sub(r"<Mid_Latitude>\w+</Mid_Latitude>", "<Mid_Latitude>AUTO</Mid_Latitude>", new)
-    # the DDV reference pixels (QI_DATA/MSK_DDVPXL_20m, class 4) for the zone diagnostics; no value changes
-    new = re.sub(r"<Generate_DDV_Output>\w+</Generate_DDV_Output>", "<Generate_DDV_Output>TRUE</Generate_DDV_Output>",
-                 new)
+    # the DDV reference pixels (QI_DATA/MSK_DDVPXL_20m, class 4) for the zone diagnostics and the DEM as the
+    # processor warped it (AUX_DATA/*_DEM_20m) for the illumination diagnostics; no value changes
+    for flag in ("Generate_DDV_Output", "Generate_DEM_Output"):
+        new = re.sub(rf"<{flag}>\w+</{flag}>", f"<{flag}>TRUE</{flag}>", new)
     if new.count(f"<Aerosol_Type>{sc.aerosol.upper()}<") != 1 or "<Mid_Latitude>AUTO<" not in new:
         raise RuntimeError("default L2A_GIPP.xml: Aerosol_Type / Mid_Latitude not found")
     out.write_text(new)
@@ -404,6 +409,27 @@ def cloud_influence(truth: Path, shape: tuple[int, int]) -> dict[str, np.ndarray
         return m if m["near"].shape == shape else None
     except Exception:  # noqa: BLE001 - a diagnostic only: the row stands without it
         return None
+
+
+def processor_direct_factor(l2a: Path, truth: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """The direct-illumination factor F_dir (cos i / cos sza, Sen2Cor's 26/255 floor, 0 in its cast shadows) the
+    processor derives from the DEM it warped from the tiles (``AUX_DATA/*_DEM_20m``, metres + 10000), with its
+    own functions and the scene's mean sun (truth.json), to set against the truth's ``ILLUM_DIR`` (the 20 m mean
+    of the 10 m DEM's illumination). None without that file."""
+    f = next(l2a.glob("GRANULE/*/AUX_DATA/*_DEM_20m.*"), None)
+    if f is None:
+        return None
+    from sen2cor3.ac import terrain
+    from sen2cor3.ac.correct import terrain_fields
+    dem = _read(f).astype(np.float32)
+    if dem.shape != shape:
+        return None
+    dem = np.where(dem > 0, dem - 10000.0, np.nan).astype(np.float32)
+    dem = np.where(np.isnan(dem), np.nanmean(dem), dem).astype(np.float32)
+    sun = np.array(json.loads((truth / "truth.json").read_text())["zones_sun_zenith_azimuth_deg"]).mean(axis=0)
+    t = terrain_fields(dem, 20.0, float(sun[0]), float(sun[1]))
+    cos_i = terrain.cos_illumination(t["slope"], t["aspect"], float(sun[0]), float(sun[1]))
+    return terrain.direct_factor(cos_i, float(sun[0]), t["cast_shadow"])[0]
 
 
 def rmse_sources(diffs: dict[str, np.ndarray], influence: dict[str, np.ndarray], clear: np.ndarray,
@@ -526,6 +552,28 @@ def measure(sc: Scene, l2a: Path, truth: Path) -> dict:
         row["sextile_bias"] = sext
         row["sextile_band"] = worst
         row["sextile_worst"] = max(sext[worst], key=abs)
+        # Sen2Cor's faint-light rules (ac.terrain): cos i clamped at 26/255 where lit, no direct light where its
+        # own DEM casts a shadow; where the truth's cos i is below that floor the two models part by design
+        cos_sza = math.cos(math.radians(float(np.mean([z for z, _ in json.loads(
+            (truth / "truth.json").read_text())["zones_sun_zenith_azimuth_deg"]]))))
+        lit = illum * cos_sza >= COS_I_MIN
+        row["below_cos_i_floor_share"] = float(1.0 - lit.mean())
+        row["sextile_bias_above_floor"] = {b: [float(diffs[b][(idx == k) & lit].mean()) if ((idx == k) & lit).any()
+                                               else 0.0 for k in range(6)] for b in BANDS}
+        if core is not None:
+            keep = ~influence["near"][clear] & lit
+            row["core_rmse_above_floor"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
+        f_dir = processor_direct_factor(l2a, truth, clear.shape)
+        if f_dir is not None and core is not None:
+            agree = np.abs(f_dir[clear] - illum) <= DEM_AGREE_F_DIR
+            row["dem_illumination_agrees_share"] = float(agree.mean())
+            keep = ~influence["near"][clear] & agree
+            if keep.sum() >= 1000:
+                row["core_rmse_where_dem_agrees"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
+    if core is not None and ddv is not None:
+        keep = ~influence["near"][clear] & ~np.isin(aot_t[clear], no_ddv)
+        if keep.sum() >= 1000:
+            row["core_rmse_in_ddv_zones"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
 
     ok = {
         "bias": all(abs(bands[b]["bias"]) <= BIAS_MAX for b in BANDS),
@@ -572,15 +620,31 @@ def row_text(sc: Scene, r: dict) -> str:
 def attribution(r: dict) -> dict[str, str]:
     """Each failed bound with what the diagnostics say of it: ``clouds`` when the RMSE/bias bound holds over
     the core (the excess lies in the clear land the clouds touch: thin cirrus below its class, cloud edges,
-    partial shadows, cloud adjacency; Sen2Cor's defaults correct none of them), ``cirrus>1500m`` when the SCL
-    agreement holds without the truth's cirrus above 1500 m (Sen2Cor's DEM rule), else ``open``."""
+    partial shadows, cloud adjacency; Sen2Cor's defaults correct none of them); for RMSE then ``cos-i floor``
+    when it holds over the core's pixels whose true cos i is above Sen2Cor's 26/255 floor (there, and in its own
+    cast shadows, Sen2Cor's illumination departs from the physics by design), then ``zones w/o DDV`` when it
+    holds over the core of the AOT zones with AC_Min_Ddv_Area % of DDV pixels (elsewhere the AOT map is an
+    interpolation from other zones), then ``DEM tiles`` when it holds over the core's pixels whose direct
+    illumination from the processor's DEM (the 1 arc-second tiles warped to 20 m) is within
+    ``DEM_AGREE_F_DIR`` of the truth's (the 10 m DEM's); ``cos-i floor`` for the sextiles when every band's sextile bias over
+    those lit pixels is within the bound; ``cirrus>1500m`` when the SCL agreement holds without the truth's
+    cirrus above 1500 m (Sen2Cor's DEM rule); else ``open``."""
     core = r.get("core") or {}
+    above = r.get("sextile_bias_above_floor")
     why = {}
     for k in r.get("failed", []):
         if k == "rmse" and core and core["rmse"] <= RMSE_MAX:
             why[k] = "clouds"
+        elif k == "rmse" and r.get("core_rmse_above_floor", RMSE_MAX + 1) <= RMSE_MAX:
+            why[k] = "cos-i floor"
+        elif k == "rmse" and r.get("core_rmse_in_ddv_zones", RMSE_MAX + 1) <= RMSE_MAX:
+            why[k] = "zones w/o DDV"
+        elif k == "rmse" and r.get("core_rmse_where_dem_agrees", RMSE_MAX + 1) <= RMSE_MAX:
+            why[k] = "DEM tiles"
         elif k == "bias" and core and abs(core["bias"]) <= BIAS_MAX:
             why[k] = "clouds"
+        elif k == "illum" and above and all(abs(x) <= SEXTILE_MAX for v in above.values() for x in v):
+            why[k] = "cos-i floor"
         elif k == "scl" and r.get("scl_high_cirrus_share", 0.0) > 0 \
                 and r["scl_agreement_without_high_cirrus"] >= SCL_MIN:
             why[k] = "cirrus>1500m"
