@@ -570,10 +570,15 @@ def measure(sc: Scene, l2a: Path, truth: Path) -> dict:
             keep = ~influence["near"][clear] & agree
             if keep.sum() >= 1000:
                 row["core_rmse_where_dem_agrees"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
-    if core is not None and ddv is not None:
-        keep = ~influence["near"][clear] & ~np.isin(aot_t[clear], no_ddv)
-        if keep.sum() >= 1000:
+    if ddv is not None and no_ddv:
+        in_ddv_zones = ~np.isin(aot_t[clear], no_ddv)
+        if core is not None and (~influence["near"][clear] & in_ddv_zones).sum() >= 1000:
+            keep = ~influence["near"][clear] & in_ddv_zones
             row["core_rmse_in_ddv_zones"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
+        if "sextile_bias" in row:
+            row["sextile_bias_in_ddv_zones"] = {
+                b: [float(diffs[b][(idx == k) & in_ddv_zones].mean()) if ((idx == k) & in_ddv_zones).any() else 0.0
+                    for k in range(6)] for b in BANDS}
 
     ok = {
         "bias": all(abs(bands[b]["bias"]) <= BIAS_MAX for b in BANDS),
@@ -624,7 +629,7 @@ def attribution(r: dict) -> dict[str, str]:
     when it holds over the core's pixels whose true cos i is above Sen2Cor's 26/255 floor (there, and in its own
     cast shadows, Sen2Cor's illumination departs from the physics by design), then ``zones w/o DDV`` when it
     holds over the core of the AOT zones with AC_Min_Ddv_Area % of DDV pixels (elsewhere the AOT map is an
-    interpolation from other zones), then ``DEM tiles`` when it holds over the core's pixels whose direct
+    interpolation from other zones; for the sextiles too, over those zones' pixels), then ``DEM tiles`` when it holds over the core's pixels whose direct
     illumination from the processor's DEM (the 1 arc-second tiles warped to 20 m) is within
     ``DEM_AGREE_F_DIR`` of the truth's (the 10 m DEM's); ``cos-i floor`` for the sextiles when every band's sextile bias over
     those lit pixels is within the bound; ``cirrus>1500m`` when the SCL agreement holds without the truth's
@@ -645,6 +650,9 @@ def attribution(r: dict) -> dict[str, str]:
             why[k] = "clouds"
         elif k == "illum" and above and all(abs(x) <= SEXTILE_MAX for v in above.values() for x in v):
             why[k] = "cos-i floor"
+        elif k == "illum" and r.get("sextile_bias_in_ddv_zones") and all(
+                abs(x) <= SEXTILE_MAX for v in r["sextile_bias_in_ddv_zones"].values() for x in v):
+            why[k] = "zones w/o DDV"
         elif k == "scl" and r.get("scl_high_cirrus_share", 0.0) > 0 \
                 and r["scl_agreement_without_high_cirrus"] >= SCL_MIN:
             why[k] = "cirrus>1500m"
