@@ -786,6 +786,9 @@ def main(argv: list[str] | None = None) -> int:
         for sc, r in failing:
             r["attribution"] = attribution(r)
             print(sources_text(sc, r))
+        explained = [r["name"] for _, r in failing if "open" not in r["attribution"].values()]
+        print(f"{len(explained)} of the {len(failing)} failing scenes fail only by an attributed cause"
+              + (f": {', '.join(explained)}" if explained else ""))
     print(f"\n{len(ran)} scenes run, {len(passed)} within every bound, "
           f"{sum('skipped' in r for _, r in rows)} not run (out of range), {failed_runs} errors; "
           f"{total / 60:.1f} min; start {load_start}, end {load_end}")
