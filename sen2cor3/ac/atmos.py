@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from sen2cor3.blocks import block_mean  # noqa: F401  (re-export: the working-grid means)
+from sen2cor3.strips import THREADS, run_strips
 
 F32 = np.float32
 
@@ -326,23 +327,31 @@ class TermGrid:
         ncols = up.out_shape[1]
         out = {k: np.empty((r1 - r0, ncols), F32) for k in names}
         step = max(1, TERM_CHUNK_PX // max(ncols, 1))
-        for c0 in range(r0, r1, step):
-            c1 = min(r1, c0 + step)
-            i = slice(c0 - r0, c1 - r0)
-            dz = _chunk(z_km, i) - up.rows(z0, c0, c1) if gz else None
-            ds = _chunk(sqrt_wv, i) - up.rows(s0, c0, c1) if gs else None
-            for k, (lf, gzf, gsf) in fields.items():
-                ln = up.rows(lf, c0, c1, out=out[k][i])
-                if dz is not None:
-                    ln += up.rows(gzf, c0, c1) * dz
-                if ds is not None:
-                    ln += up.rows(gsf, c0, c1) * ds
-                np.exp(ln, out=ln)
+
+        def chunks(a0: int, a1: int) -> None:
+            for c0 in range(a0, a1, step):
+                c1 = min(a1, c0 + step)
+                i = slice(c0 - r0, c1 - r0)
+                dz = _chunk(z_km, i) - up.rows(z0, c0, c1) if gz else None
+                ds = _chunk(sqrt_wv, i) - up.rows(s0, c0, c1) if gs else None
+                for k, (lf, gzf, gsf) in fields.items():
+                    ln = up.rows(lf, c0, c1, out=out[k][i])
+                    if dz is not None:
+                        ln += up.rows(gzf, c0, c1) * dz
+                    if ds is not None:
+                        ln += up.rows(gsf, c0, c1) * ds
+                    np.exp(ln, out=ln)
+        # the two halves of the block on two threads (numpy releases the GIL in each chunk's operations; the
+        # halves write disjoint rows): the relief terms are the correction's largest per-pixel cost
+        cut = [r0 + step * (j * -(-(r1 - r0) // step) // TERM_THREADS) for j in range(TERM_THREADS)] + [r1]
+        run_strips(chunks, [(a, b) for a, b in zip(cut, cut[1:]) if b > a], threads=TERM_THREADS)
         return out
 
 
 #: Pixels per chunk of :meth:`TermGrid.block` (1 MB float32 arrays: the chunk's few fit the CPU cache).
 TERM_CHUNK_PX = 1 << 18
+#: Threads of :meth:`TermGrid.block` (the strip threads' count, two at most).
+TERM_THREADS = THREADS
 
 
 def _chunk(field: Any, rows: slice) -> Any:
