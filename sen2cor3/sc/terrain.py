@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from sen2cor3.heap import release_free_memory
 from sen2cor3.strips import run_strips
 
 from . import masks
@@ -78,6 +79,7 @@ def slope_aspect(dem: np.ndarray, resolution_m, degrees: bool = True) -> tuple[n
         s, a = _slope_aspect_grid(z[h0:h1], resolution_m, degrees)
         slope[r0:r1], aspect[r0:r1] = s[r0 - h0:r1 - h0], a[r0 - h0:r1 - h0]
     run_strips(strip, zip(starts, starts[1:] + [ny]))     # disjoint rows: on the two cores
+    release_free_memory()     # the strips' temporaries, kept by the threads' heaps otherwise (+0.1 GB at 10 m)
     return slope, aspect
 
 
