@@ -23,7 +23,6 @@ from typing import Any, Callable
 import numpy as np
 
 from sen2cor3.blocks import block_mean  # noqa: F401  (re-export: the working-grid means)
-from sen2cor3.heap import release_free_memory
 from sen2cor3.strips import THREADS, run_strips
 
 F32 = np.float32
@@ -346,7 +345,6 @@ class TermGrid:
         # halves write disjoint rows): the relief terms are the correction's largest per-pixel cost
         cut = [r0 + step * (j * -(-(r1 - r0) // step) // TERM_THREADS) for j in range(TERM_THREADS)] + [r1]
         run_strips(chunks, [(a, b) for a, b in zip(cut, cut[1:]) if b > a], threads=TERM_THREADS)
-        release_free_memory()                     # the chunks' temporaries in the threads' heaps
         return out
 
 
