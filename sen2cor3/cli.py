@@ -102,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     if args.mode == "TOOLBOX":                  # Sen2Cor: --mode TOOLBOX is the user mode
         args.mode = None
+    from sen2cor3.heap import no_huge_pages
+    no_huge_pages()                             # a processing run from here on: see there why
     if args.mode in GROUND_SEGMENT_MODES:
         from sen2cor3.ground_segment import run as run_ground_segment
         return run_ground_segment(args)

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from sen2cor3.blocks import block_mean  # noqa: F401  (re-export: the working-grid means)
+from sen2cor3.strips import THREADS, run_strips
 
 F32 = np.float32
 
@@ -198,7 +199,7 @@ class Upsampler:
         f = np.asarray(field, F32)
         return f[:, self.ci0] * (1 - self.cw) + f[:, self.ci1] * self.cw
 
-    def rows(self, colfield: np.ndarray, r0: int, r1: int) -> np.ndarray:
+    def rows(self, colfield: np.ndarray, r0: int, r1: int, out: np.ndarray | None = None) -> np.ndarray:
         """Output rows r0:r1 of a column-interpolated field: a + w (b - a) between its two bracketing rows.
 
         Output rows between the same two field rows share their difference row, so each run of them is one
@@ -211,7 +212,7 @@ class Upsampler:
             i0, i1 = i0 - lo, i1 - lo
         else:
             f = np.asarray(colfield, F32)
-        out = np.empty((r1 - r0, f.shape[1]), F32)
+        out = np.empty((r1 - r0, f.shape[1]), F32) if out is None else out
         starts = np.flatnonzero(np.r_[True, (i0[1:] != i0[:-1]) | (i1[1:] != i1[:-1])])
         for s, e in zip(starts, np.r_[starts[1:], i0.size]):
             a = f[i0[s]]
@@ -310,23 +311,52 @@ class TermGrid:
 
     def block(self, band: str, up: Upsampler, r0: int, r1: int, z_km: np.ndarray | None,
               sqrt_wv: np.ndarray | None, names: tuple[str, ...] = DERIVED) -> dict[str, np.ndarray]:
-        """Pixel terms for output rows r0:r1 (``z_km``/``sqrt_wv`` are that block's pixel fields)."""
+        """Pixel terms for output rows r0:r1 (``z_km``/``sqrt_wv`` are that block's pixel fields).
+
+        Evaluated in chunks of about ``TERM_CHUNK_PX`` pixels, term after term: a chunk's interpolation,
+        gradient products and exp stay in the CPU cache, and its temporaries are re-used heap memory instead of
+        block-sized arrays faulted in afresh (the same element-wise float32 operations, to the bit)."""
         bt = self.bands[band]
         cache = _col_cache(self, up)
-        out = {}
-        dz = ds = None
-        if bt.Gz is not None and z_km is not None:
-            dz = z_km - up.rows(cache("Z0", self.Z0), r0, r1)
-        if bt.Gs is not None and sqrt_wv is not None:
-            ds = sqrt_wv - up.rows(cache("S0", self.S0), r0, r1)
-        for k in names:
-            ln = up.rows(cache((band, "L", k), bt.L[k]), r0, r1)
-            if dz is not None:
-                ln += up.rows(cache((band, "Gz", k), bt.Gz[k]), r0, r1) * dz
-            if ds is not None:
-                ln += up.rows(cache((band, "Gs", k), bt.Gs[k]), r0, r1) * ds
-            out[k] = np.exp(ln, out=ln)
+        gz = bt.Gz is not None and z_km is not None
+        gs = bt.Gs is not None and sqrt_wv is not None
+        fields = {k: (cache((band, "L", k), bt.L[k]), cache((band, "Gz", k), bt.Gz[k]) if gz else None,
+                      cache((band, "Gs", k), bt.Gs[k]) if gs else None) for k in names}
+        z0 = cache("Z0", self.Z0) if gz else None
+        s0 = cache("S0", self.S0) if gs else None
+        ncols = up.out_shape[1]
+        out = {k: np.empty((r1 - r0, ncols), F32) for k in names}
+        step = max(1, TERM_CHUNK_PX // max(ncols, 1))
+
+        def chunks(a0: int, a1: int) -> None:
+            for c0 in range(a0, a1, step):
+                c1 = min(a1, c0 + step)
+                i = slice(c0 - r0, c1 - r0)
+                dz = _chunk(z_km, i) - up.rows(z0, c0, c1) if gz else None
+                ds = _chunk(sqrt_wv, i) - up.rows(s0, c0, c1) if gs else None
+                for k, (lf, gzf, gsf) in fields.items():
+                    ln = up.rows(lf, c0, c1, out=out[k][i])
+                    if dz is not None:
+                        ln += up.rows(gzf, c0, c1) * dz
+                    if ds is not None:
+                        ln += up.rows(gsf, c0, c1) * ds
+                    np.exp(ln, out=ln)
+        # the two halves of the block on two threads (numpy releases the GIL in each chunk's operations; the
+        # halves write disjoint rows): the relief terms are the correction's largest per-pixel cost
+        cut = [r0 + step * (j * -(-(r1 - r0) // step) // TERM_THREADS) for j in range(TERM_THREADS)] + [r1]
+        run_strips(chunks, [(a, b) for a, b in zip(cut, cut[1:]) if b > a], threads=TERM_THREADS)
         return out
+
+
+#: Pixels per chunk of :meth:`TermGrid.block` (1 MB float32 arrays: the chunk's few fit the CPU cache).
+TERM_CHUNK_PX = 1 << 18
+#: Threads of :meth:`TermGrid.block` (the strip threads' count, two at most).
+TERM_THREADS = THREADS
+
+
+def _chunk(field: Any, rows: slice) -> Any:
+    """Rows of a block's pixel field, or the field itself when it broadcasts over the rows."""
+    return field[rows] if np.ndim(field) == 2 and np.shape(field)[0] > 1 else field
 
 
 def _col_cache(grid: TermGrid, up: Upsampler) -> Callable[[Any, np.ndarray], np.ndarray]:

@@ -56,7 +56,8 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
              qlt_mask_handling: bool = False, could_have_snow: bool = True,
              shadow_view_parallax: bool = False, cirrus_ground_guard: bool = True,
              sensor: str | None = None, roles: Roles = MSI_ROLES,
-             cirrus_native_m: float = 60.0, wv_column_gcm2: float | None = None) -> SceneClassification:
+             cirrus_native_m: float = 60.0, wv_column_gcm2: float | None = None,
+             dem_slope_aspect_deg: tuple[np.ndarray, np.ndarray] | None = None) -> SceneClassification:
     """Classify one tile (or window) of TOA reflectance at 20 m or 60 m.
 
     ``nodata``: L1C no-data (the caller may OR it with :func:`masks.nodata_from_bands`; here
@@ -72,6 +73,8 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
     of the cirrus band, whose footprint the guard averages to). ``roles``: which band of ``toa`` plays each
     role (the sensor description's; default Sentinel-2 MSI). ``wv_column_gcm2``: the water column the
     correction will use, for the cirrus guard of sensors without a 945 nm band (Landsat).
+    ``dem_slope_aspect_deg``: ``slope_aspect(dem, resolution_m)`` when the caller has it (the DEM reader's), not
+    recomputed.
     """
     missing = [r for r in REQUIRED_ROLES if roles.band(r) not in toa]
     if missing:
@@ -91,7 +94,7 @@ def classify(toa: dict[str, np.ndarray], nodata: np.ndarray, saturated: np.ndarr
     if not valid.any():
         return _finish(st, median_filter, classic)
 
-    topo = terrain.terrain_maps(dem, sza, saa, resolution_m) if dem is not None else None
+    topo = terrain.terrain_maps(dem, sza, saa, resolution_m, dem_slope_aspect_deg) if dem is not None else None
     _spectral_tests(st, b, th, esacci.get("snow_condition"), could_have_snow, classic)
     if cirrus_ground_guard and "cirrus" in b:
         airmass = 1.0 / math.cos(math.radians(sza)) + 1.0 / math.cos(math.radians(_scalar(view_zenith_deg)))
