@@ -1,9 +1,10 @@
 """Row strips of a grid, run on the machine's two cores.
 
 Why: the per-pixel steps of the classification (spectral tests, radiometric shadow test, recoveries) are numpy
-operations on a few rows at a time, and numpy releases the GIL inside them, so two strips run on two cores. (The
-correction's inversion and encoders stay on one thread: the second core encodes the images there, and faster
-inversions only filled the writer's queue, +0.16 GB on a quarter tile.) Every caller's strips
+operations on a few rows at a time, and numpy releases the GIL inside them, so two strips run on two cores. The
+correction uses them for its relief terms (``ac.atmos.TermGrid.block``) and the slope/aspect strips; its
+inversion stays on one thread (the second core encodes the images there, and faster inversions only filled the
+writer's queue, +0.16 GB on a quarter tile). Every caller's strips
 write disjoint rows of their outputs and read nothing another strip writes: the result does not depend on the
 order the strips run in (bit-identical to a plain loop).
 """
