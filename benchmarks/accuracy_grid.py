@@ -414,8 +414,8 @@ def cloud_influence(truth: Path, shape: tuple[int, int]) -> dict[str, np.ndarray
 def processor_direct_factor(l2a: Path, truth: Path, shape: tuple[int, int]) -> np.ndarray | None:
     """The direct-illumination factor F_dir (cos i / cos sza, Sen2Cor's 26/255 floor, 0 in its cast shadows) the
     processor derives from the DEM it warped from the tiles (``AUX_DATA/*_DEM_20m``, metres + 10000), with its
-    own functions and the scene's mean sun (truth.json), to set against the truth's ``ILLUM_DIR`` (the 20 m mean
-    of the 10 m DEM's illumination). None without that file."""
+    own functions and the scene's mean sun (truth.json), to set against the truth's ``ILLUM_DIR`` (the same factor
+    on the simulator's own 20 m DEM, without the floor). None without that file."""
     f = next(l2a.glob("GRANULE/*/AUX_DATA/*_DEM_20m.*"), None)
     if f is None:
         return None
@@ -430,6 +430,17 @@ def processor_direct_factor(l2a: Path, truth: Path, shape: tuple[int, int]) -> n
     t = terrain_fields(dem, 20.0, float(sun[0]), float(sun[1]))
     cos_i = terrain.cos_illumination(t["slope"], t["aspect"], float(sun[0]), float(sun[1]))
     return terrain.direct_factor(cos_i, float(sun[0]), t["cast_shadow"])[0]
+
+
+def worst_rmse_over(diffs: dict[str, np.ndarray], keep: np.ndarray) -> float:
+    """The largest RMSE of the compared bands over the ``keep`` pixels (of the clear land)."""
+    return max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
+
+
+def sextile_bias_over(diffs: dict[str, np.ndarray], idx: np.ndarray, keep: np.ndarray) -> dict[str, list[float]]:
+    """Every band's bias in each ILLUM_DIR sextile (``idx`` 0-5) over the ``keep`` pixels (0 where none)."""
+    return {b: [float(diffs[b][(idx == k) & keep].mean()) if ((idx == k) & keep).any() else 0.0 for k in range(6)]
+            for b in BANDS}
 
 
 def rmse_sources(diffs: dict[str, np.ndarray], influence: dict[str, np.ndarray], clear: np.ndarray,
@@ -558,27 +569,24 @@ def measure(sc: Scene, l2a: Path, truth: Path) -> dict:
             (truth / "truth.json").read_text())["zones_sun_zenith_azimuth_deg"]]))))
         lit = illum * cos_sza >= COS_I_MIN
         row["below_cos_i_floor_share"] = float(1.0 - lit.mean())
-        row["sextile_bias_above_floor"] = {b: [float(diffs[b][(idx == k) & lit].mean()) if ((idx == k) & lit).any()
-                                               else 0.0 for k in range(6)] for b in BANDS}
+        row["sextile_bias_above_floor"] = sextile_bias_over(diffs, idx, lit)
         if core is not None:
             keep = ~influence["near"][clear] & lit
-            row["core_rmse_above_floor"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
+            row["core_rmse_above_floor"] = worst_rmse_over(diffs, keep)
         f_dir = processor_direct_factor(l2a, truth, clear.shape)
         if f_dir is not None and core is not None:
             agree = np.abs(f_dir[clear] - illum) <= DEM_AGREE_F_DIR
             row["dem_illumination_agrees_share"] = float(agree.mean())
             keep = ~influence["near"][clear] & agree
             if keep.sum() >= 1000:
-                row["core_rmse_where_dem_agrees"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
+                row["core_rmse_where_dem_agrees"] = worst_rmse_over(diffs, keep)
     if ddv is not None and no_ddv:
         in_ddv_zones = ~np.isin(aot_t[clear], no_ddv)
         if core is not None and (~influence["near"][clear] & in_ddv_zones).sum() >= 1000:
             keep = ~influence["near"][clear] & in_ddv_zones
-            row["core_rmse_in_ddv_zones"] = max(float(np.sqrt(np.mean(diffs[b][keep] ** 2))) for b in BANDS)
+            row["core_rmse_in_ddv_zones"] = worst_rmse_over(diffs, keep)
         if "sextile_bias" in row:
-            row["sextile_bias_in_ddv_zones"] = {
-                b: [float(diffs[b][(idx == k) & in_ddv_zones].mean()) if ((idx == k) & in_ddv_zones).any() else 0.0
-                    for k in range(6)] for b in BANDS}
+            row["sextile_bias_in_ddv_zones"] = sextile_bias_over(diffs, idx, in_ddv_zones)
 
     ok = {
         "bias": all(abs(bands[b]["bias"]) <= BIAS_MAX for b in BANDS),
@@ -623,17 +631,18 @@ def row_text(sc: Scene, r: dict) -> str:
 
 
 def attribution(r: dict) -> dict[str, str]:
-    """Each failed bound with what the diagnostics say of it: ``clouds`` when the RMSE/bias bound holds over
-    the core (the excess lies in the clear land the clouds touch: thin cirrus below its class, cloud edges,
-    partial shadows, cloud adjacency; Sen2Cor's defaults correct none of them); for RMSE then ``cos-i floor``
-    when it holds over the core's pixels whose true cos i is above Sen2Cor's 26/255 floor (there, and in its own
-    cast shadows, Sen2Cor's illumination departs from the physics by design), then ``zones w/o DDV`` when it
-    holds over the core of the AOT zones with AC_Min_Ddv_Area % of DDV pixels (elsewhere the AOT map is an
-    interpolation from other zones; for the sextiles too, over those zones' pixels), then ``DEM tiles`` when it holds over the core's pixels whose direct
-    illumination from the processor's DEM (the 1 arc-second tiles warped to 20 m) is within
-    ``DEM_AGREE_F_DIR`` of the truth's (the 10 m DEM's); ``cos-i floor`` for the sextiles when every band's sextile bias over
-    those lit pixels is within the bound; ``cirrus>1500m`` when the SCL agreement holds without the truth's
-    cirrus above 1500 m (Sen2Cor's DEM rule); else ``open``."""
+    """Each failed bound with what the diagnostics say of it, else ``open``:
+
+    * ``clouds``: the RMSE/bias bound holds over the core (the excess lies in the clear land the clouds touch:
+      thin cirrus below its class, cloud edges, partial shadows, cloud adjacency; Sen2Cor's defaults correct none);
+    * ``cos-i floor``: the RMSE holds over the core's pixels whose true cos i is above Sen2Cor's 26/255 floor, or
+      every sextile bias does over those pixels (below it, and in its own cast shadows, Sen2Cor's illumination
+      departs from the physics by design);
+    * ``zones w/o DDV``: the RMSE, or every sextile, holds over the AOT zones with AC_Min_Ddv_Area % of DDV pixels
+      (elsewhere the AOT map is an interpolation from other zones);
+    * ``DEM tiles``: the RMSE holds over the core's pixels whose direct illumination from the processor's DEM (the
+      1 arc-second tiles warped to 20 m) is within ``DEM_AGREE_F_DIR`` of the truth's (the simulator's DEM);
+    * ``cirrus>1500m``: the SCL agreement holds without the truth's cirrus above 1500 m (Sen2Cor's DEM rule)."""
     core = r.get("core") or {}
     above = r.get("sextile_bias_above_floor")
     why = {}
