@@ -342,8 +342,10 @@ class TermGrid:
                         ln += up.rows(gsf, c0, c1) * ds
                     np.exp(ln, out=ln)
         # the two halves of the block on two threads (numpy releases the GIL in each chunk's operations; the
-        # halves write disjoint rows): the relief terms are the correction's largest per-pixel cost
-        cut = [r0 + step * (j * -(-(r1 - r0) // step) // TERM_THREADS) for j in range(TERM_THREADS)] + [r1]
+        # halves write disjoint rows): the relief terms are the correction's largest per-pixel cost. The halves
+        # split the block's chunks, so each thread's chunks are the same as one thread's would be
+        n_chunks = -(-(r1 - r0) // step)
+        cut = [r0 + step * (n_chunks * j // TERM_THREADS) for j in range(TERM_THREADS)] + [r1]
         run_strips(chunks, [(a, b) for a, b in zip(cut, cut[1:]) if b > a], threads=TERM_THREADS)
         return out
 
