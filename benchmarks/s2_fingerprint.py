@@ -4,7 +4,8 @@
 
 Simulates (once, cached in WORK_DIR) the embedded sample scene and a hilly scene with its DEM in a user GIPP,
 runs ``L2A_Process.py`` on them with several flag sets (default resolutions, ``--resolution 60 --tif``,
-``--sc_only``, ``--raw``, DEM + terrain correction at 20 m; a simulated Landsat 8 scene with and without its DEM)
+``--sc_only``, ``--raw``, DEM + terrain correction at 20 m; a mountain scene under a low sun, with cast shadows,
+DEM + terrain correction at 10 m; a simulated Landsat 8 scene with and without its DEM)
 and hashes every file of each product: images by
 their pixels, data type, geotransform and CRS; XML with time stamps and the generation-time field of names
 blanked; anything else byte for byte. Two fingerprints are equal exactly when the products are the same but
@@ -31,15 +32,21 @@ RUNS = (
     ("sample_sc_only", "sample", ["--sc_only"]),
     ("hills_dem_r20_raw", "hills", ["--resolution", "20", "--raw", "--DEM"]),
     ("hills_dem_r10_classic", "hills", ["--sc_classic", "--DEM"]),
+    ("mountains_dem_r10", "mountains", ["--DEM"]),
     ("landsat_default", "l8", []),
     ("landsat_dem_sc_only", "l8", ["--DEM", "--sc_only"]),
     ("landsat_dem", "l8", ["--DEM"]),
 )
 SCENES = {"sample": ["--size", "366", "--seed", "0"],
           "hills": ["--size", "360", "--seed", "4", "--aot", "0.15", "--wv", "2.0", "--relief", "hills"],
+          # low winter sun on steep relief: cast shadows for the DEM path's shadow maps at 20 and 10 m
+          "mountains": ["--size", "360", "--seed", "127", "--aot", "0.1", "--wv", "0.6", "--sun-zenith", "62",
+                        "--relief", "mountains", "--date", "2023-12-01"],
           "l8": ["--spacecraft", "L8", "--size", "1098", "--seed", "2", "--aot", "0.2", "--relief", "hills"]}
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?")
+#: INSPIRE.xml's metadata date (gmd:dateStamp): the day of the run
+_DATE_STAMP = re.compile(r"(<gco:Date>)\d{4}-\d{2}-\d{2}(</gco:Date>)")
 
 
 def _normalise_name(rel: str, generation: str) -> str:
@@ -65,6 +72,7 @@ def _xml_hash(path: Path, generation: str, work: str = "") -> str:
     if work:
         text = text.replace(work, "<WORK>")       # the run's own folders (GIPP DEM path, granule URL)
     text = _TIME.sub("<TIME>", text)
+    text = _DATE_STAMP.sub(r"\1<DATE>\2", text)
     if path.suffix.lower() == ".safe":      # manifest: checksums/sizes of files that hold time stamps
         text = re.sub(r'size="\d+"', 'size="<N>"', text)
         text = re.sub(r"(<checksum[^>]*>)[0-9a-fA-F]+(</checksum>)", r"\1<MD5>\2", text)

@@ -19,6 +19,7 @@ from sen2cor3.ac import grids as _grids
 from sen2cor3.ac import correct as _correct
 from sen2cor3.ac.correct import AcResult, Geometry, choose_luts, correct_resolution, terrain_fields
 from sen2cor3.ac.settings import ac_settings
+from sen2cor3.ac.terrain import refined_cast_shadow
 from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.plan import ResolutionPlan
@@ -257,6 +258,8 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
     ac = AcResult({}, None, None, None, ac.metadata, ac.work)
     # the base grid's terrain fields (slope, aspect, sky view, cast shadow: ~0.5 GB on a 20 m tile) are not used by
     # the refined run, which derives its own from the up-sampled elevation
+    # ... but its cast shadows: Sen2Cor 3 casts a 10 m run's shadows at 20 m (``terrain.refined_cast_shadow``)
+    cast_base = dem_fields.get("cast_shadow") if dem_fields is not None else None
     del sink, ac_nodata, dem_fields
 
     for res in plan.refined:
@@ -267,7 +270,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             nodata_f |= dn_f[b] == product.nodata_value
         factor = plan.factor(res)
         scl_f = upsample_nearest(sc.scl, factor)[: nodata_f.shape[0], : nodata_f.shape[1]]
-        elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor))
+        elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor, cast_base))
         if dem_f is not None:
             # one sun and grid for the band-by-band calls: cos i, F_dir and the sky view once, not per band
             # (the first call turns slope/aspect into F_dir/sky in place; 1/4 tile: -3 s CPU)
@@ -321,11 +324,14 @@ def _flat_ground(settings) -> tuple[float, str]:
 
 
 def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None):
-    """Elevation (km, array or the GIPP Altitude) and terrain fields when DEM_Terrain_Correction is on."""
+    """Elevation (km, array or the GIPP Altitude) and terrain fields when DEM_Terrain_Correction is on.
+
+    ``upsample_from``: (the base run's elevation, the factor to this grid, the base run's cast shadows or None)
+    for a refined run, whose cast shadows are the base run's up-sampled as Sen2Cor 3 makes them."""
     if aux is None or aux.dem is None or aux.dem.is_flat:
         return _flat_ground(settings)[0], None
     if upsample_from is not None:
-        z, factor = upsample_from
+        z, factor, cast_base = upsample_from
         shape = product.geopositions[res_m].nrows, product.geopositions[res_m].ncols
         # the elevation handed to the correction is made by row blocks where it reads it (NearestRows: no
         # full-size float32 copy through the 10 m run, 0.5 GB on a full tile); the terrain fields need the
@@ -335,8 +341,10 @@ def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None)
             return z10, None
         z10_m = z10.full()
         z10_m *= np.float32(1000.0)
+        cast = None if cast_base is None else refined_cast_shadow(cast_base, factor, shape)
         return z10, terrain_fields(z10_m, res_m, product.angles.mean_sun_zenith,
-                                   product.angles.mean_sun_azimuth)
+                                   product.angles.mean_sun_azimuth, cast_shadows=cast_base is not None,
+                                   cast_shadow=cast)
     z_km = (aux.dem.height_m / 1000.0).astype(np.float32)
     if not settings.dem_terrain_correction:
         return z_km, None

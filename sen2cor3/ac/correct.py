@@ -180,15 +180,22 @@ class _Lru:
 
 
 def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast_shadows: bool = True,
-                   slope_aspect_deg: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+                   slope_aspect_deg: tuple[np.ndarray, np.ndarray] | None = None,
+                   cast_shadow: np.ndarray | None = None) -> dict:
     """What ``dem_fields`` wants, from a DEM on the output grid (helper for the pipeline).
 
     Slope and aspect (radians) come from the processor's one Horn implementation,
     ``sen2cor3.sc.terrain.slope_aspect`` (GDAL's / Sen2Cor's, see there for the convention). When the DEM reader
     has already derived them on this very grid (``aux.dem.slope_deg``, ``aux.dem.aspect_deg``: the same function
-    in degrees), pass them as ``slope_aspect_deg`` to convert instead of recompute."""
+    in degrees), pass them as ``slope_aspect_deg`` to convert instead of recompute. The cast shadows are
+    Sen2Cor's SDW ones (``terrain.sdw_cast_shadow``: median-filtered), or ``cast_shadow`` when given (a 10 m
+    run's, from the 20 m ones: ``terrain.refined_cast_shadow``)."""
     # the cast shadows first: their rotated grids are the largest temporaries, slope and aspect not yet there
-    shadow = terrain.cast_shadow(dem_m, res_m, sza, saa) if cast_shadows else None
+    shadow = None
+    if cast_shadows:
+        shadow = terrain.sdw_cast_shadow(dem_m, res_m, sza, saa) if cast_shadow is None else cast_shadow
+        if shadow.shape != np.shape(dem_m):
+            raise ValueError(f"cast shadows {shadow.shape} not on the DEM grid {np.shape(dem_m)}")
     if slope_aspect_deg is None:
         from sen2cor3.sc.terrain import slope_aspect
         slope, aspect = slope_aspect(dem_m, res_m, degrees=False)

@@ -56,6 +56,32 @@ def cast_shadow(dem_m: np.ndarray, res_m: float, sza_deg: float, saa_deg: float)
     return cast_shadows(np.asarray(dem_m), sza_deg, saa_deg, res_m)
 
 
+#: Window of the median filter Sen2Cor runs over its cast-shadow map (L2A_Tables.gdalDEM_Shade_Cast: "to remove
+#: some horizontal stripes"), before it merges the map into the SDW file the correction reads.
+CAST_SHADOW_MEDIAN = 3
+
+
+def sdw_cast_shadow(dem_m: np.ndarray, res_m: float, sza_deg: float, saa_deg: float) -> np.ndarray:
+    """The cast shadows of the correction as Sen2Cor 3's SDW file holds them: the horizon test
+    (``cast_shadow``) median-filtered 3 x 3 on its grid (L2A_Tables.gdalDEM_Shade_Cast)."""
+    from sen2cor3.sc.masks import median_bool
+    return median_bool(cast_shadow(dem_m, res_m, sza_deg, saa_deg), CAST_SHADOW_MEDIAN)
+
+
+def refined_cast_shadow(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """The cast shadows of a finer grid from those of the coarse one, as Sen2Cor 3 makes them for a 10 m run.
+
+    L2A_Tables.gdalDEM_Shade_Cast casts the shadows at 20 m when it processes at 10 m (the 10 m DEM resized to
+    20 m), median-filters them there, resizes them to 10 m by nearest neighbour and median-filters again: so
+    ``coarse`` is the coarse grid's ``sdw_cast_shadow``, repeated ``factor`` times and filtered once more. No
+    shadow is cast on the fine grid (whose heights, here, are the coarse ones repeated anyway)."""
+    from sen2cor3.sc.masks import median_bool, upsample_nearest
+    fine = upsample_nearest(np.asarray(coarse, bool), factor)[: shape[0], : shape[1]]
+    if fine.shape != tuple(shape):
+        raise ValueError(f"cast shadows {np.shape(coarse)} x {factor} do not cover the {shape} grid")
+    return median_bool(fine, CAST_SHADOW_MEDIAN)
+
+
 def peak_to_peak_m(dem_m: np.ndarray) -> float:
     """Height range of a DEM (NaN: no data), as ``is_flat`` compares it."""
     d = np.asarray(dem_m)
