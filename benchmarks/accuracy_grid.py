@@ -412,8 +412,9 @@ def cloud_influence(truth: Path, shape: tuple[int, int]) -> dict[str, np.ndarray
 
 
 def processor_direct_factor(l2a: Path, truth: Path, shape: tuple[int, int]) -> np.ndarray | None:
-    """The direct-illumination factor F_dir (cos i / cos sza, Sen2Cor's 26/255 floor, 0 in its cast shadows) the
-    processor derives from the DEM it warped from the tiles (``AUX_DATA/*_DEM_20m``, metres + 10000), with its
+    """The direct-illumination factor F_dir (cos i / cos sza, Sen2Cor's 26/255 floor, 0 in its cast shadows: the
+    geometry; the inversion itself keeps the floor in shadow, as Sen2Cor) the processor derives from the DEM it
+    warped from the tiles (``AUX_DATA/*_DEM_20m``, metres + 10000), with its
     own functions and the scene's mean sun (truth.json), to set against the truth's ``ILLUM_DIR`` (the same factor
     on the simulator's own 20 m DEM, without the floor). None without that file."""
     f = next(l2a.glob("GRANULE/*/AUX_DATA/*_DEM_20m.*"), None)

@@ -11,8 +11,8 @@ same 6S terms and the same illumination: lit by the pixel's own irradiance (Sen2
 ``AcOptions.env_illumination = "pixel"``) and lit by their own (``"own"``, the default). The environment is what
 the processor would see, the 6S-weighted environment of the apparent reflectance (here from the truth). Then the
 bias of an oracle inversion of the simulator's TOA with each model (no retrieval error: what the model alone
-costs), and with the own-lit model plus Sen2Cor's two faint-light rules: cos i clamped at 26/255 where lit, and the
-whole diffuse sky (F_dif = V) where unlit (``ac.terrain.direct_factor``/``diffuse_factor``).
+costs), and with the own-lit model plus Sen2Cor's faint-light rule: cos i clamped at 26/255 on every pixel, self and
+cast shadows included, and Hay's circumsolar part kept there (``ac.terrain.direct_factor(shadow_floor=True)``).
 """
 from __future__ import annotations
 
@@ -84,9 +84,9 @@ def band_terms(sim, band: str) -> dict[str, np.ndarray]:
             return (y - q * g * a_env) / ((1.0 - q) * g * (e + v * s_alb * a_env))
         out["rho_own"][m] = own(e_pix)
         mu0 = np.cos(np.radians(sim.zone_sun[z, 0]))
-        lit = ft > 0
-        fd_r = np.where(lit & (cs[m] == 0), np.maximum(fd, COS_I_MIN / mu0), fd)
-        fdif_r = np.where(lit, fw.hay_diffuse(fd_r, v, td), v)
+        # the floor on every pixel, shadows included, and b = 1 everywhere (Sen2Cor's SDW shadows read as 1/255)
+        fd_r = np.maximum(fd, COS_I_MIN / mu0)
+        fdif_r = fw.hay_diffuse(fd_r, v, td)
         out["rho_own_rules"][m] = own(td * fd_r + tf * fdif_r + e0 * (1.0 - v) * rho_ter[m])
     for k in ("rho_pixel", "rho_own", "rho_own_rules"):
         out[k] -= rho

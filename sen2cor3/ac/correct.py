@@ -241,8 +241,9 @@ def terrain_on_work_grid(dem_fields: dict, sza_c: np.ndarray, saa_c: np.ndarray,
 
 
 class _BlockIllumination:
-    """The band-independent part of the terrain illumination of output rows r0:r1: F_dir (cos i / cos sza, 0
-    where unlit), the lit mask and, for the BRDF damping, cos i (``terrain.direct_factor``). ``keep``: the
+    """The band-independent part of the terrain illumination of output rows r0:r1: F_dir (cos i / cos sza, with
+    Sen2Cor's 26/255 floor in self and cast shadow too: ``terrain.direct_factor(shadow_floor=True)``), the lit
+    mask (every pixel, as Sen2Cor's b) and, for the BRDF damping, cos i. ``keep``: the
     blocks are kept for the next band of the same call (a 20 m run corrects 12 bands with the same sun and
     slopes: cos i once instead of 12 times, for a float32 and a bool image)."""
 
@@ -266,14 +267,15 @@ class _BlockIllumination:
         """(F_dir, lit, cos i or None, sky view) of rows r0:r1."""
         if self.shared:
             f_dir = self.f["f_dir"][r0:r1]
-            # lit <=> F_dir != 0: lit pixels have cos i >= 26/255 over cos sza > 0, unlit ones 0
+            # lit <=> F_dir != 0, i.e. every pixel: the floor (26/255 over cos sza > 0) holds in shadow too
             return f_dir, f_dir != 0, None, self.f["sky"][r0:r1]
         if (r0, r1) in self.blocks:
             return self.blocks[(r0, r1)]
         sza_b = self.up.rows(self.sza_cols, r0, r1)
         cos_i = terrain.cos_illumination(self.f["slope"][r0:r1], self.f["aspect"][r0:r1], sza_b,
                                          self.up.rows(self.saa_cols, r0, r1))
-        f_dir, lit = terrain.direct_factor(cos_i, sza_b, None if self.shadow is None else self.shadow[r0:r1])
+        f_dir, lit = terrain.direct_factor(cos_i, sza_b, None if self.shadow is None else self.shadow[r0:r1],
+                                           shadow_floor=True)
         sky = terrain.sky_view(self.f["slope"][r0:r1])
         out = (f_dir, lit, cos_i if self.with_cos_i else None, sky)
         if self.share:

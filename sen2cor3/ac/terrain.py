@@ -111,12 +111,23 @@ def illumination_factors(cos_i: np.ndarray, sza_deg, sky: np.ndarray, shadow: np
     return f_dir, diffuse_factor(f_dir, lit, sky, t_sun, diffuse)
 
 
-def direct_factor(cos_i: np.ndarray, sza_deg, shadow: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(F_dir, lit) of ``illumination_factors``: the part that does not depend on the band."""
+def direct_factor(cos_i: np.ndarray, sza_deg, shadow: np.ndarray | None = None, shadow_floor: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(F_dir, lit) of ``illumination_factors``: the part that does not depend on the band.
+
+    ``shadow_floor``: Sen2Cor 3's reflectance steps. Its SDW file marks self and cast shadows with the value 1,
+    which its correction reads as cos(beta) = 1/255 > 0: the floor then lifts them to 26/255 like any faint
+    slope, and its b (0 only where cos(beta) <= 0, i.e. on background pixels) stays 1 (L2A_AtmCorr
+    ``prepare_rho_retrieval``: ``ravel(b)[where(cbeta <= 0)] = 0`` before ``cbeta = maximum(cbeta, 26)``;
+    L2A_Tables ``gdalDEM_Shade_Cast``: ``cbeta_sdw[sdw == T_Shadow] = 1``). Every pixel is then "lit" for the
+    diffuse split. Without it (the AOT retrieval's cell means), F_dir = 0 in shadow."""
     mu0 = np.cos(np.radians(sza_deg)).astype(F32) if np.ndim(sza_deg) else F32(math.cos(math.radians(sza_deg)))
     lit = cos_i > 0
     if shadow is not None:
         lit = lit & ~shadow
+    if shadow_floor:
+        ci = np.where(lit, np.maximum(cos_i, COS_I_MIN), COS_I_MIN).astype(F32)
+        return ci / mu0, np.ones(np.shape(ci), bool)
     ci = np.where(lit, np.maximum(cos_i, COS_I_MIN), 0.0).astype(F32)
     return ci / mu0, lit
 
