@@ -249,6 +249,24 @@ def test_flat_lake_is_6s_itself(product, sim):
         assert _toa_from_product(product, band, r, c) == pytest.approx(expected, abs=1.5e-4), band
 
 
+def test_row_strips_do_not_change_any_value(sim, monkeypatch):
+    """The forward model runs by row strips so that a full tile fits in memory; any cut (7 rows, not on the 60 m
+    zone rows; 1 row) gives the DN, the BOA truth and the illumination of one whole-grid strip, bit for bit."""
+    from sen2cor3.simulate import scene as scene_module
+    whole = {b: (sim.boa[b], sim.dn[b]) for b in BANDS}
+    illum = cli.illumination(sim, 20)
+    for step, bands in ((7, ("B01", "B02", "B05", "B08", "B10")), (1, ("B09",))):
+        def cut(n: int, res: int, step: int = step) -> list[tuple[int, int]]:
+            return [(r0, min(n, r0 + step)) for r0 in range(0, n, step)]
+        monkeypatch.setattr(scene_module, "row_strips", cut)
+        monkeypatch.setattr(engine, "row_strips", cut)
+        for b in bands:
+            boa, dn = engine.band_dn(sim, b, -1000.0)
+            assert np.array_equal(boa, whole[b][0]) and np.array_equal(dn, whole[b][1]), (step, b)
+        for a, ref in zip(cli.illumination(sim, 20), illum):
+            assert np.array_equal(a, ref), step
+
+
 # ------------------------------------------------------------------------------------------ Hyper MS (S2P)
 S2P_ARGS = [a if a != "S2A" else "S2P" for a in ARGS]
 S2P_BANDS_RES = {b: 60 if b == "B01" else 30 for b in BANDS}

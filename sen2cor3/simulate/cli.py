@@ -32,14 +32,16 @@ from .scene import (BANDS, CIRRUS_B10_MAX, CIRRUS_VIS_RATIO, CLASS_NAMES, CLOUD_
 from .engine import (  # noqa: F401  (re-export: the historical home of the engine)
     RES, ORBIT_ALT_M, GRID_STEP_M, GRID_N, RES_S2P, HYPER_RES, SRF_SENSOR, LANDSAT, BAND_ALONG_DEG, Geometry,
     _to_lonlat, make_geometry, circular_mean_deg, grid_sample, Simulation, _zone_centres, illumination,
-    environment_at, terrain_reflectance, band_toa, block_mean64, cast_at)
+    environment_at, terrain_reflectance, band_toa, band_dn, block_mean64, cast_at)
 
 def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str = "2023-07-15",
              spacecraft: str = "S2B", aot: float = 0.15, wv: float = 1.5, ozone: float = 330.0,
              aerosol: str = "rural", relief: str = "hills", sun_zenith: float | None = None,
              zones: int | None = None, baseline: str = "05.11", processes: int = 2, log=fw.stderr_log
              ) -> Simulation:
-    """Build the scene and compute DN of all 13 bands (no files written); L8/L9: ``landsat.simulate_landsat``."""
+    """Build the scene and compute DN of all 13 bands (no files written); L8/L9: ``landsat.simulate_landsat``.
+    Sentinel-2 keeps no TOA reflectance (``sim.toa`` stays empty): each band's DN is made strip by strip from it
+    (``engine.band_dn``), which is what lets a full 10980 px tile fit in memory."""
     if spacecraft in LANDSAT:
         from .landsat import simulate_landsat
         return simulate_landsat(size=size, seed=seed, tile=tile, date=date, spacecraft=spacecraft, aot=aot, wv=wv,
@@ -85,9 +87,7 @@ def simulate(*, size: int = 1098, seed: int = 0, tile: str = "32TQM", date: str 
         return sim
     offset = -1000.0 if float(baseline) >= 4.0 else 0.0
     for b in BANDS:
-        rho, toa = band_toa(sim, b)
-        sim.boa[b], sim.toa[b] = rho, toa
-        sim.dn[b] = fw.to_dn(toa, scene.nodata(RES[b]), offset)
+        sim.boa[b], sim.dn[b] = band_dn(sim, b, offset)
     sim.illum20 = tuple(a.astype(np.float32) for a in illumination(sim, 20))
     log(f"TOA and DN of 13 bands done ({time.time() - t0:.1f} s)")
     return sim

@@ -6,6 +6,7 @@ only import from here (no import circle with the command line).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,7 +15,7 @@ from osgeo import osr
 
 from . import forward as fw
 from .l1c_writer import S2P_RESOLUTION_M, angle_grid_size
-from .scene import BANDS, Scene
+from .scene import BANDS, Scene, repeat_rows, row_strips
 
 
 RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10, "B8A": 20,
@@ -167,7 +168,7 @@ class Simulation:
     specs: dict[tuple[str, int], list[fw.RunSpec]]
     atmosphere: dict
     dn: dict[str, np.ndarray] = field(default_factory=dict)
-    toa: dict[str, np.ndarray] = field(default_factory=dict)
+    toa: dict[str, np.ndarray] = field(default_factory=dict)     # Hyper MS, Landsat (S2: DN only)
     boa: dict[str, np.ndarray] = field(default_factory=dict)
     cast20: np.ndarray | None = None
     illum20: tuple[np.ndarray, np.ndarray] | None = None
@@ -194,27 +195,54 @@ def _zone_centres(scene: Scene) -> np.ndarray:
     return np.array(out)
 
 
+def _zones_rows(sc: Scene, res: int, r0: int, r1: int) -> np.ndarray:
+    """Rows ``[r0, r1)`` of ``sc.zones(res)``."""
+    return repeat_rows(sc.zones60, 60 // res, r0, r1)
+
+
+def _cast_rows(sim: Simulation, res: int, r0: int, r1: int) -> np.ndarray | None:
+    """Rows ``[r0, r1)`` of the cast-shadow fraction at ``res`` (float32) that the direct factor takes: the 20 m
+    ray marching repeated to 10 m or block-averaged to 60 m; None without relief."""
+    if sim.cast20 is None:
+        return None
+    if res == 10:
+        return repeat_rows(sim.cast20, 2, r0, r1).astype(np.float32)
+    if res == 20:
+        return sim.cast20[r0:r1].astype(np.float32)
+    if res == 60:
+        n = sim.cast20.shape[0] // 3
+        return sim.cast20.astype(np.float32).reshape(n, 3, n, 3).mean(axis=(1, 3))[r0:r1]
+    raise ValueError(f"cast shadows at {res} m: 10, 20 or 60 m only")
+
+
+def _illumination_rows(sim: Simulation, res: int, dem: np.ndarray, r0: int, r1: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``[r0, r1)`` of :func:`illumination_parts` (``dem`` = ``sim.scene.dem(res)``): the slopes from the
+    strip and one neighbour row on each side, so the central differences are those of the whole DEM."""
+    sc = sim.scene
+    h0, h1 = max(r0 - 1, 0), min(r1 + 1, dem.shape[0])
+    zones = _zones_rows(sc, res, h0, h1)
+    sza = sim.zone_sun[:, 0][zones]
+    saa_g = (sim.zone_sun[:, 1] + sim.geometry.north_grid_az)[zones]
+    cos_i, sky = fw.slope_cos_i(dem[h0:h1], float(res), sza, saa_g)
+    inner = slice(r0 - h0, r1 - h0)
+    f_dir = np.maximum(cos_i[inner], 0.0) / np.cos(np.radians(sza[inner]))
+    cast = _cast_rows(sim, res, r0, r1)
+    if cast is not None:
+        f_dir *= 1.0 - cast
+    return f_dir, sc.cloud_shadow(res, (r0, r1)).astype(np.float64), sky[inner]
+
+
 def illumination_parts(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(F_dir of the terrain alone: incidence and cast shadows, the cloud-shadow fraction, the sky-view factor V)
     at ``res``. The direct factor of the forward model is F_dir x (1 - cloud shadow); its diffuse factor is Hay's
     of the terrain alone (``forward.hay_diffuse``): a cloud blocks the direct beam only."""
-    sc = sim.scene
-    zones = sc.zones(res)
-    sza = sim.zone_sun[:, 0][zones]
-    saa_g = (sim.zone_sun[:, 1] + sim.geometry.north_grid_az)[zones]
-    cos_i, sky = fw.slope_cos_i(sc.dem(res), float(res), sza, saa_g)
-    f_dir = np.maximum(cos_i, 0.0) / np.cos(np.radians(sza))
-    if sim.cast20 is not None:
-        cast = sim.cast20.astype(np.float32)
-        if res == 10:
-            cast = np.repeat(np.repeat(cast, 2, axis=0), 2, axis=1)
-        elif res == 60:
-            n = cast.shape[0] // 3
-            cast = cast.reshape(n, 3, n, 3).mean(axis=(1, 3))
-        elif res != 20:
-            raise ValueError(f"cast shadows at {res} m: 10, 20 or 60 m only")
-        f_dir *= 1.0 - cast
-    return f_dir, sc.block_mean(sc.cloud_shadow10, res).astype(np.float64), sky
+    dem = sim.scene.dem(res)
+    out = tuple(np.empty(dem.shape, np.float64) for _ in range(3))
+    for r0, r1 in row_strips(dem.shape[0], res):
+        for o, part in zip(out, _illumination_rows(sim, res, dem, r0, r1)):
+            o[r0:r1] = part
+    return out
 
 
 def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,23 +256,33 @@ def illumination(sim: Simulation, res: int) -> tuple[np.ndarray, np.ndarray]:
 def relative_irradiance(sim: Simulation, band: str, res: int) -> np.ndarray:
     """Irradiance of each pixel relative to flat, unshadowed ground, E / (t_dir + t_dif) at the pixel's
     elevation: the direct beam (terrain, cast and cloud shadows), Hay's diffuse of the terrain, the light of
-    the surrounding slopes (``terrain_reflectance``). 1 on flat ground in the sun."""
+    the surrounding slopes (``terrain_reflectance``). 1 on flat ground in the sun. Made by row strips."""
     sc = sim.scene
-    f_t, cs, sky = illumination_parts(sim, res)
-    f_dir = f_t * (1.0 - cs)
-    rho_ter = terrain_reflectance(sim, sc.surface(band, res), f_dir, sky, res, band, f_t) \
-        if sc.relief != "flat" else None
-    dem, zones = sc.dem(res), sc.zones(res)
-    rel = np.empty(f_dir.shape, np.float64)
-    for z in range(len(sc.zone_aot)):
-        m = zones == z
-        t = sim.atmosphere[(band, z)].at(dem[m])
-        e_flat = t["t_down_dir"] + t["t_down_dif"]
-        e = t["t_down_dir"] * f_dir[m] + t["t_down_dif"] * fw.hay_diffuse(f_t[m], sky[m], t["t_down_dir"])
-        if rho_ter is not None:
-            e = e + e_flat * (1.0 - sky[m]) * rho_ter[m]
-        rel[m] = e / e_flat
+    dem = sc.dem(res)
+    rho_ter = _terrain_term(sim, band, res, sc.surface(band, res), dem) if sc.relief != "flat" else None
+    rel = np.empty(dem.shape, np.float64)
+    for r0, r1 in row_strips(dem.shape[0], res):
+        f_t, cs, sky = _illumination_rows(sim, res, dem, r0, r1)
+        f_dir = f_t * (1.0 - cs)
+        zones, dem_s, out = _zones_rows(sc, res, r0, r1), dem[r0:r1], rel[r0:r1]
+        ter = None if rho_ter is None else rho_ter[r0:r1]
+        for z in range(len(sc.zone_aot)):
+            m = zones == z
+            if not m.any():
+                continue
+            t = sim.atmosphere[(band, z)].at(dem_s[m])
+            e_flat = t["t_down_dir"] + t["t_down_dif"]
+            e = t["t_down_dir"] * f_dir[m] + t["t_down_dif"] * fw.hay_diffuse(f_t[m], sky[m], t["t_down_dir"])
+            if ter is not None:
+                e = e + e_flat * (1.0 - sky[m]) * ter[m]
+            out[m] = e / e_flat
     return rel
+
+
+def _environment20(sim: Simulation, band: str) -> tuple[np.ndarray, np.ndarray]:
+    """(Rayleigh, aerosol) environment reflectance of ``band`` on the 20 m grid (see :func:`environment_at`)."""
+    sc = sim.scene
+    return fw.environment(sc.surface(band, 20) * relative_irradiance(sim, band, 20), 20.0)
 
 
 def environment_at(sim: Simulation, band: str, res: int) -> tuple[np.ndarray, np.ndarray]:
@@ -252,14 +290,45 @@ def environment_at(sim: Simulation, band: str, res: int) -> tuple[np.ndarray, np
     irradiance relative to flat sunlit ground (:func:`relative_irradiance`: the environment sends up the light it
     receives, a shadowed neighbour less), averaged by 6S' environment functions on the 20 m grid
     (``forward.environment``), repeated to 10 m or block-averaged to 60 m."""
-    sc = sim.scene
-    env = fw.environment(sc.surface(band, 20) * relative_irradiance(sim, band, 20), 20.0)
+    env = _environment20(sim, band)
     if res == 10:
         return tuple(np.repeat(np.repeat(e, 2, axis=0), 2, axis=1) for e in env)
+    return _env_coarse(env, res)
+
+
+def _env_coarse(env: tuple[np.ndarray, np.ndarray], res: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 20 m environment at 20 m or block-averaged to 60 m."""
     if res == 60:
         n = env[0].shape[0] // 3
         return tuple(e.reshape(n, 3, n, 3).mean(axis=(1, 3)) for e in env)
     return env
+
+
+def _terrain_weights(sim: Simulation, band: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per zone: Hay's anisotropy index k = t_down_dir and the direct share w of the flat irradiance (6S, lowest
+    elevation node)."""
+    nz = len(sim.scene.zone_aot)
+    k, w = np.zeros(nz), np.zeros(nz)
+    for z in range(nz):
+        t = sim.atmosphere[(band, z)].terms
+        k[z] = t["t_down_dir"][0]
+        w[z] = t["t_down_dir"][0] / (t["t_down_dir"][0] + t["t_down_dif"][0])
+    return k, w
+
+
+def _terrain_source(rho: np.ndarray, f_dir: np.ndarray, sky: np.ndarray, f_t: np.ndarray, kk: np.ndarray,
+                    ww: np.ndarray) -> np.ndarray:
+    """What each pixel sends to the opposite slopes: its reflectance times its irradiance relative to flat
+    ground (pixel by pixel)."""
+    rel = ww * f_dir + (1.0 - ww) * fw.hay_diffuse(f_t, sky, kk)
+    return rho.astype(np.float64) * rel
+
+
+def _box_1km(a: np.ndarray, res: int) -> np.ndarray:
+    """1 km box mean (mirrored at the borders), in place."""
+    from scipy.ndimage import uniform_filter
+    n = max(1, int(round(1000.0 / res)) | 1)
+    return uniform_filter(a, size=n, mode="mirror", output=a)
 
 
 def terrain_reflectance(sim: Simulation, rho: np.ndarray, f_dir: np.ndarray, sky: np.ndarray, res: int,
@@ -267,44 +336,75 @@ def terrain_reflectance(sim: Simulation, rho: np.ndarray, f_dir: np.ndarray, sky
     """rho_ter: 1 km box mean of the neighbours' reflectance times their irradiance relative to flat ground
     (direct share w per zone from 6S; Hay diffuse of the terrain alone, ``f_dir_terrain``, default ``f_dir``),
     i.e. the radiance the opposite slopes send."""
-    from scipy.ndimage import uniform_filter
-    sc = sim.scene
-    zones = sc.zones(res)
-    k = np.zeros(len(sc.zone_aot))
-    w = np.zeros(len(sc.zone_aot))
-    for z in range(len(sc.zone_aot)):
-        t = sim.atmosphere[(band, z)].terms
-        k[z] = t["t_down_dir"][0]
-        w[z] = t["t_down_dir"][0] / (t["t_down_dir"][0] + t["t_down_dif"][0])
-    kk, ww = k[zones], w[zones]
+    zones = sim.scene.zones(res)
+    k, w = _terrain_weights(sim, band)
     f_t = f_dir if f_dir_terrain is None else f_dir_terrain
-    rel = ww * f_dir + (1.0 - ww) * fw.hay_diffuse(f_t, sky, kk)
-    n = max(1, int(round(1000.0 / res)) | 1)
-    return uniform_filter(rho.astype(np.float64) * rel, size=n, mode="mirror")
+    return _box_1km(_terrain_source(rho, f_dir, sky, f_t, k[zones], w[zones]), res)
+
+
+def _terrain_term(sim: Simulation, band: str, res: int, rho: np.ndarray, dem: np.ndarray) -> np.ndarray:
+    """:func:`terrain_reflectance` with the scene's own illumination, its source made by row strips (only the
+    box mean needs the whole grid)."""
+    sc = sim.scene
+    k, w = _terrain_weights(sim, band)
+    src = np.empty(dem.shape, np.float64)
+    for r0, r1 in row_strips(dem.shape[0], res):
+        f_t, cs, sky = _illumination_rows(sim, res, dem, r0, r1)
+        zones = _zones_rows(sc, res, r0, r1)
+        src[r0:r1] = _terrain_source(rho[r0:r1], f_t * (1.0 - cs), sky, f_t, k[zones], w[zones])
+    return _box_1km(src, res)
+
+
+def _toa_strips(sim: Simulation, band: str, res: int, rho: np.ndarray
+                ) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(r0, r1, TOA reflectance of rows [r0, r1)) of one band at ``res`` whose surface is ``rho``: the whole-grid
+    terms first (environment, terrain light), then the per-pixel model strip by strip."""
+    sc = sim.scene
+    dem = sc.dem(res)
+    env = _environment20(sim, band)
+    if res != 10:
+        env = _env_coarse(env, res)
+    rho_ter = _terrain_term(sim, band, res, rho, dem) if sc.relief != "flat" else None
+    for r0, r1 in row_strips(rho.shape[0], res):
+        f_t, cs, sky = _illumination_rows(sim, res, dem, r0, r1)
+        f_dir = f_t * (1.0 - cs)
+        env_r, env_a = (repeat_rows(e, 2, r0, r1) if res == 10 else e[r0:r1] for e in env)
+        zones, dem_s, rho_s = _zones_rows(sc, res, r0, r1), dem[r0:r1], rho[r0:r1]
+        ter = None if rho_ter is None else rho_ter[r0:r1]
+        toa = np.empty(rho_s.shape, np.float64)
+        for z in range(len(sc.zone_aot)):
+            m = zones == z
+            if not m.any():
+                continue
+            t = sim.atmosphere[(band, z)].at(dem_s[m])
+            env_m = t["f_ray"] * env_r[m] + (1.0 - t["f_ray"]) * env_a[m]
+            f_dif = fw.hay_diffuse(f_t[m], sky[m], t["t_down_dir"])
+            toa[m] = fw.toa_from_terms(rho_s[m].astype(np.float64), t, f_dir[m], f_dif, env_m, sky[m],
+                                       0.0 if ter is None else ter[m])
+        toa += sc.cirrus_toa(band, res, (r0, r1))
+        yield r0, r1, toa
 
 
 def band_toa(sim: Simulation, band: str, res: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(BOA truth, TOA reflectance) of one band at ``res`` (default: its S2 native resolution)."""
-    sc = sim.scene
     res = RES[band] if res is None else res
-    rho = sc.surface(band, res)
-    dem = sc.dem(res)
-    zones = sc.zones(res)
-    f_t, cs, sky = illumination_parts(sim, res)
-    f_dir = f_t * (1.0 - cs)
-    env_r, env_a = environment_at(sim, band, res)
-    relief = sc.relief != "flat"
-    rho_ter = terrain_reflectance(sim, rho, f_dir, sky, res, band, f_t) if relief else None
+    rho = sim.scene.surface(band, res)
     toa = np.empty(rho.shape, np.float64)
-    for z in range(len(sc.zone_aot)):
-        m = zones == z
-        t = sim.atmosphere[(band, z)].at(dem[m])
-        env = t["f_ray"] * env_r[m] + (1.0 - t["f_ray"]) * env_a[m]
-        f_dif = fw.hay_diffuse(f_t[m], sky[m], t["t_down_dir"])
-        toa[m] = fw.toa_from_terms(rho[m].astype(np.float64), t, f_dir[m], f_dif, env, sky[m],
-                                   0.0 if rho_ter is None else rho_ter[m])
-    toa += sc.cirrus_toa(band, res)
+    for r0, r1, part in _toa_strips(sim, band, res, rho):
+        toa[r0:r1] = part
     return rho, toa
+
+
+def band_dn(sim: Simulation, band: str, radio_add_offset: float) -> tuple[np.ndarray, np.ndarray]:
+    """(BOA truth, L1C DN) of one band at its S2 native resolution: the DN made strip by strip, so that no
+    whole-band float64 TOA is held (a full tile's 10 m TOA is 1 GB)."""
+    res = RES[band]
+    rho = sim.scene.surface(band, res)
+    nodata = sim.scene.nodata(res)
+    dn = np.empty(rho.shape, np.uint16)
+    for r0, r1, toa in _toa_strips(sim, band, res, rho):
+        dn[r0:r1] = fw.to_dn(toa, nodata[r0:r1], radio_add_offset)
+    return rho, dn
 
 
 def block_mean64(a: np.ndarray, f: int) -> np.ndarray:

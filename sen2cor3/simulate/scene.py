@@ -118,12 +118,20 @@ class Scene:
         return n, n
 
     def block_mean(self, a10: np.ndarray, res: int) -> np.ndarray:
-        """Exact block mean of a 10 m field to ``res`` (how the truth is defined at coarser bands)."""
+        """Exact block mean of a 10 m field to ``res`` (how the truth is defined at coarser bands); also of a
+        strip of whole blocks (the same values as those rows of the whole field's mean)."""
         f = res // 10
         if f == 1:
             return a10.astype(np.float32, copy=False)
-        n = a10.shape[0] // f
-        return a10.reshape(n, f, n, f).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+        n0, n1 = a10.shape[0] // f, a10.shape[1] // f
+        return a10.reshape(n0, f, n1, f).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+
+    def rows10(self, a10: np.ndarray, res: int, rows: tuple[int, int] | None) -> np.ndarray:
+        """The 10 m rows under rows ``[r0, r1)`` of the ``res`` grid (all of ``a10`` when ``rows`` is None)."""
+        if rows is None:
+            return a10
+        f = res // 10
+        return a10[rows[0] * f:rows[1] * f]
 
     def nodata(self, res: int) -> np.ndarray:
         """No-data (outside the swath) mask at ``res``, from the pixel centres and the slanted edge."""
@@ -141,9 +149,11 @@ class Scene:
         """Elevation (m) at ``res``."""
         return self.block_mean(self.dem10, res)
 
-    def classes10(self) -> np.ndarray:
-        """Surface class at 10 m (parcels are 20 m aligned)."""
-        return np.repeat(np.repeat(self.classes20, 2, axis=0), 2, axis=1)
+    def classes10(self, rows: tuple[int, int] | None = None) -> np.ndarray:
+        """Surface class at 10 m (parcels are 20 m aligned); rows ``[r0, r1)`` only when given."""
+        if rows is None:
+            return np.repeat(np.repeat(self.classes20, 2, axis=0), 2, axis=1)
+        return repeat_rows(self.classes20, 2, *rows)
 
     def classes_at(self, res: int) -> np.ndarray:
         """Surface class at ``res``: the 20 m parcels themselves at 20 m, at 10 m their repetition; on other
@@ -163,28 +173,41 @@ class Scene:
         return np.argmax(counts, axis=0).astype(np.uint8)
 
     # ------------------------------------------------------------ reflectance
-    def surface10(self, band: str) -> np.ndarray:
-        """True Lambertian reflectance of one band at 10 m, cloud tops included (the BOA truth)."""
+    def surface10(self, band: str, rows: tuple[int, int] | None = None) -> np.ndarray:
+        """True Lambertian reflectance of one band at 10 m, cloud tops included (the BOA truth); rows
+        ``[r0, r1)`` only when given (pixel by pixel, so the same values as those rows of the whole field: where
+        a strip has no cloud, the skipped blend would add 0 x (...) to a positive reflectance)."""
         k = BANDS.index(band)
-        cls = self.classes10()
-        rho = SPECTRA[cls, k] * self.texture10
+        cls = self.classes10(rows)
+        rho = SPECTRA[cls, k] * self.rows10(self.texture10, 10, rows)
         par = band == PARALLAX_BAND and self.cloud_parallax10 is not None
         cloud = self.cloud_parallax10 if par else self.cloud10
         tex = self.cloud_texture_parallax10 if par else self.cloud_texture10
+        cloud = self.rows10(cloud, 10, rows)
+        tex = None if tex is None else self.rows10(tex, 10, rows)
         if cloud.any():
             rho = rho + cloud * (SPECTRA[CLOUD, k] * (1.0 if tex is None else tex) - rho)
         return np.clip(rho, 0.0, 1.0).astype(np.float32)
 
     def surface(self, band: str, res: int) -> np.ndarray:
-        """BOA truth of ``band`` at ``res``: block mean of the 10 m surface."""
-        return self.block_mean(self.surface10(band), res)
+        """BOA truth of ``band`` at ``res``: block mean of the 10 m surface, made by row strips (a full tile's
+        10 m temporaries would take several GB)."""
+        out = np.empty(self.shape(res), np.float32)
+        for r0, r1 in row_strips(out.shape[0], res):
+            out[r0:r1] = self.block_mean(self.surface10(band, (r0 * res // 10, r1 * res // 10)), res)
+        return out
 
-    def cirrus_toa(self, band: str, res: int) -> np.ndarray:
-        """Additive TOA reflectance of thin cirrus (and of opaque cloud tops in B10) at ``res``."""
-        c = self.block_mean(self.cirrus10, res)
+    def cirrus_toa(self, band: str, res: int, rows: tuple[int, int] | None = None) -> np.ndarray:
+        """Additive TOA reflectance of thin cirrus (and of opaque cloud tops in B10) at ``res`` (rows ``[r0, r1)``
+        of that grid only when given)."""
+        c = self.block_mean(self.rows10(self.cirrus10, res, rows), res)
         if band == "B10":
-            return c + CLOUD_B10_TOP * self.block_mean(self.cloud10, res)
+            return c + CLOUD_B10_TOP * self.block_mean(self.rows10(self.cloud10, res, rows), res)
         return c * np.float32(CIRRUS_VIS_RATIO)
+
+    def cloud_shadow(self, res: int, rows: tuple[int, int] | None = None) -> np.ndarray:
+        """Cloud-shadow fraction at ``res`` (rows ``[r0, r1)`` of that grid only when given)."""
+        return self.block_mean(self.rows10(self.cloud_shadow10, res, rows), res)
 
     # --------------------------------------------------------------- classes
     def scl20(self, terrain_shadow20: np.ndarray | None = None) -> np.ndarray:
@@ -226,6 +249,28 @@ class Scene:
         to 0..1, of the clouds' own red reflectance (:meth:`cloud_brightness`)."""
         x = (np.clip(self.cloud_brightness(res), TRUTH_T1_B04, TRUTH_T2_B04) - TRUTH_T1_B04) / (TRUTH_T2_B04 - TRUTH_T1_B04)
         return (x * x).astype(np.float32)
+
+
+# ---------------------------------------------------------------------- strips
+#: Pixels of one row strip of the forward model's per-pixel work: a full tile's 10 m fields (0.5-1 GB each)
+#: are computed strip by strip and never held whole as temporaries. Every step done by strips works pixel by
+#: pixel (or on whole blocks, or with the neighbour rows it needs), so the values do not depend on this size.
+STRIP_PIXELS = 1 << 21
+
+
+def row_strips(n: int, res: int) -> list[tuple[int, int]]:
+    """Row ranges ``[r0, r1)`` covering the ``n`` rows of the ``res`` grid, of about STRIP_PIXELS pixels each,
+    cut on 60 m rows (whole zone rows and 60 m blocks; any cut gives the same values)."""
+    f = max(1, 60 // res)
+    step = max(f, STRIP_PIXELS // max(n, 1) // f * f)
+    return [(r0, min(n, r0 + step)) for r0 in range(0, n, step)]
+
+
+def repeat_rows(a: np.ndarray, f: int, r0: int, r1: int) -> np.ndarray:
+    """Rows ``[r0, r1)`` of ``a`` with each pixel repeated f x f, without repeating the whole of ``a``."""
+    part = a[r0 // f:(r1 + f - 1) // f]
+    part = np.repeat(np.repeat(part, f, axis=0), f, axis=1)
+    return part[r0 % f:r0 % f + r1 - r0]
 
 
 # ---------------------------------------------------------------------- noise
