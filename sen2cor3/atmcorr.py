@@ -17,9 +17,10 @@ import numpy as np
 from sen2cor3.ac import encode
 from sen2cor3.ac import grids as _grids
 from sen2cor3.ac import correct as _correct
-from sen2cor3.ac.correct import AcResult, Geometry, choose_luts, correct_resolution, terrain_fields
+from sen2cor3.ac.correct import (AcResult, Geometry, choose_luts, correct_resolution, terrain_fields,
+                                 terrain_fields_by_rows)
 from sen2cor3.ac.settings import ac_settings
-from sen2cor3.ac.terrain import refined_cast_shadow
+from sen2cor3.ac.terrain import peak_to_peak_m, refined_cast_shadow
 from sen2cor3.blocks import block_mean_dn
 from sen2cor3.io import report
 from sen2cor3.plan import ResolutionPlan
@@ -93,6 +94,10 @@ class _BandSink:
         self.dn_down: dict[str, np.ndarray] = {}
         self._dn: dict[str, np.ndarray] = {}         # bands being encoded, block by block
 
+    def _encoding_of(self, band: str) -> BoaEncoding | None:
+        """The band's BOA encoding rule (None: the default)."""
+        return self.encoding(band) if self.encoding is not None else None
+
     def __call__(self, band: str, boa: np.ndarray) -> None:
         """A whole band's BOA at once (the same as its rows, then :meth:`finish`)."""
         self.rows(band, 0, boa.shape[0], boa)
@@ -106,8 +111,8 @@ class _BandSink:
         if band in self.write_bands or band in self.bands_down:
             if band not in self._dn:
                 self._dn[band] = np.empty(self.scl.shape, np.uint16)
-            enc = self.encoding(band) if self.encoding is not None else None
-            self._dn[band][r0:r1] = encode.boa_dn(boa, nodata=nodata, scl=scl, offset=self.offset, encoding=enc)
+            self._dn[band][r0:r1] = encode.boa_dn(boa, nodata=nodata, scl=scl, offset=self.offset,
+                                                  encoding=self._encoding_of(band))
         if band in self.tci_bands and band not in self.tci_seen:
             if self.tci is None:
                 self.tci = np.empty((3,) + self.scl.shape, np.uint8)
@@ -117,7 +122,7 @@ class _BandSink:
         """The band is complete: hand its image to the writer, keep its block means and preview channel."""
         dn = self._dn.pop(band, None)
         if dn is not None:
-            enc = self.encoding(band) if self.encoding is not None else None
+            enc = self._encoding_of(band)
             if band in self.bands_down:
                 self.dn_down[band] = block_mean_dn(dn, self.down_factor, nodata="ignore")
             if band in self.write_bands:
@@ -334,14 +339,20 @@ def _terrain(aux, settings, product: L1CProduct, res_m: int, upsample_from=None)
         z, factor, cast_base = upsample_from
         shape = product.geopositions[res_m].nrows, product.geopositions[res_m].ncols
         # the elevation handed to the correction is made by row blocks where it reads it (NearestRows: no
-        # full-size float32 copy through the 10 m run, 0.5 GB on a full tile); the terrain fields need the
-        # whole grid once, in metres (scaled in place: the same float32 products as z10 * 1000.0)
+        # full-size float32 copy through the 10 m run, 0.5 GB on a full tile); the terrain fields read its rows
+        # too, in metres (a DEM with no-data: the whole grid once, for the NaN-safe slopes)
         z10 = _grids.NearestRows(z, factor, shape)
         if not settings.dem_terrain_correction:
             return z10, None
+        cast = None if cast_base is None else refined_cast_shadow(cast_base, factor, shape)
+        if np.isfinite(z10.coarse).all():
+            # slope and aspect block by block where the correction reads them, from the heights' rows (the same
+            # float32 metres as z10 * 1000 of the whole grid): no 10 m slope/aspect images
+            m = np.float32(1000.0)
+            p2p = peak_to_peak_m(z10.coarse * m)
+            return z10, terrain_fields_by_rows(lambda h0, h1: z10.rows(h0, h1) * m, shape[0], res_m, p2p, cast)
         z10_m = z10.full()
         z10_m *= np.float32(1000.0)
-        cast = None if cast_base is None else refined_cast_shadow(cast_base, factor, shape)
         return z10, terrain_fields(z10_m, res_m, product.angles.mean_sun_zenith,
                                    product.angles.mean_sun_azimuth, cast_shadows=cast_base is not None,
                                    cast_shadow=cast)

@@ -211,6 +211,28 @@ def terrain_fields(dem_m: np.ndarray, res_m: float, sza: float, saa: float, cast
     return out
 
 
+def terrain_fields_by_rows(heights_m, n_rows: int, res_m: float, dem_p2p_m: float,
+                           cast_shadow: np.ndarray | None) -> dict:
+    """``terrain_fields`` of a NaN-free height field given by its rows (``heights_m(h0, h1)``, metres), for
+    a grid whose slope and aspect are never held whole: ``_BlockIllumination`` derives them block by block
+    (``sc.terrain.slope_aspect_rows``: the values of the whole field's).
+
+    Why: the 10 m run's slope and aspect (or the F_dir and sky view written over them) are two float32 images
+    of 0.5 GB each on a full tile, alive through its four band calls: the largest part of its peak (4.25 GB
+    with them). Recomputing them per block and band costs a few seconds of CPU on a full tile."""
+    return {"height_rows": heights_m, "n_rows": int(n_rows), "res_m": float(res_m), "dem_p2p_m": float(dem_p2p_m),
+            "cast_shadow": cast_shadow}
+
+
+def _slope_aspect_block(dem_fields: dict, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slope and aspect (radians) of rows r0:r1: the fields' own arrays, or made from their height rows."""
+    if "height_rows" in dem_fields:
+        from sen2cor3.sc.terrain import slope_aspect_rows
+        return slope_aspect_rows(dem_fields["height_rows"], dem_fields["n_rows"], r0, r1, dem_fields["res_m"],
+                                 degrees=False)
+    return dem_fields["slope"][r0:r1], dem_fields["aspect"][r0:r1]
+
+
 #: Derived terms of the working-grid retrieval; with terrain also the direct transmittance (Hay's index).
 DERIVED_TERMS = ("path", "g_dir", "g_dif", "s_alb", "q")
 TERMS_WITH_SUN = DERIVED_TERMS + ("t_sun",)
@@ -260,7 +282,8 @@ class _BlockIllumination:
         self.shared = "f_dir" in dem_fields
         if self.shared and dem_fields["_illumination_key"] != key:
             raise ValueError("shared terrain illumination of another sun or grid")
-        self.share = not self.shared and bool(dem_fields.get(SHARE_ILLUMINATION)) and not with_cos_i
+        self.share = not self.shared and bool(dem_fields.get(SHARE_ILLUMINATION)) and not with_cos_i \
+            and "slope" in dem_fields
         self.key = key
 
     def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
@@ -272,11 +295,12 @@ class _BlockIllumination:
         if (r0, r1) in self.blocks:
             return self.blocks[(r0, r1)]
         sza_b = self.up.rows(self.sza_cols, r0, r1)
-        cos_i = terrain.cos_illumination(self.f["slope"][r0:r1], self.f["aspect"][r0:r1], sza_b,
-                                         self.up.rows(self.saa_cols, r0, r1))
+        slope, aspect = _slope_aspect_block(self.f, r0, r1)
+        cos_i = terrain.cos_illumination(slope, aspect, sza_b, self.up.rows(self.saa_cols, r0, r1))
         f_dir, lit = terrain.direct_factor(cos_i, sza_b, None if self.shadow is None else self.shadow[r0:r1],
                                            shadow_floor=True)
-        sky = terrain.sky_view(self.f["slope"][r0:r1])
+        sky = terrain.sky_view(slope)
+        del aspect
         out = (f_dir, lit, cos_i if self.with_cos_i else None, sky)
         if self.share:
             self.f["aspect"][r0:r1] = f_dir
@@ -304,13 +328,32 @@ def _terrain_is_flat(dem_fields: dict, gipp: Any) -> bool:
     key = (gipp.dem_p2p_val_m, gipp.slope_th_deg, gipp.topo_corr_th)
     memo = dem_fields.setdefault("_is_flat", {})
     if key not in memo:
-        if "dem_p2p_m" in dem_fields:
+        if "height_rows" in dem_fields:
+            memo[key] = _is_flat_by_rows(dem_fields, *key)
+        elif "dem_p2p_m" in dem_fields:
             memo[key] = terrain.is_flat(None, dem_fields["slope"], *key, p2p_dem_m=dem_fields["dem_p2p_m"])
         elif "dem_m" in dem_fields:                  # a hand-made dict with the DEM itself
             memo[key] = terrain.is_flat(dem_fields["dem_m"], dem_fields["slope"], *key)
         else:
             memo[key] = False
     return memo[key]
+
+
+def _is_flat_by_rows(dem_fields: dict, p2p_m: float, slope_th_deg: float, frac_th: float) -> bool:
+    """``terrain.is_flat`` of ``terrain_fields_by_rows`` output: the height range first (a range of
+    ``p2p_m`` or more is terrain whatever the slopes), else the steep share counted block by block."""
+    if not dem_fields["dem_p2p_m"] < p2p_m:
+        return False
+    ny, steep, size = dem_fields["n_rows"], 0, 0
+    for r0 in range(0, ny, SLOPE_COUNT_ROWS):
+        slope, _ = _slope_aspect_block(dem_fields, r0, min(ny, r0 + SLOPE_COUNT_ROWS))
+        steep += int(np.count_nonzero(slope > math.radians(slope_th_deg)))
+        size += slope.size
+    return (steep / size if size else 0.0) < frac_th
+
+
+#: Rows per block of the steep-pixel count of ``_is_flat_by_rows``.
+SLOPE_COUNT_ROWS = 512
 
 
 def rugged_terms(t: dict[str, np.ndarray], ter_w: dict | None, own_env: bool = True) -> dict[str, np.ndarray]:
@@ -387,12 +430,16 @@ def correct_resolution(toa: dict[str, np.ndarray], nodata: np.ndarray, scl: np.n
         del toa[roles.cirrus]
     wshape = toa_w[bands[0]].shape
     valid_w = np.isfinite(toa_w[bands[0]])
-    toa_w = {b: np.where(valid_w, v, 0.0).astype(F32) for b, v in toa_w.items()}
+
+    def on_work_grid(mean_w: np.ndarray) -> np.ndarray:
+        """A band's working-grid mean, 0 where the grid has no valid pixel."""
+        return np.where(valid_w, mean_w, 0.0).astype(F32)
+    toa_w = {b: on_work_grid(v) for b, v in toa_w.items()}
 
     def work_toa(b: str) -> np.ndarray:
         """Band b on the working grid (0 where no valid pixel), made now if the retrieval did not need it."""
         v = toa_w.pop(b, None)
-        return v if v is not None else np.where(valid_w, _band_block_mean(toa, b, k, valid).astype(F32), 0.0).astype(F32)
+        return v if v is not None else on_work_grid(_band_block_mean(toa, b, k, valid).astype(F32))
     scl_w = np.where(valid_w, grids.sample_centres(scl, k, wshape), 0)
     alt = gipp.altitude_km
     z_arr = np.ndim(elevation_km) > 0

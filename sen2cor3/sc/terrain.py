@@ -75,9 +75,7 @@ def slope_aspect(dem: np.ndarray, resolution_m, degrees: bool = True) -> tuple[n
         starts.pop()
 
     def strip(r0: int, r1: int) -> None:
-        h0, h1 = max(r0 - 1, 0), min(r1 + 1, ny)
-        s, a = _slope_aspect_grid(z[h0:h1], resolution_m, degrees)
-        slope[r0:r1], aspect[r0:r1] = s[r0 - h0:r1 - h0], a[r0 - h0:r1 - h0]
+        slope[r0:r1], aspect[r0:r1] = slope_aspect_rows(lambda h0, h1: z[h0:h1], ny, r0, r1, resolution_m, degrees)
     run_strips(strip, zip(starts, starts[1:] + [ny]))     # disjoint rows: on the two cores
     release_free_memory()     # the strips' temporaries, kept by the threads' heaps otherwise (+0.1 GB at 10 m)
     return slope, aspect
@@ -85,6 +83,16 @@ def slope_aspect(dem: np.ndarray, resolution_m, degrees: bool = True) -> tuple[n
 
 #: Rows per strip of :func:`slope_aspect` (two strips at a time: ~0.1 GB of temporaries on a 10 m tile).
 SLOPE_STRIP_ROWS = 256
+
+
+def slope_aspect_rows(rows_of, ny: int, r0: int, r1: int, resolution_m, degrees: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows r0:r1 of :func:`slope_aspect` of a NaN-free height field of ``ny`` rows given by its rows
+    (``rows_of(h0, h1)``): the rows with Horn's one-row halo above and below, cropped. The values of the whole
+    field's (its strips are these), for a field that is never held whole (the 10 m run's heights)."""
+    h0, h1 = max(r0 - 1, 0), min(r1 + 1, ny)
+    s, a = _slope_aspect_grid(np.asarray(rows_of(h0, h1), F32), resolution_m, degrees)
+    return s[r0 - h0:r1 - h0], a[r0 - h0:r1 - h0]
 
 
 def _slope_aspect_grid(z: np.ndarray, resolution_m, degrees: bool) -> tuple[np.ndarray, np.ndarray]:
