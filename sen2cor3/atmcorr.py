@@ -277,9 +277,11 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         scl_f = upsample_nearest(sc.scl, factor)[: nodata_f.shape[0], : nodata_f.shape[1]]
         elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor, cast_base))
         if dem_f is not None:
-            # one sun and grid for the band-by-band calls: cos i, F_dir and the sky view once, not per band
-            # (the first call turns slope/aspect into F_dir/sky in place; 1/4 tile: -3 s CPU)
+            # one sun and grid for the band-by-band calls: cos i, F_dir and the sky view once, not per band (the
+            # first call keeps them in two files of the staging area, or over slope/aspect images: 1/4 tile -3 s CPU)
             dem_f[_correct.SHARE_ILLUMINATION] = True
+            if scratch is not None and scratch.folder is not None:
+                dem_f[_correct.SPILL_DIR] = scratch.folder / f"illumination_{res}m"
         report.progress(75.0, f"Atmospheric correction at {res} m")
         tci_f = sensor.tci_bands if options.tci and all(b in fine for b in sensor.tci_bands) else ()
         sink_f = _BandSink(writer, res, nodata_f | (scl_f == 0), scl_f, offset, sensor.output_bands(res),
@@ -299,6 +301,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
             if i == 0:                  # Sen2Cor: the 20 m AOT/WVP up-sampled by nearest neighbour
                 for name, dn in zip(("AOT", "WVP"), maps_base):
                     writer.image(name, res, _upsampled_dn(dn, factor, sink_f.nodata, scl_f))
+        _correct.release_shared_illumination(dem_f)
         report.progress(85.0, f"Writing {res} m images")
     del maps_base
 

@@ -63,3 +63,30 @@ def test_flat_switch_by_rows_equals_the_arrays(amplitude_m):
         rows.pop("_is_flat", None)
         assert correct._terrain_is_flat(arrays, gipp) == correct._terrain_is_flat(rows, gipp) == expected
     assert math.isfinite(rows["dem_p2p_m"])
+
+
+def test_shared_illumination_through_files_equals_recomputing(tmp_path):
+    """The 10 m run's band calls share F_dir and the sky view through two files of the staging area: a second
+    call reads exactly what the first computed, and the files go with ``release_shared_illumination``."""
+    from sen2cor3.ac.atmos import Upsampler
+    z_km = NearestRows(_hills(40, 4, 0.4), 2, (80, 80))
+    m = np.float32(1000.0)
+    fields = correct.terrain_fields_by_rows(lambda h0, h1: z_km.rows(h0, h1) * m, 80, 10.0, 900.0, None)
+    fresh = dict(fields)
+    fields[correct.SHARE_ILLUMINATION] = True
+    fields[correct.SPILL_DIR] = tmp_path / "illumination"
+    sza, saa = np.full((2, 2), 40.0), np.full((2, 2), 150.0)
+    up, opt = Upsampler((2, 2), 40, (80, 80)), correct.AcOptions()
+    cuts = (0, 33, 66, 80)
+    first = correct._BlockIllumination(fields, sza, saa, up, opt, keep=False, with_cos_i=False)
+    made = [first.block(r0, r1) for r0, r1 in zip(cuts, cuts[1:])]
+    first.finish()
+    assert sorted(p.name for p in (tmp_path / "illumination").iterdir()) == ["f_dir.f32", "sky.f32"]
+    second = correct._BlockIllumination(fields, sza, saa, up, opt, keep=False, with_cos_i=False)
+    assert second.shared
+    again = correct._BlockIllumination(fresh, sza, saa, up, opt, keep=False, with_cos_i=False)
+    for (r0, r1), m1 in zip(zip(cuts, cuts[1:]), made):
+        for x, y, z in zip(second.block(r0, r1), m1, again.block(r0, r1)):
+            assert (x is None and y is None) or (np.array_equal(x, y) and np.array_equal(x, z))
+    correct.release_shared_illumination(fields)
+    assert not any((tmp_path / "illumination").iterdir())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -275,23 +276,25 @@ class _BlockIllumination:
         self.sza_cols, self.saa_cols = up_o.cols(sza_c), up_o.cols(saa_c)
         self.shadow = dem_fields.get("cast_shadow") if opt.cast_shadows else None
         self.blocks: dict[tuple[int, int], tuple] = {}
-        # SHARE_ILLUMINATION (the 10 m run's band-by-band calls): the first call writes each block's F_dir
-        # over its aspect rows and the sky view over its slope rows (read for the last time), the next calls
-        # read them (cos i, F_dir and V once instead of once per band, with no extra full-size array)
+        # SHARE_ILLUMINATION (the 10 m run's band-by-band calls): the first call keeps each block's F_dir and
+        # sky view for the next calls (cos i, F_dir and V once instead of once per band): written over the
+        # aspect and slope rows (read for the last time) when the fields hold those images, else appended to
+        # two files in the fields' SPILL_DIR (``io.scratch.RowFile``: 1 GB at full tile out of memory)
         key = (sza_c.tobytes(), saa_c.tobytes(), up_o.out_shape, self.shadow is not None)
         self.shared = "f_dir" in dem_fields
         if self.shared and dem_fields["_illumination_key"] != key:
             raise ValueError("shared terrain illumination of another sun or grid")
         self.share = not self.shared and bool(dem_fields.get(SHARE_ILLUMINATION)) and not with_cos_i \
-            and "slope" in dem_fields
+            and ("slope" in dem_fields or dem_fields.get(SPILL_DIR) is not None)
+        self.files: tuple | None = None
         self.key = key
 
     def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """(F_dir, lit, cos i or None, sky view) of rows r0:r1."""
         if self.shared:
-            f_dir = self.f["f_dir"][r0:r1]
+            f_dir = grids.field_rows(self.f["f_dir"], r0, r1)
             # lit <=> F_dir != 0, i.e. every pixel: the floor (26/255 over cos sza > 0) holds in shadow too
-            return f_dir, f_dir != 0, None, self.f["sky"][r0:r1]
+            return f_dir, f_dir != 0, None, grids.field_rows(self.f["sky"], r0, r1)
         if (r0, r1) in self.blocks:
             return self.blocks[(r0, r1)]
         sza_b = self.up.rows(self.sza_cols, r0, r1)
@@ -303,23 +306,67 @@ class _BlockIllumination:
         del aspect
         out = (f_dir, lit, cos_i if self.with_cos_i else None, sky)
         if self.share:
-            self.f["aspect"][r0:r1] = f_dir
-            self.f["slope"][r0:r1] = sky
+            self._keep_shared(r0, r1, f_dir, sky)
         if self.keep:
             self.blocks[(r0, r1)] = out
         return out
 
+    def _keep_shared(self, r0: int, r1: int, f_dir: np.ndarray, sky: np.ndarray) -> None:
+        if "slope" in self.f:
+            self.f["aspect"][r0:r1] = f_dir
+            self.f["slope"][r0:r1] = sky
+            return
+        if self.files is None:
+            from sen2cor3.io.scratch import RowFile
+            folder = Path(self.f[SPILL_DIR])
+            folder.mkdir(parents=True, exist_ok=True)
+            self.files = tuple(RowFile(folder / f"{name}.f32", f_dir.shape[1], F32) for name in ("f_dir", "sky"))
+        if r0 != self.files[0].nrows:                 # blocks out of row order: nothing to share
+            self.drop_files()
+            self.share = False
+            return
+        self.files[0].append(f_dir)
+        self.files[1].append(sky)
+
+    def drop_files(self) -> None:
+        for f in self.files or ():
+            f.remove()
+        self.files = None
+
     def finish(self) -> None:
-        """After the call's block loop: a sharing call hands the rewritten arrays on as ``f_dir`` and ``sky``."""
-        if self.share:
+        """After the call's block loop: a sharing call hands the rewritten arrays (or the closed files) on as
+        ``f_dir`` and ``sky``."""
+        if not self.share:
+            return
+        if "slope" in self.f:
             self.f["f_dir"], self.f["sky"] = self.f.pop("aspect"), self.f.pop("slope")
-            self.f["_illumination_key"] = self.key
-            self.share, self.shared = False, True
+        elif self.files is not None and self.files[0].nrows == self.up.out_shape[0]:
+            for f in self.files:
+                f.close()
+            self.f["f_dir"], self.f["sky"] = self.files
+            self.files = None
+        else:
+            self.drop_files()
+            self.share = False
+            return
+        self.f["_illumination_key"] = self.key
+        self.share, self.shared = False, True
 
 
 #: ``dem_fields`` key: True when the fields serve several ``correct_resolution`` calls with one sun and grid
 #: (``atmcorr``'s 10 m run, band by band): see ``_BlockIllumination``. Slope and aspect are then consumed.
 SHARE_ILLUMINATION = "share_illumination"
+#: ``dem_fields`` key: a folder (of the staging area) for the shared illumination of fields without slope and
+#: aspect images (``terrain_fields_by_rows``); the caller removes it (``release_shared_illumination``).
+SPILL_DIR = "spill_dir"
+
+
+def release_shared_illumination(dem_fields: dict | None) -> None:
+    """Remove the files of an illumination shared through ``SPILL_DIR`` (after the last band call)."""
+    for name in ("f_dir", "sky"):
+        f = (dem_fields or {}).get(name)
+        if hasattr(f, "remove"):
+            f.remove()
 
 
 def _terrain_is_flat(dem_fields: dict, gipp: Any) -> bool:

@@ -111,6 +111,7 @@ class NearestRows:
 
 
 def field_rows(field, r0: int, r1: int) -> np.ndarray:
-    """Rows r0:r1 of a full-size array or of a :class:`NearestRows`."""
+    """Rows r0:r1 of a full-size array or of anything that makes its rows (:class:`NearestRows`,
+    :class:`sen2cor3.io.scratch.RowFile`)."""
     rows = getattr(field, "rows", None)
     return rows(r0, r1) if rows is not None else field[r0:r1]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ScratchArrays"]
+__all__ = ["RowFile", "ScratchArrays"]
 
 
 class ScratchArrays:
@@ -54,3 +54,53 @@ class ScratchArrays:
         for path in self._files.values():
             path.unlink(missing_ok=True)
         self._files.clear()
+
+
+class RowFile:
+    """A 2-D array parked in a raw file (C order) block of rows by block of rows as it is made (``append``, in
+    row order), read back by rows (``rows``) once ``close``d.
+
+    Why: an image that several steps read block by block (the 10 m run's illumination, the base run's DN bands)
+    need not stay in memory between them: the file's pages sit in the page cache, outside the process's
+    resident memory, and a block read back costs a copy."""
+
+    def __init__(self, path: Path, ncols: int, dtype) -> None:
+        self.path, self.ncols, self.dtype = Path(path), int(ncols), np.dtype(dtype)
+        self.nrows = 0
+        self._out = open(self.path, "wb")
+
+    @classmethod
+    def of(cls, path: Path, array: np.ndarray) -> "RowFile":
+        """A whole array parked at once."""
+        f = cls(path, array.shape[1], array.dtype)
+        f.append(array)
+        f.close()
+        return f
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.nrows, self.ncols
+
+    def append(self, rows: np.ndarray) -> None:
+        a = np.ascontiguousarray(rows, self.dtype)
+        if a.ndim != 2 or a.shape[1] != self.ncols:
+            raise ValueError(f"{self.path}: rows of shape {a.shape}, {self.ncols} columns expected")
+        a.tofile(self._out)
+        self.nrows += a.shape[0]
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        out = np.empty((r1 - r0, self.ncols), self.dtype)
+        with open(self.path, "rb") as f:
+            f.seek(r0 * self.ncols * self.dtype.itemsize)
+            if f.readinto(out) != out.nbytes:
+                raise OSError(f"{self.path}: scratch file truncated")
+        return out
+
+    def remove(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)

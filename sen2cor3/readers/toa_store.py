@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sen2cor3.io.scratch import RowFile
+
 Converter = Callable[[str, np.ndarray], np.ndarray]
 
 
@@ -35,8 +37,8 @@ class ToaBands(MutableMapping):
     def __init__(self, convert: Converter, spill_dir: Path | None = None):
         self._convert = convert
         self._spill_dir = None if spill_dir is None else Path(spill_dir)
-        # name -> (is_dn, array or _SpilledDn); insertion order kept
-        self._bands: dict[str, tuple[bool, np.ndarray | _SpilledDn]] = {}
+        # name -> (is_dn, array or RowFile); insertion order kept
+        self._bands: dict[str, tuple[bool, np.ndarray | RowFile]] = {}
 
     def put_dn(self, name: str, dn: np.ndarray) -> None:
         """Keep band ``name`` as DN (integers); float arrays are converted now (their values are not DN)."""
@@ -44,7 +46,7 @@ class ToaBands(MutableMapping):
             self._bands[name] = (False, self._convert(name, dn))
         elif self._spill_dir is not None and dn.ndim == 2:
             self._spill_dir.mkdir(parents=True, exist_ok=True)
-            self._bands[name] = (True, _SpilledDn.write(self._spill_dir / f"{name}.dn", dn))
+            self._bands[name] = (True, RowFile.of(self._spill_dir / f"{name}.dn", dn))
         else:
             self._bands[name] = (True, dn)
 
@@ -83,7 +85,7 @@ class ToaBands(MutableMapping):
 
     def _drop(self, name: str) -> None:
         entry = self._bands.get(name)
-        if entry is not None and isinstance(entry[1], _SpilledDn):
+        if entry is not None and isinstance(entry[1], RowFile):
             entry[1].remove()
 
     def __iter__(self) -> Iterator[str]:
@@ -101,31 +103,8 @@ class ToaBands(MutableMapping):
         self._bands.clear()
 
 
-class _SpilledDn:
-    """A band's DN in a raw file (C order): its shape and dtype, and rows read back on demand."""
-
-    def __init__(self, path: Path, shape: tuple[int, int], dtype: np.dtype):
-        self.path, self.shape, self.dtype = path, shape, dtype
-
-    @classmethod
-    def write(cls, path: Path, dn: np.ndarray) -> _SpilledDn:
-        np.ascontiguousarray(dn).tofile(path)
-        return cls(path, dn.shape, dn.dtype)
-
-    def read_rows(self, r0: int, r1: int) -> np.ndarray:
-        out = np.empty((r1 - r0, self.shape[1]), self.dtype)
-        with open(self.path, "rb") as f:
-            f.seek(r0 * self.shape[1] * self.dtype.itemsize)
-            if f.readinto(out) != out.nbytes:
-                raise OSError(f"{self.path}: scratch band file truncated")
-        return out
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
 def _dn_rows(a, r0: int, r1: int) -> np.ndarray:
-    return a.read_rows(r0, r1) if isinstance(a, _SpilledDn) else a[r0:r1]
+    return a.rows(r0, r1) if isinstance(a, RowFile) else a[r0:r1]
 
 
 def band_rows(toa, name: str, r0: int, r1: int) -> np.ndarray:
