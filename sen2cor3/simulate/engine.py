@@ -209,9 +209,9 @@ def _cast_rows(sim: Simulation, res: int, r0: int, r1: int) -> np.ndarray | None
         return repeat_rows(sim.cast20, 2, r0, r1).astype(np.float32)
     if res == 20:
         return sim.cast20[r0:r1].astype(np.float32)
-    if res == 60:
-        n = sim.cast20.shape[0] // 3
-        return sim.cast20.astype(np.float32).reshape(n, 3, n, 3).mean(axis=(1, 3))[r0:r1]
+    if res == 60:                      # the strip's own 3 x 3 blocks (each block's mean is the whole grid's)
+        part = sim.cast20[3 * r0:3 * r1].astype(np.float32)
+        return part.reshape(r1 - r0, 3, part.shape[1] // 3, 3).mean(axis=(1, 3))
     raise ValueError(f"cast shadows at {res} m: 10, 20 or 60 m only")
 
 

@@ -225,7 +225,7 @@ class Scene:
         # (B03-B8A)/(B03+B8A) > 0.35 on the CCI water bodies, and the CCI water recovery after the shadow step
         # gives shadowed water bodies back to class 6; 2.8/2.9: B02/B11 > 6 and the same recovery), like the
         # terrain shadow above
-        scl[(self.block_mean(self.cloud_shadow10, res) >= 0.5) & (cls != WATER)] = 3
+        scl[(self.cloud_shadow(res) >= 0.5) & (cls != WATER)] = 3
         cirrus = self.block_mean(self.cirrus10, res)
         scl[cirrus >= TRUTH_T1_B10] = 10
         scl[cirrus >= TRUTH_T2_B10] = 8          # thick cirrus: Sen2Cor's medium-probability cloud
