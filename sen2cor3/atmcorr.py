@@ -278,7 +278,7 @@ def correct_tile(product: L1CProduct, l2a, config, *, toa: dict, nodata: np.ndar
         elev_f, dem_f = _terrain(aux, ac_cfg, product, res, upsample_from=(elevation_km, factor, cast_base))
         if dem_f is not None:
             # one sun and grid for the band-by-band calls: cos i, F_dir and the sky view once, not per band (the
-            # first call keeps them in two files of the staging area, or over slope/aspect images: 1/4 tile -3 s CPU)
+            # first call keeps them in two files of the staging area: ~30 s CPU on a full tile)
             dem_f[_correct.SHARE_ILLUMINATION] = True
             if scratch is not None and scratch.folder is not None:
                 dem_f[_correct.SPILL_DIR] = scratch.folder / f"illumination_{res}m"

@@ -277,16 +277,15 @@ class _BlockIllumination:
         self.sza_cols, self.saa_cols = up_o.cols(sza_c), up_o.cols(saa_c)
         self.shadow = dem_fields.get("cast_shadow") if opt.cast_shadows else None
         self.blocks: dict[tuple[int, int], tuple] = {}
-        # SHARE_ILLUMINATION (the 10 m run's band-by-band calls): the first call keeps each block's F_dir and
-        # sky view for the next calls (cos i, F_dir and V once instead of once per band): written over the
-        # aspect and slope rows (read for the last time) when the fields hold those images, else appended to
-        # two files in the fields' SPILL_DIR (``io.scratch.RowFile``: 1 GB at full tile out of memory)
+        # SHARE_ILLUMINATION (the 10 m run's band-by-band calls): the first call appends each block's F_dir and
+        # sky view to two files in the fields' SPILL_DIR (``io.scratch.RowFile``: 1 GB at full tile out of
+        # memory), the next calls read them (cos i, F_dir and V once instead of once per band)
         key = (sza_c.tobytes(), saa_c.tobytes(), up_o.out_shape, self.shadow is not None)
         self.shared = "f_dir" in dem_fields
         if self.shared and dem_fields["_illumination_key"] != key:
             raise ValueError("shared terrain illumination of another sun or grid")
         self.share = not self.shared and bool(dem_fields.get(SHARE_ILLUMINATION)) and not with_cos_i \
-            and ("slope" in dem_fields or dem_fields.get(SPILL_DIR) is not None)
+            and dem_fields.get(SPILL_DIR) is not None
         self.files: tuple | None = None
         self.key = key
 
@@ -313,10 +312,6 @@ class _BlockIllumination:
         return out
 
     def _keep_shared(self, r0: int, r1: int, f_dir: np.ndarray, sky: np.ndarray) -> None:
-        if "slope" in self.f:
-            self.f["aspect"][r0:r1] = f_dir
-            self.f["slope"][r0:r1] = sky
-            return
         if self.files is None:
             from sen2cor3.io.scratch import RowFile
             folder = Path(self.f[SPILL_DIR])
@@ -335,13 +330,10 @@ class _BlockIllumination:
         self.files = None
 
     def finish(self) -> None:
-        """After the call's block loop: a sharing call hands the rewritten arrays (or the closed files) on as
-        ``f_dir`` and ``sky``."""
+        """After the call's block loop: a sharing call hands its closed files on as ``f_dir`` and ``sky``."""
         if not self.share:
             return
-        if "slope" in self.f:
-            self.f["f_dir"], self.f["sky"] = self.f.pop("aspect"), self.f.pop("slope")
-        elif self.files is not None and self.files[0].nrows == self.up.out_shape[0]:
+        if self.files is not None and self.files[0].nrows == self.up.out_shape[0]:
             for f in self.files:
                 f.close()
             self.f["f_dir"], self.f["sky"] = self.files
@@ -355,7 +347,7 @@ class _BlockIllumination:
 
 
 #: ``dem_fields`` key: True when the fields serve several ``correct_resolution`` calls with one sun and grid
-#: (``atmcorr``'s 10 m run, band by band): see ``_BlockIllumination``. Slope and aspect are then consumed.
+#: (``atmcorr``'s 10 m run, band by band): see ``_BlockIllumination`` (with a ``SPILL_DIR``).
 SHARE_ILLUMINATION = "share_illumination"
 #: ``dem_fields`` key: a folder (of the staging area) for the shared illumination of fields without slope and
 #: aspect images (``terrain_fields_by_rows``); the caller removes it (``release_shared_illumination``).
